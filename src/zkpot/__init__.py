@@ -1,0 +1,3 @@
+"""ZKPoT: Zero-Knowledge Proof of Training for blockchain-secured federated learning."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,377 @@
+"""Local services: an anvil chain and a js-ipfs node, bound to 127.0.0.1.
+
+Each service is started as its own session leader, recorded by PID under one
+run directory (``<state>/run``), and stopped by that PID. A service already
+answering on its port is reused and reported as such, never stopped by us.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from zkpot import toolchain
+from zkpot.errors import ServiceError
+
+LOCALHOST = "127.0.0.1"
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+@dataclass(frozen=True)
+class ServicesConfig:
+    """Where the local services listen and keep their files."""
+
+    host: str = LOCALHOST
+    """Bind address; only loopback is allowed."""
+    anvil_port: int = field(default_factory=lambda: _env_int("ZKPOT_ANVIL_PORT", 8545))
+    """anvil JSON-RPC port (env ``ZKPOT_ANVIL_PORT``)."""
+    ipfs_api_port: int = field(default_factory=lambda: _env_int("ZKPOT_IPFS_PORT", 5001))
+    """IPFS HTTP RPC API port (env ``ZKPOT_IPFS_PORT``)."""
+    ipfs_swarm_port: int = field(
+        default_factory=lambda: _env_int("ZKPOT_IPFS_SWARM_PORT", 4011)
+    )
+    """IPFS swarm (libp2p TCP) port, loopback only (env ``ZKPOT_IPFS_SWARM_PORT``)."""
+    run_dir: Path = field(default_factory=lambda: toolchain.state_dir() / "run")
+    """PID files, logs and the IPFS repository."""
+    start_timeout: float = 60.0
+    """Seconds to wait for a service to answer after starting it."""
+
+    def __post_init__(self) -> None:
+        if self.host not in (LOCALHOST, "localhost"):
+            raise ServiceError(
+                f"Refusing to bind services to {self.host}",
+                "only 127.0.0.1 is allowed for local services",
+            )
+
+    @property
+    def rpc_url(self) -> str:
+        """anvil's JSON-RPC URL."""
+        return f"http://{self.host}:{self.anvil_port}"
+
+    @property
+    def ipfs_api_url(self) -> str:
+        """The IPFS node's RPC API base URL (``/api/v0`` is appended by clients)."""
+        return f"http://{self.host}:{self.ipfs_api_port}"
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """What ``status`` reports for one service."""
+
+    name: str
+    url: str
+    running: bool
+    pid: int | None
+    owned: bool
+    """True when this project started it (and will stop it)."""
+    log: Path
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child counts as dead.
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        waited = 0
+    return waited == 0
+
+
+class Service(ABC):
+    """One local service managed by PID file."""
+
+    name: str
+
+    def __init__(self, config: ServicesConfig) -> None:
+        self.config = config
+
+    @property
+    @abstractmethod
+    def port(self) -> int:
+        """The port whose answer means the service is up."""
+
+    @property
+    @abstractmethod
+    def url(self) -> str:
+        """The URL clients use."""
+
+    @abstractmethod
+    def command(self) -> list[str]:
+        """The argv that starts the service in the foreground."""
+
+    @abstractmethod
+    def answers(self) -> bool:
+        """Whether the service answers a real request right now."""
+
+    def prepare(self) -> None:
+        """Create whatever the service needs on disk before it starts."""
+
+    @property
+    def pid_file(self) -> Path:
+        return self.config.run_dir / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.config.run_dir / f"{self.name}.log"
+
+    def recorded_pid(self) -> int | None:
+        """The PID we recorded, if that process is still alive."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        return pid if _pid_alive(pid) else None
+
+    def status(self) -> ServiceStatus:
+        pid = self.recorded_pid()
+        return ServiceStatus(
+            name=self.name,
+            url=self.url,
+            running=self.answers(),
+            pid=pid,
+            owned=pid is not None,
+            log=self.log_file,
+        )
+
+    def _executable(self, name: str) -> str:
+        toolchain.activate()
+        found = shutil.which(name)
+        if found is None:
+            raise ServiceError(
+                f"The {name} binary was not found in {toolchain.node_bin_dir()}",
+                "run `make setup` to install the Node tools",
+            )
+        return found
+
+    def start(self) -> ServiceStatus:
+        """Start the service unless it already answers; wait until it does."""
+        if self.answers():
+            return self.status()
+        stale = self.recorded_pid()
+        if stale is not None:
+            # Ours but not answering: hung or still starting from a crash; restart it.
+            self._kill(stale)
+        if not _port_free(self.config.host, self.port):
+            raise ServiceError(
+                f"Port {self.port} on {self.config.host} is busy with something that is not {self.name}",
+                f"stop that process or choose another port with ZKPOT_{self.name.upper()}_PORT",
+            )
+        self.config.run_dir.mkdir(parents=True, exist_ok=True)
+        self.prepare()
+        argv = self.command()
+        log = self.log_file.open("ab")
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=self.environment(),
+        )
+        log.close()
+        self.pid_file.write_text(f"{proc.pid}\n")
+        deadline = time.monotonic() + self.config.start_timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                self.pid_file.unlink(missing_ok=True)
+                raise ServiceError(
+                    f"{self.name} exited with code {proc.returncode} while starting",
+                    f"read its log at {self.log_file}",
+                )
+            if self.answers():
+                return self.status()
+            time.sleep(0.25)
+        self._kill(proc.pid)
+        raise ServiceError(
+            f"{self.name} did not answer within {self.config.start_timeout:.0f} s",
+            f"read its log at {self.log_file}",
+        )
+
+    def environment(self) -> dict[str, str]:
+        toolchain.activate()
+        return dict(os.environ)
+
+    def stop(self) -> bool:
+        """Stop the service if we started it; return whether anything was stopped."""
+        pid = self.recorded_pid()
+        self.pid_file.unlink(missing_ok=True)
+        if pid is None:
+            return False
+        self._kill(pid)
+        return True
+
+    @staticmethod
+    def _kill(pid: int) -> None:
+        # We started it as a session leader, so its process group id is its PID:
+        # signalling the group also ends any helper processes it spawned.
+        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                return
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                if not _pid_alive(pid):
+                    return
+                time.sleep(0.1)
+
+
+class Anvil(Service):
+    """The local chain (foundry's anvil from npm), chain id 31337."""
+
+    name = "anvil"
+
+    @property
+    def port(self) -> int:
+        return self.config.anvil_port
+
+    @property
+    def url(self) -> str:
+        return self.config.rpc_url
+
+    def command(self) -> list[str]:
+        return [
+            self._executable("anvil"),
+            "--host",
+            self.config.host,
+            "--port",
+            str(self.port),
+            "--chain-id",
+            "31337",
+            "--silent",
+        ]
+
+    def answers(self) -> bool:
+        try:
+            reply = httpx.post(
+                self.url,
+                json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+                timeout=2.0,
+            )
+            return reply.status_code == 200 and "result" in reply.json()
+        except (httpx.HTTPError, ValueError):
+            return False
+
+
+class Ipfs(Service):
+    """A js-ipfs node with the Kubo-compatible RPC API, offline and loopback-only."""
+
+    name = "ipfs"
+
+    @property
+    def port(self) -> int:
+        return self.config.ipfs_api_port
+
+    @property
+    def url(self) -> str:
+        return self.config.ipfs_api_url
+
+    @property
+    def repo(self) -> Path:
+        return self.config.run_dir / "ipfs-repo"
+
+    def _config_overrides(self) -> dict[str, object]:
+        host = self.config.host
+        return {
+            "Addresses": {
+                "API": f"/ip4/{host}/tcp/{self.port}",
+                "Gateway": f"/ip4/{host}/tcp/{self.port + 1}",
+                "RPC": f"/ip4/{host}/tcp/{self.port + 2}",
+                "Swarm": [f"/ip4/{host}/tcp/{self.config.ipfs_swarm_port}"],
+                "Announce": [],
+                "NoAnnounce": [],
+                "Delegates": [],
+            },
+            "Bootstrap": [],
+            "Discovery": {"MDNS": {"Enabled": False}, "webRTCStar": {"Enabled": False}},
+            "Routing": {"Type": "none"},
+        }
+
+    def prepare(self) -> None:
+        # On an existing repository the daemon ignores --init-config, so the
+        # network settings are written into its config file on every start.
+        config_file = self.repo / "config"
+        if config_file.exists():
+            current = json.loads(config_file.read_text())
+            for key, value in self._config_overrides().items():
+                if isinstance(value, dict) and isinstance(current.get(key), dict):
+                    current[key].update(value)
+                else:
+                    current[key] = value
+            config_file.write_text(json.dumps(current, indent=2))
+        init = self.config.run_dir / "ipfs-init-config.json"
+        init.write_text(json.dumps(self._config_overrides(), indent=2))
+
+    def command(self) -> list[str]:
+        return [
+            self._executable("jsipfs"),
+            "daemon",
+            "--init-profile",
+            "test",
+            "--init-config",
+            str(self.config.run_dir / "ipfs-init-config.json"),
+            "--offline",
+            "--enable-preload=false",
+        ]
+
+    def environment(self) -> dict[str, str]:
+        env = super().environment()
+        env["IPFS_PATH"] = str(self.repo)
+        return env
+
+    def answers(self) -> bool:
+        try:
+            reply = httpx.post(f"{self.url}/api/v0/version", timeout=2.0)
+            return reply.status_code == 200 and "Version" in reply.json()
+        except (httpx.HTTPError, ValueError):
+            return False
+
+
+def services(config: ServicesConfig | None = None) -> list[Service]:
+    """The local services in start order."""
+    config = config or ServicesConfig()
+    return [Anvil(config), Ipfs(config)]
+
+
+def up(config: ServicesConfig | None = None) -> list[ServiceStatus]:
+    """Start every service that is not already answering."""
+    return [service.start() for service in services(config)]
+
+
+def down(config: ServicesConfig | None = None) -> list[str]:
+    """Stop the services this project started; return the names stopped."""
+    return [s.name for s in reversed(services(config)) if s.stop()]
+
+
+def status(config: ServicesConfig | None = None) -> list[ServiceStatus]:
+    """Report each service without changing anything."""
+    return [service.status() for service in services(config)]

@@ -59,7 +59,7 @@ class ServicesConfig:
 
     @property
     def rpc_url(self) -> str:
-        """anvil's JSON-RPC URL."""
+        """JSON-RPC URL of anvil."""
         return f"http://{self.host}:{self.anvil_port}"
 
     @property
@@ -132,7 +132,7 @@ class Service(ABC):
     def answers(self) -> bool:
         """Whether the service answers a real request right now."""
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Create whatever the service needs on disk before it starts."""
 
     @property
@@ -182,7 +182,8 @@ class Service(ABC):
             self._kill(stale)
         if not _port_free(self.config.host, self.port):
             raise ServiceError(
-                f"Port {self.port} on {self.config.host} is busy with something that is not {self.name}",
+                f"Port {self.port} on {self.config.host} is taken by something "
+                f"that is not {self.name}",
                 f"stop that process or choose another port with ZKPOT_{self.name.upper()}_PORT",
             )
         self.config.run_dir.mkdir(parents=True, exist_ok=True)

@@ -68,3 +68,8 @@ def activate() -> None:
     if bin_dir not in path.split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + path
     os.environ.setdefault("SOLCX_BINARY_PATH", str(solcx_dir()))
+    # ape keeps accounts and caches in ~/.ape unless told otherwise.
+    os.environ.setdefault("APE_DATA_FOLDER", str(toolchain_dir() / "ape"))
+    # ape-config.yaml reads the chain URL from here, so the port is configurable.
+    port = os.environ.get("ZKPOT_ANVIL_PORT", "8545")
+    os.environ.setdefault("ZKPOT_ANVIL_URL", f"http://127.0.0.1:{port}")

@@ -1,0 +1,21 @@
+# The two commands of the README. Both run bin/setup first (idempotent).
+.PHONY: setup demo test lint up down
+
+setup:
+	@bin/setup
+
+demo: setup
+	.venv/bin/zkpot demo
+
+test: setup lint
+	.venv/bin/python -m pytest -ra
+
+lint:
+	.venv/bin/ruff check src tests scripts bench
+	.venv/bin/mypy
+
+up: setup
+	.venv/bin/zkpot node up
+
+down:
+	.venv/bin/zkpot node down

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+
+/// @title IAccuracyVerifier
+/// @notice Checks an EZKL proof that a committed model classifies `correct` of the
+///         samples of a committed test-set chunk correctly. One verifier serves one
+///         circuit (architecture + chunk shape); the consensus contract calls it.
+interface IAccuracyVerifier {
+    /// @notice The public statement a proof of accuracy makes.
+    /// @param modelCommitment Hiding commitment to the model's weights, read from the proof.
+    /// @param testSetCommitment Commitment to the test-set chunk the proof ran on, read from the proof.
+    /// @param correct Number of the chunk's samples the model classified correctly.
+    struct Statement {
+        bytes32 modelCommitment;
+        bytes32 testSetCommitment;
+        uint256 correct;
+    }
+
+    /// @notice The circuit this verifier serves (architecture and chunk shape).
+    function circuitId() external view returns (bytes32);
+
+    /// @notice Samples in one test-set chunk, i.e. covered by one proof.
+    function samplesPerProof() external view returns (uint256);
+
+    /// @notice Decodes the statement a proof claims, without checking the proof.
+    function statementOf(bytes calldata proof, uint256[] calldata instances)
+        external
+        view
+        returns (Statement memory);
+
+    /// @notice Verifies the proof; `valid` is false (never a revert) for a proof that
+    ///         does not verify or is malformed. The statement is only meaningful when valid.
+    function verifyAccuracy(bytes calldata proof, uint256[] calldata instances)
+        external
+        view
+        returns (bool valid, Statement memory statement);
+}

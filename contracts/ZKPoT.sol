@@ -1,0 +1,640 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.20;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IAccuracyVerifier} from "./interfaces/IAccuracyVerifier.sol";
+import {IZKPoT} from "./interfaces/IZKPoT.sol";
+
+/// @title ZKPoT
+/// @notice Zero-Knowledge Proof of Training consensus for federated learning. The round
+///         leader is the participant with the highest verified accuracy; nobody stakes.
+/// @dev See {IZKPoT} for the commitment formats and the reward rule.
+contract ZKPoT is IZKPoT, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    /// @notice Most accepted submissions per round; bounds leader selection and finalisation.
+    uint256 public constant MAX_SUBMISSIONS_PER_ROUND = 64;
+
+    uint256 private constant _BPS = 10_000;
+
+    uint256 private _taskCount;
+    mapping(uint256 taskId => TaskConfig) private _configs;
+    mapping(uint256 taskId => TaskState) private _states;
+    mapping(uint256 taskId => mapping(address account => bool)) private _allowed;
+    mapping(uint256 taskId => mapping(address account => bytes32)) private _keys;
+    mapping(uint256 taskId => mapping(uint256 round => Round)) private _rounds;
+    mapping(uint256 taskId => mapping(uint256 round => mapping(address account => Submission)))
+        private _submissions;
+    mapping(uint256 taskId => mapping(uint256 round => mapping(bytes32 model => bool))) private _modelUsed;
+    mapping(uint256 taskId => mapping(uint256 index => BlockHeader)) private _blocks;
+
+    // ------------------------------------------------------------ modifiers
+
+    modifier onlyPublisher(uint256 taskId) {
+        _requireTask(taskId);
+        if (msg.sender != _states[taskId].publisher) revert NotPublisher();
+        _;
+    }
+
+    // ---------------------------------------------------------------- tasks
+
+    /// @inheritdoc IZKPoT
+    function createTask(TaskConfig calldata config, address[] calldata allowlist)
+        external
+        nonReentrant
+        returns (uint256 taskId)
+    {
+        address verifier = address(config.verifier);
+        if (verifier == address(0) || verifier.code.length == 0) revert InvalidVerifier();
+        if (config.verifier.circuitId() != config.circuitId) revert CircuitMismatch();
+        if (config.chunksPerRound == 0) revert InvalidChunkCount();
+        if (
+            config.commitDuration == 0 || config.revealDuration == 0 || config.submitDuration == 0
+                || config.aggregateDuration == 0
+        ) revert InvalidPhaseDuration();
+        if (config.leaderShareBps > _BPS) revert InvalidLeaderShare();
+        bool hasToken = address(config.rewardToken) != address(0);
+        if (hasToken != (config.rewardPool > 0) || hasToken != (config.rewardPerRound > 0)) {
+            revert InvalidRewardConfig();
+        }
+        if (config.initialModelCommitment == bytes32(0)) revert InvalidModelCommitment();
+        if (bytes(config.initialModelCID).length == 0 || bytes(config.specCID).length == 0) {
+            revert EmptyCID();
+        }
+
+        taskId = _taskCount++;
+        _configs[taskId] = config;
+        TaskState storage state = _states[taskId];
+        state.publisher = msg.sender;
+        state.samplesPerProof = config.verifier.samplesPerProof();
+        state.globalModelCID = config.initialModelCID;
+        state.globalModelCommitment = config.initialModelCommitment;
+        if (config.allowlistEnabled) {
+            for (uint256 i = 0; i < allowlist.length; ++i) {
+                _allowed[taskId][allowlist[i]] = true;
+                emit AllowlistUpdated(taskId, allowlist[i], true);
+            }
+        }
+        uint256 funded;
+        if (hasToken) {
+            // Count what arrived, so a fee-taking token cannot make the pool promise more.
+            uint256 before = config.rewardToken.balanceOf(address(this));
+            config.rewardToken.safeTransferFrom(msg.sender, address(this), config.rewardPool);
+            funded = config.rewardToken.balanceOf(address(this)) - before;
+            state.funded = funded;
+            state.unallocated = funded;
+        }
+        emit TaskCreated(
+            taskId, msg.sender, config.circuitId, verifier, config.policy, config.chunksPerRound, funded, config.specCID
+        );
+    }
+
+    /// @inheritdoc IZKPoT
+    function setAllowed(uint256 taskId, address[] calldata accounts, bool allowed)
+        external
+        onlyPublisher(taskId)
+    {
+        if (!_configs[taskId].allowlistEnabled) revert AllowlistDisabled();
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            _allowed[taskId][accounts[i]] = allowed;
+            emit AllowlistUpdated(taskId, accounts[i], allowed);
+        }
+    }
+
+    /// @inheritdoc IZKPoT
+    function join(uint256 taskId, bytes32 encryptionPublicKey) external {
+        _requireTask(taskId);
+        if (_states[taskId].closed) revert TaskIsClosed();
+        if (!_isAllowed(taskId, msg.sender)) revert NotAllowed();
+        if (encryptionPublicKey == bytes32(0)) revert InvalidEncryptionKey();
+        if (_keys[taskId][msg.sender] != bytes32(0)) revert AlreadyJoined();
+        _keys[taskId][msg.sender] = encryptionPublicKey;
+        emit ParticipantJoined(taskId, msg.sender, encryptionPublicKey);
+    }
+
+    /// @inheritdoc IZKPoT
+    function closeTask(uint256 taskId) external onlyPublisher(taskId) nonReentrant {
+        TaskState storage state = _states[taskId];
+        if (state.closed) revert TaskIsClosed();
+        if (_roundInProgress(taskId)) revert RoundInProgress();
+        uint256 refund = state.unallocated;
+        state.closed = true;
+        state.unallocated = 0;
+        emit TaskClosed(taskId, refund);
+        if (refund > 0) _configs[taskId].rewardToken.safeTransfer(msg.sender, refund);
+    }
+
+    // --------------------------------------------------------------- rounds
+
+    /// @inheritdoc IZKPoT
+    function openRound(uint256 taskId, bytes32 testSetCommitment)
+        external
+        onlyPublisher(taskId)
+        returns (uint256 round)
+    {
+        TaskState storage state = _states[taskId];
+        if (state.closed) revert TaskIsClosed();
+        if (_roundInProgress(taskId)) revert RoundInProgress();
+        if (testSetCommitment == bytes32(0)) revert InvalidTestSetCommitment();
+        TaskConfig storage config = _configs[taskId];
+
+        round = state.roundCount++;
+        Round storage r = _rounds[taskId][round];
+        r.status = RoundStatus.Open;
+        r.commitDeadline = uint64(block.timestamp) + config.commitDuration;
+        r.revealDeadline = r.commitDeadline + config.revealDuration;
+        r.submitDeadline = r.revealDeadline + config.submitDuration;
+        r.globalModelCID = state.globalModelCID;
+        r.globalModelCommitment = state.globalModelCommitment;
+        r.previousGlobalCorrect = state.globalCorrect;
+        r.testSetCommitment = testSetCommitment;
+        emit RoundOpened(
+            taskId,
+            round,
+            r.globalModelCID,
+            r.globalModelCommitment,
+            testSetCommitment,
+            r.commitDeadline,
+            r.revealDeadline,
+            r.submitDeadline
+        );
+    }
+
+    /// @inheritdoc IZKPoT
+    function commit(uint256 taskId, uint256 round, bytes32 commitment) external {
+        Round storage r = _round(taskId, round);
+        if (r.status != RoundStatus.Open || block.timestamp >= r.commitDeadline) revert CommitPhaseClosed();
+        if (!_isAllowed(taskId, msg.sender)) revert NotAllowed();
+        if (_keys[taskId][msg.sender] == bytes32(0)) revert NotJoined();
+        if (commitment == bytes32(0)) revert InvalidCommitment();
+        Submission storage s = _submissions[taskId][round][msg.sender];
+        if (s.commitment != bytes32(0)) revert AlreadyCommitted();
+        s.commitment = commitment;
+        emit ModelCommitted(taskId, round, msg.sender, commitment);
+    }
+
+    /// @inheritdoc IZKPoT
+    function revealTestSet(
+        uint256 taskId,
+        uint256 round,
+        string calldata testSetCID,
+        bytes32[] calldata chunkCommitments,
+        bytes32 salt
+    ) external onlyPublisher(taskId) {
+        Round storage r = _round(taskId, round);
+        if (r.status != RoundStatus.Open || block.timestamp >= r.revealDeadline) revert RevealPhaseClosed();
+        if (block.timestamp < r.commitDeadline) revert RevealTooEarly();
+        if (chunkCommitments.length != _configs[taskId].chunksPerRound) revert WrongChunkCount();
+        if (keccak256(abi.encode(testSetCID, chunkCommitments, salt)) != r.testSetCommitment) {
+            revert TestSetMismatch();
+        }
+        r.status = RoundStatus.Revealed;
+        r.testSetCID = testSetCID;
+        r.chunkCommitments = chunkCommitments;
+        emit TestSetRevealed(taskId, round, testSetCID, chunkCommitments);
+    }
+
+    /// @inheritdoc IZKPoT
+    function checkSubmission(
+        uint256 taskId,
+        uint256 round,
+        address participant,
+        bytes[] calldata proofs,
+        uint256[][] calldata instances,
+        bytes32 salt
+    ) external view returns (bool accepted, bytes4 reason, bytes32 modelCommitment, uint256 correct) {
+        (reason, modelCommitment, correct) = _checkSubmission(taskId, round, participant, proofs, instances, salt);
+        accepted = reason == bytes4(0);
+    }
+
+    /// @inheritdoc IZKPoT
+    function submit(
+        uint256 taskId,
+        uint256 round,
+        bytes[] calldata proofs,
+        uint256[][] calldata instances,
+        bytes32 salt,
+        string calldata proofCID
+    ) external {
+        (bytes4 reason, bytes32 model, uint256 correct) =
+            _checkSubmission(taskId, round, msg.sender, proofs, instances, salt);
+        if (reason != bytes4(0)) _revertWith(reason);
+        if (bytes(proofCID).length == 0) revert EmptyCID();
+        _recordSubmission(taskId, round, model, correct, proofCID);
+    }
+
+    function _recordSubmission(uint256 taskId, uint256 round, bytes32 model, uint256 correct, string calldata proofCID)
+        private
+    {
+        Round storage r = _rounds[taskId][round];
+        Submission storage s = _submissions[taskId][round][msg.sender];
+        s.modelCommitment = model;
+        s.correct = correct;
+        s.verified = true;
+        s.proofCID = proofCID;
+        _modelUsed[taskId][round][model] = true;
+        r.submitters.push(msg.sender);
+        r.submissionsDigest = keccak256(abi.encode(r.submissionsDigest, msg.sender, model, correct, proofCID));
+        emit SubmissionVerified(taskId, round, msg.sender, model, correct, proofCID);
+    }
+
+    /// @inheritdoc IZKPoT
+    function selectLeader(uint256 taskId, uint256 round) external {
+        Round storage r = _round(taskId, round);
+        if (r.status == RoundStatus.Open) {
+            // Unrevealed test set: nobody can submit, the round is over at the reveal deadline.
+            if (block.timestamp < r.revealDeadline) revert SubmitPhaseNotOver();
+            r.status = RoundStatus.ClosedEmpty;
+            emit RoundClosedEmpty(taskId, round, false);
+            return;
+        }
+        if (r.status != RoundStatus.Revealed) revert NotAwaitingLeader();
+        if (block.timestamp < r.submitDeadline) revert SubmitPhaseNotOver();
+        // Fixed once, here: nobody could know it when submitting, and it orders every
+        // later replacement the same way.
+        r.tieSeed = bytes32(block.prevrandao);
+        _installNextLeader(taskId, round, r);
+    }
+
+    /// @inheritdoc IZKPoT
+    function replaceLeader(uint256 taskId, uint256 round) external {
+        Round storage r = _round(taskId, round);
+        if (r.status != RoundStatus.LeaderSelected) revert NotAggregating();
+        if (block.timestamp < r.aggregateDeadline) revert AggregatePhaseNotOver();
+        address previous = r.leader;
+        _submissions[taskId][round][previous].passedOver = true;
+        emit LeaderPassedOver(taskId, round, previous);
+        _installNextLeader(taskId, round, r);
+    }
+
+    /// @inheritdoc IZKPoT
+    function handOffModel(uint256 taskId, uint256 round, string calldata encryptedModelCID) external {
+        Round storage r = _aggregatingRound(taskId, round);
+        Submission storage s = _submissions[taskId][round][msg.sender];
+        if (!s.verified) revert NotVerifiedParticipant();
+        if (msg.sender == r.leader) revert LeaderCannotHandOff();
+        if (bytes(encryptedModelCID).length == 0) revert EmptyCID();
+        s.handoffLeader = r.leader;
+        s.encryptedModelCID = encryptedModelCID;
+        emit ModelHandedOff(taskId, round, msg.sender, r.leader, encryptedModelCID);
+    }
+
+    /// @inheritdoc IZKPoT
+    function publishGlobalModel(
+        uint256 taskId,
+        uint256 round,
+        string calldata globalModelCID,
+        bytes[] calldata proofs,
+        uint256[][] calldata instances
+    ) external {
+        Round storage r = _aggregatingRound(taskId, round);
+        if (msg.sender != r.leader) revert NotLeader();
+        if (bytes(globalModelCID).length == 0) revert EmptyCID();
+        (bytes4 reason, bytes32 model, uint256 correct) =
+            _verifyProofs(_configs[taskId].verifier, r.chunkCommitments, proofs, instances);
+        if (reason != bytes4(0)) _revertWith(reason);
+        if (
+            _configs[taskId].policy == AggregationPolicy.LEADER_MODEL
+                && model != _submissions[taskId][round][msg.sender].modelCommitment
+        ) revert GlobalModelMismatch();
+        r.status = RoundStatus.Published;
+        r.newModelCID = globalModelCID;
+        r.newModelCommitment = model;
+        r.newGlobalCorrect = correct;
+        emit GlobalModelPublished(taskId, round, msg.sender, globalModelCID, model, correct);
+    }
+
+    /// @inheritdoc IZKPoT
+    function finalise(uint256 taskId, uint256 round) external returns (bytes32 blockHash) {
+        Round storage r = _round(taskId, round);
+        if (r.status != RoundStatus.Published) revert NotPublished();
+        TaskState storage state = _states[taskId];
+
+        BlockHeader memory header = BlockHeader({
+            taskId: taskId,
+            round: round,
+            prevBlockHash: state.lastBlockHash,
+            leader: r.leader,
+            globalModelCID: r.newModelCID,
+            globalModelCommitment: r.newModelCommitment,
+            globalCorrect: r.newGlobalCorrect,
+            testSetCommitment: r.testSetCommitment,
+            submissionsDigest: r.submissionsDigest,
+            timestamp: block.timestamp
+        });
+        blockHash = keccak256(abi.encode(header));
+        _blocks[taskId][state.blockCount++] = header;
+        state.lastBlockHash = blockHash;
+        state.globalModelCID = r.newModelCID;
+        state.globalModelCommitment = r.newModelCommitment;
+        state.globalCorrect = r.newGlobalCorrect;
+        r.blockHash = blockHash;
+        r.status = RoundStatus.Finalised;
+        if (state.unallocated > 0) _allocateRewards(taskId, round, r, state);
+        emit BlockFinalised(taskId, round, blockHash, header);
+    }
+
+    // -------------------------------------------------------------- rewards
+
+    /// @inheritdoc IZKPoT
+    function claim(uint256 taskId, uint256 round) external nonReentrant returns (uint256 amount) {
+        Round storage r = _round(taskId, round);
+        if (address(_configs[taskId].rewardToken) == address(0)) revert NoRewardPool();
+        if (r.status != RoundStatus.Finalised) revert RoundNotFinalised();
+        Submission storage s = _submissions[taskId][round][msg.sender];
+        if (s.claimed) revert AlreadyClaimed();
+        amount = _owed(taskId, r, s, msg.sender);
+        if (amount == 0) revert NothingToClaim();
+        s.claimed = true;
+        emit RewardClaimed(taskId, round, msg.sender, amount);
+        _configs[taskId].rewardToken.safeTransfer(msg.sender, amount);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IZKPoT
+    function taskConfig(uint256 taskId) external view returns (TaskConfig memory) {
+        _requireTask(taskId);
+        return _configs[taskId];
+    }
+
+    /// @inheritdoc IZKPoT
+    function taskState(uint256 taskId) external view returns (TaskState memory) {
+        _requireTask(taskId);
+        return _states[taskId];
+    }
+
+    /// @inheritdoc IZKPoT
+    function taskCount() external view returns (uint256) {
+        return _taskCount;
+    }
+
+    /// @inheritdoc IZKPoT
+    function getRound(uint256 taskId, uint256 round) external view returns (Round memory) {
+        return _round(taskId, round);
+    }
+
+    /// @inheritdoc IZKPoT
+    function phaseOf(uint256 taskId, uint256 round) external view returns (Phase) {
+        _requireTask(taskId);
+        Round storage r = _rounds[taskId][round];
+        RoundStatus status = r.status;
+        if (status == RoundStatus.None) return Phase.None;
+        if (status == RoundStatus.Open) {
+            if (block.timestamp < r.commitDeadline) return Phase.Commit;
+            if (block.timestamp < r.revealDeadline) return Phase.Reveal;
+            return Phase.LeaderSelection;
+        }
+        if (status == RoundStatus.Revealed) {
+            return block.timestamp < r.submitDeadline ? Phase.Submit : Phase.LeaderSelection;
+        }
+        if (status == RoundStatus.LeaderSelected) {
+            return block.timestamp < r.aggregateDeadline ? Phase.Aggregate : Phase.LeaderExpired;
+        }
+        if (status == RoundStatus.Published) return Phase.Published;
+        if (status == RoundStatus.Finalised) return Phase.Finalised;
+        return Phase.ClosedEmpty;
+    }
+
+    /// @inheritdoc IZKPoT
+    function getSubmission(uint256 taskId, uint256 round, address participant)
+        external
+        view
+        returns (Submission memory)
+    {
+        _round(taskId, round);
+        return _submissions[taskId][round][participant];
+    }
+
+    /// @inheritdoc IZKPoT
+    function participantKey(uint256 taskId, address account)
+        external
+        view
+        returns (bool joined, bytes32 encryptionPublicKey)
+    {
+        _requireTask(taskId);
+        encryptionPublicKey = _keys[taskId][account];
+        joined = encryptionPublicKey != bytes32(0);
+    }
+
+    /// @inheritdoc IZKPoT
+    function isAllowed(uint256 taskId, address account) external view returns (bool) {
+        _requireTask(taskId);
+        return _isAllowed(taskId, account);
+    }
+
+    /// @inheritdoc IZKPoT
+    function getBlock(uint256 taskId, uint256 index)
+        external
+        view
+        returns (BlockHeader memory header, bytes32 blockHash)
+    {
+        _requireTask(taskId);
+        if (index >= _states[taskId].blockCount) revert UnknownRound();
+        header = _blocks[taskId][index];
+        blockHash = keccak256(abi.encode(header));
+    }
+
+    /// @inheritdoc IZKPoT
+    function claimable(uint256 taskId, uint256 round, address account) external view returns (uint256) {
+        Round storage r = _round(taskId, round);
+        Submission storage s = _submissions[taskId][round][account];
+        if (r.status != RoundStatus.Finalised || s.claimed) return 0;
+        return _owed(taskId, r, s, account);
+    }
+
+    // ------------------------------------------------------------ internals
+
+    function _requireTask(uint256 taskId) private view {
+        if (taskId >= _taskCount) revert UnknownTask(taskId);
+    }
+
+    function _round(uint256 taskId, uint256 round) private view returns (Round storage r) {
+        _requireTask(taskId);
+        r = _rounds[taskId][round];
+        if (r.status == RoundStatus.None) revert UnknownRound();
+    }
+
+    function _aggregatingRound(uint256 taskId, uint256 round) private view returns (Round storage r) {
+        r = _round(taskId, round);
+        if (r.status != RoundStatus.LeaderSelected) revert NotAggregating();
+        if (block.timestamp >= r.aggregateDeadline) revert AggregatePhaseClosed();
+    }
+
+    function _isAllowed(uint256 taskId, address account) private view returns (bool) {
+        return !_configs[taskId].allowlistEnabled || _allowed[taskId][account];
+    }
+
+    function _roundInProgress(uint256 taskId) private view returns (bool) {
+        uint256 count = _states[taskId].roundCount;
+        if (count == 0) return false;
+        RoundStatus last = _rounds[taskId][count - 1].status;
+        return last != RoundStatus.Finalised && last != RoundStatus.ClosedEmpty;
+    }
+
+    /// @dev The single definition of "acceptable submission": {submit} reverts with the
+    ///      returned selector, {checkSubmission} reports it. Zero means accepted.
+    function _checkSubmission(
+        uint256 taskId,
+        uint256 round,
+        address participant,
+        bytes[] calldata proofs,
+        uint256[][] calldata instances,
+        bytes32 salt
+    ) private view returns (bytes4 reason, bytes32 model, uint256 correct) {
+        reason = _checkSubmitter(taskId, round, participant);
+        if (reason != bytes4(0)) return (reason, 0, 0);
+        (reason, model, correct) = _verifyProofs(_configs[taskId].verifier, _rounds[taskId][round].chunkCommitments, proofs, instances);
+        if (reason != bytes4(0)) return (reason, 0, 0);
+        reason = _checkOpening(taskId, round, participant, model, salt);
+    }
+
+    function _checkSubmitter(uint256 taskId, uint256 round, address participant) private view returns (bytes4) {
+        if (taskId >= _taskCount) return UnknownTask.selector;
+        Round storage r = _rounds[taskId][round];
+        if (r.status == RoundStatus.None) return UnknownRound.selector;
+        if (r.status != RoundStatus.Revealed || block.timestamp >= r.submitDeadline) {
+            return SubmitPhaseClosed.selector;
+        }
+        Submission storage s = _submissions[taskId][round][participant];
+        if (s.commitment == bytes32(0)) return NoCommitment.selector;
+        if (s.verified) return AlreadySubmitted.selector;
+        if (r.submitters.length >= MAX_SUBMISSIONS_PER_ROUND) return SubmissionLimitReached.selector;
+        return bytes4(0);
+    }
+
+    function _checkOpening(uint256 taskId, uint256 round, address participant, bytes32 model, bytes32 salt)
+        private
+        view
+        returns (bytes4)
+    {
+        // The commitment names the sender: a proof lifted from the mempool fails here.
+        if (keccak256(abi.encode(taskId, round, participant, model, salt)) != _submissions[taskId][round][participant].commitment) {
+            return CommitmentMismatch.selector;
+        }
+        if (_modelUsed[taskId][round][model]) return ModelAlreadySubmitted.selector;
+        return bytes4(0);
+    }
+
+    /// @dev Verifies proof i against chunk i; all proofs must carry one model commitment.
+    function _verifyProofs(
+        IAccuracyVerifier verifier,
+        bytes32[] storage chunks,
+        bytes[] calldata proofs,
+        uint256[][] calldata instances
+    ) private view returns (bytes4, bytes32 model, uint256 correct) {
+        uint256 n = chunks.length;
+        if (proofs.length != n || instances.length != n) return (ProofCountMismatch.selector, 0, 0);
+        for (uint256 i = 0; i < n; ++i) {
+            (bool valid, IAccuracyVerifier.Statement memory st) = _verifyOne(verifier, proofs[i], instances[i]);
+            if (!valid) return (InvalidProof.selector, 0, 0);
+            if (st.testSetCommitment != chunks[i]) return (ChunkMismatch.selector, 0, 0);
+            if (i == 0) model = st.modelCommitment;
+            else if (st.modelCommitment != model) return (MixedModelCommitments.selector, 0, 0);
+            correct += st.correct;
+        }
+        return (bytes4(0), model, correct);
+    }
+
+    function _verifyOne(IAccuracyVerifier verifier, bytes calldata proof, uint256[] calldata instances)
+        private
+        view
+        returns (bool, IAccuracyVerifier.Statement memory)
+    {
+        // A reverting verifier is treated as a rejection, never as a stuck round.
+        try verifier.verifyAccuracy(proof, instances) returns (bool valid, IAccuracyVerifier.Statement memory st) {
+            return (valid, st);
+        } catch {
+            return (false, IAccuracyVerifier.Statement(0, 0, 0));
+        }
+    }
+
+    /// @dev Makes the best not-passed-over submitter leader, or closes the round empty.
+    ///      Order: higher correct first; equal correct -> higher keccak(tieSeed, address).
+    function _installNextLeader(uint256 taskId, uint256 round, Round storage r) private {
+        address best;
+        uint256 bestCorrect;
+        uint256 bestKey;
+        address[] storage submitters = r.submitters;
+        for (uint256 i = 0; i < submitters.length; ++i) {
+            address candidate = submitters[i];
+            Submission storage s = _submissions[taskId][round][candidate];
+            if (s.passedOver) continue;
+            uint256 key = uint256(keccak256(abi.encode(r.tieSeed, candidate)));
+            if (best == address(0) || s.correct > bestCorrect || (s.correct == bestCorrect && key > bestKey)) {
+                (best, bestCorrect, bestKey) = (candidate, s.correct, key);
+            }
+        }
+        if (best == address(0)) {
+            r.status = RoundStatus.ClosedEmpty;
+            r.leader = address(0);
+            emit RoundClosedEmpty(taskId, round, true);
+            return;
+        }
+        uint64 deadline = uint64(block.timestamp) + _configs[taskId].aggregateDuration;
+        r.status = RoundStatus.LeaderSelected;
+        r.leader = best;
+        r.aggregateDeadline = deadline;
+        emit LeaderSelected(taskId, round, best, bestCorrect, deadline);
+    }
+
+    function _eligible(uint256 taskId, Round storage r, Submission storage s, address account)
+        private
+        view
+        returns (uint256 improvement)
+    {
+        if (!s.verified || s.correct <= r.previousGlobalCorrect) return 0;
+        if (
+            account != r.leader && _configs[taskId].policy == AggregationPolicy.FEDAVG
+                && s.handoffLeader != r.leader
+        ) return 0;
+        return s.correct - r.previousGlobalCorrect;
+    }
+
+    function _allocateRewards(uint256 taskId, uint256 round, Round storage r, TaskState storage state) private {
+        uint256 total = _configs[taskId].rewardPerRound;
+        if (total > state.unallocated) total = state.unallocated;
+        uint256 leaderReward = total * _configs[taskId].leaderShareBps / _BPS;
+        uint256 pool = total - leaderReward;
+        uint256 sumImprovement = _sumShares(taskId, round, r, 1, 1);
+        r.leaderReward = leaderReward;
+        r.participantPool = sumImprovement > 0 ? pool : 0;
+        r.totalImprovement = sumImprovement;
+        uint256 allocated = leaderReward + (sumImprovement > 0 ? _sumShares(taskId, round, r, pool, sumImprovement) : 0);
+        // Floors never sum above the pool, so unallocated cannot underflow.
+        state.unallocated -= allocated;
+    }
+
+    /// @dev Sum over submitters of floor(improvement * numerator / denominator).
+    function _sumShares(uint256 taskId, uint256 round, Round storage r, uint256 numerator, uint256 denominator)
+        private
+        view
+        returns (uint256 sum)
+    {
+        address[] storage submitters = r.submitters;
+        for (uint256 i = 0; i < submitters.length; ++i) {
+            address a = submitters[i];
+            sum += numerator * _eligible(taskId, r, _submissions[taskId][round][a], a) / denominator;
+        }
+    }
+
+    function _owed(uint256 taskId, Round storage r, Submission storage s, address account)
+        private
+        view
+        returns (uint256 amount)
+    {
+        if (account == r.leader) amount = r.leaderReward;
+        if (r.totalImprovement > 0) {
+            amount += r.participantPool * _eligible(taskId, r, s, account) / r.totalImprovement;
+        }
+    }
+
+    function _revertWith(bytes4 selector) private pure {
+        assembly {
+            mstore(0, selector)
+            revert(0, 4)
+        }
+    }
+}

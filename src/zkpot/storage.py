@@ -1,0 +1,317 @@
+"""Content-addressed storage: a small interface and an IPFS backend (Kubo RPC API).
+
+Every read is checked against its CID before it is returned, so a node (or a
+pinning service) that serves the wrong bytes is caught here, never downstream.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Final
+
+import httpx
+
+from zkpot.errors import StorageError
+
+RAW_BLOCK_LIMIT: Final = 256 * 1024
+"""Largest file an IPFS node stores as one raw block (the default chunk size)."""
+
+_CID_V1: Final = 0x01
+_RAW_CODEC: Final = 0x55
+_SHA2_256: Final = 0x12
+
+
+def raw_cid(data: bytes) -> str:
+    """The CIDv1 (raw codec, sha2-256, base32) of ``data`` stored as a single block.
+
+    This equals what an IPFS node answers for ``add --cid-version=1`` of a file
+    no larger than :data:`RAW_BLOCK_LIMIT`.
+    """
+    digest = hashlib.sha256(data).digest()
+    binary = bytes([_CID_V1, _RAW_CODEC, _SHA2_256, len(digest)]) + digest
+    return "b" + base64.b32encode(binary).decode("ascii").rstrip("=").lower()
+
+
+def _is_raw_v1(cid: str) -> bool:
+    # Multibase 'b' = base32 lower; a raw CIDv1 starts with bytes 01 55 12 20,
+    # which base32-encode to "afkrei".
+    return cid.startswith("bafkrei")
+
+
+@dataclass(frozen=True)
+class RetryConfig:
+    """Bounded exponential backoff for transient failures."""
+
+    attempts: int = 4
+    """Total tries per request, the first included (at least 1)."""
+    base_delay: float = 0.2
+    """Seconds before the first retry; doubles after each failure."""
+    max_delay: float = 2.0
+    """Upper bound of one wait between tries, in seconds."""
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("RetryConfig.attempts must be at least 1")
+
+    def delays(self) -> list[float]:
+        """The waits between consecutive tries (``attempts - 1`` of them)."""
+        return [min(self.base_delay * 2**i, self.max_delay) for i in range(self.attempts - 1)]
+
+
+def _default_api_url() -> str:
+    from zkpot.services import ServicesConfig
+
+    return ServicesConfig().ipfs_api_url
+
+
+@dataclass(frozen=True)
+class IpfsConfig:
+    """How to reach an IPFS node that speaks the Kubo RPC API."""
+
+    api_url: str = field(default_factory=_default_api_url)
+    """Base URL of the RPC API, without ``/api/v0`` (default: the local node)."""
+    timeout: float = 60.0
+    """Seconds one HTTP request may take."""
+    fetch_timeout: float = 30.0
+    """Seconds the node may search for content it does not have before giving up."""
+    retry: RetryConfig = field(default_factory=RetryConfig)
+    """Backoff for connection failures and 429/502/503/504 answers."""
+    pin: bool = True
+    """Pin everything added, so the node's garbage collector keeps it."""
+
+
+class Storage(ABC):
+    """A content-addressed store: bytes in, CID out, and back, verified."""
+
+    @abstractmethod
+    def add(self, data: bytes, *, name: str = "blob") -> str:
+        """Store ``data`` and return its CID (CIDv1, base32)."""
+
+    @abstractmethod
+    def cat(self, cid: str) -> bytes:
+        """Return the bytes behind ``cid``; raise :class:`StorageError` if they do not match it."""
+
+    @abstractmethod
+    def pin(self, cid: str) -> None:
+        """Ask the store to keep ``cid`` (idempotent)."""
+
+    def add_json(self, value: Any, *, name: str = "data.json") -> str:
+        """Store ``value`` as canonical JSON (sorted keys, compact) and return its CID.
+
+        Canonical encoding means equal values always get equal CIDs.
+        """
+        return self.add(canonical_json(value), name=name)
+
+    def cat_json(self, cid: str) -> Any:
+        """Fetch ``cid`` (verified) and parse it as JSON."""
+        data = self.cat(cid)
+        try:
+            return json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise StorageError(
+                f"IPFS object {cid} is not valid JSON ({exc})",
+                "check that the CID names a JSON document",
+            ) from exc
+
+
+def canonical_json(value: Any) -> bytes:
+    """JSON with sorted keys and no whitespace, UTF-8: one encoding per value."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+_TRANSIENT_STATUS: Final = frozenset({429, 502, 503, 504})
+
+
+class IpfsStorage(Storage):
+    """:class:`Storage` over the Kubo-compatible HTTP RPC API (Kubo, js-ipfs, pinning services).
+
+    Adds use CIDv1 with raw leaves; every ``cat`` verifies content against the CID
+    (locally for a single raw block, by re-hashing on the node with ``only-hash``
+    for larger DAGs).
+    """
+
+    def __init__(self, config: IpfsConfig | None = None) -> None:
+        self.config = config or IpfsConfig()
+        self._client = httpx.Client(
+            base_url=self.config.api_url.rstrip("/") + "/api/v0",
+            timeout=self.config.timeout,
+        )
+
+    def close(self) -> None:
+        """Release the HTTP connection pool."""
+        self._client.close()
+
+    def __enter__(self) -> IpfsStorage:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- transport ---------------------------------------------------------------
+
+    def _unreachable(self) -> StorageError:
+        return StorageError(
+            f"IPFS node at {self.config.api_url} is not reachable",
+            "start it with `zkpot node up` or set --ipfs-url",
+        )
+
+    def _post(
+        self,
+        command: str,
+        params: dict[str, str],
+        *,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        """POST one RPC command, retrying transient failures; return a 200 answer."""
+        delays = self.config.retry.delays()
+        for attempt in range(len(delays) + 1):
+            try:
+                response = self._client.post(
+                    f"/{command}",
+                    params=params,
+                    files=files,
+                    timeout=timeout if timeout is not None else self.config.timeout,
+                )
+            except httpx.TransportError as exc:
+                if attempt < len(delays):
+                    time.sleep(delays[attempt])
+                    continue
+                if isinstance(exc, httpx.TimeoutException):
+                    raise StorageError(
+                        f"IPFS node at {self.config.api_url} did not answer `{command}` "
+                        f"within {self.config.timeout:.0f} s",
+                        "check the node's health with `zkpot node status`",
+                    ) from exc
+                raise self._unreachable() from exc
+            if response.status_code in _TRANSIENT_STATUS and attempt < len(delays):
+                time.sleep(delays[attempt])
+                continue
+            if response.status_code != 200:
+                raise StorageError(
+                    f"IPFS node at {self.config.api_url} refused `{command}` "
+                    f"(HTTP {response.status_code}: {_error_message(response)})",
+                    "check the CID and the node's log",
+                )
+            return response
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _add_params(self, *, only_hash: bool, cid_version: int = 1) -> dict[str, str]:
+        params = {
+            "cid-version": str(cid_version),
+            "cid-base": "base32" if cid_version == 1 else "base58btc",
+            "hash": "sha2-256",
+            "pin": "true" if self.config.pin and not only_hash else "false",
+            "only-hash": "true" if only_hash else "false",
+            "quieter": "true",
+        }
+        if cid_version == 1:
+            params["raw-leaves"] = "true"
+        return params
+
+    def _add(self, data: bytes, *, name: str, only_hash: bool, cid_version: int = 1) -> str:
+        # js-ipfs answers HTTP 500 to a multipart part without a Content-Type.
+        files = {"file": (name, data, "application/octet-stream")}
+        response = self._post(
+            "add", self._add_params(only_hash=only_hash, cid_version=cid_version), files=files
+        )
+        # Some nodes stream one JSON object per line (directories, progress).
+        lines = [line for line in response.text.splitlines() if line.strip()]
+        try:
+            cid = str(json.loads(lines[-1])["Hash"])
+        except (IndexError, KeyError, json.JSONDecodeError) as exc:
+            raise StorageError(
+                f"IPFS node at {self.config.api_url} gave an unreadable answer to `add`",
+                "check that the URL points at a Kubo-compatible RPC API",
+            ) from exc
+        return cid
+
+    # -- Storage -----------------------------------------------------------------
+
+    def add(self, data: bytes, *, name: str = "blob") -> str:
+        """Store ``data`` (pinned unless configured otherwise); return its CIDv1."""
+        cid = self._add(data, name=name, only_hash=False)
+        if len(data) <= RAW_BLOCK_LIMIT and cid != raw_cid(data):
+            raise StorageError(
+                f"IPFS node at {self.config.api_url} returned CID {cid} for content whose "
+                f"CID is {raw_cid(data)}",
+                "use a node that supports CIDv1 with raw leaves",
+            )
+        return cid
+
+    def cat(self, cid: str) -> bytes:
+        """Fetch ``cid`` and check the bytes against it before returning them."""
+        try:
+            response = self._post(
+                "cat",
+                {"arg": cid, "timeout": f"{self.config.fetch_timeout:g}s"},
+                timeout=self.config.fetch_timeout + self.config.timeout,
+            )
+        except StorageError as exc:
+            if "timed out" in exc.message or "not found" in exc.message:
+                raise StorageError(
+                    f"IPFS node at {self.config.api_url} could not find {cid} "
+                    f"within {self.config.fetch_timeout:g} s",
+                    "check the CID, or connect the node to one that holds it",
+                ) from exc
+            raise
+        data = response.content
+        self.verify(cid, data)
+        return data
+
+    def verify(self, cid: str, data: bytes) -> None:
+        """Raise :class:`StorageError` unless ``data`` is the content named by ``cid``.
+
+        A raw single-block CID is recomputed locally. Any other CID (a dag-pb file
+        root, CIDv0) is recomputed by the node with ``only-hash``, which matches only
+        when the object was added with the same chunking and leaf settings used here.
+        """
+        if _is_raw_v1(cid):
+            actual = raw_cid(data)
+        elif cid.startswith("Qm"):
+            actual = self._add(data, name="verify", only_hash=True, cid_version=0)
+        else:
+            actual = self._add(data, name="verify", only_hash=True)
+        if actual != cid:
+            raise StorageError(
+                f"IPFS returned content for {cid} that hashes to {actual}",
+                "the node or the object is corrupt; fetch it from another node",
+            )
+
+    def pin(self, cid: str) -> None:
+        """Pin ``cid`` on the node (a no-op if it already is)."""
+        self._post(
+            "pin/add",
+            {"arg": cid, "cid-base": "base32", "timeout": f"{self.config.fetch_timeout:g}s"},
+            timeout=self.config.fetch_timeout + self.config.timeout,
+        )
+
+    def is_pinned(self, cid: str) -> bool:
+        """Whether the node holds a pin on ``cid``."""
+        try:
+            response = self._post("pin/ls", {"arg": cid, "cid-base": "base32"})
+        except StorageError as exc:
+            if "not pinned" in exc.message:
+                return False
+            raise
+        return cid in response.text
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("Message", response.text))[:200]
+    except (ValueError, AttributeError):
+        return response.text[:200]

@@ -1,0 +1,722 @@
+"""Typed client for the ZKPoT consensus contract, over ape.
+
+Every transaction method takes the sending ape account and returns what the
+contract decided (ids, hashes, amounts); a revert becomes a :class:`ChainError`
+naming the contract's custom error and saying what to do. The hash helpers
+(:func:`commitment_hash`, :func:`round_test_set_commitment`, :func:`block_hash`,
+:func:`next_submissions_digest`) reproduce the contract's ``abi.encode``
+formulas exactly, so a client can prepare and audit values off chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+from eth_abi.abi import encode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+
+from zkpot.errors import ChainError
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+CONTRACT_NAME = "ZKPoT"
+
+
+class AggregationPolicy(IntEnum):
+    """How a task's leader produces the next global model (``IZKPoT.AggregationPolicy``)."""
+
+    FEDAVG = 0
+    LEADER_MODEL = 1
+
+
+class RoundStatus(IntEnum):
+    """Stored progress of a round (``IZKPoT.RoundStatus``)."""
+
+    NONE = 0
+    OPEN = 1
+    REVEALED = 2
+    LEADER_SELECTED = 3
+    PUBLISHED = 4
+    FINALISED = 5
+    CLOSED_EMPTY = 6
+
+
+class Phase(IntEnum):
+    """Phase of a round at the current block time (``IZKPoT.Phase``)."""
+
+    NONE = 0
+    COMMIT = 1
+    REVEAL = 2
+    SUBMIT = 3
+    LEADER_SELECTION = 4
+    AGGREGATE = 5
+    LEADER_EXPIRED = 6
+    PUBLISHED = 7
+    FINALISED = 8
+    CLOSED_EMPTY = 9
+
+
+# What to do about each custom error, for the one-sentence ChainError.
+_HINTS: dict[str, str] = {
+    "UnknownTask": "check the task id (taskCount() tells how many exist)",
+    "UnknownRound": "check the round number; open it first with openRound",
+    "NotPublisher": "send this from the task's publisher account",
+    "NotAllowed": "ask the publisher to add this account to the task's allowlist",
+    "NotJoined": "join the task first",
+    "AlreadyJoined": "this account has already joined; nothing to do",
+    "RoundInProgress": "finish the current round (finalise, or let it close empty) first",
+    "CommitPhaseClosed": "the commit deadline passed; wait for the next round",
+    "AlreadyCommitted": "one commitment per participant per round; use the one already sent",
+    "RevealTooEarly": "wait until the commit deadline has passed",
+    "RevealPhaseClosed": "the reveal deadline passed or the test set is already revealed",
+    "TestSetMismatch": "reveal exactly the CID, chunk commitments and salt committed at opening",
+    "WrongChunkCount": "reveal one commitment per chunk (the task's chunksPerRound)",
+    "SubmitPhaseClosed": "submit after the test set is revealed and before the submit deadline",
+    "NoCommitment": "commit to the model in the commit phase before submitting",
+    "AlreadySubmitted": "one submission per participant per round",
+    "ProofCountMismatch": "send one proof and one instance vector per test-set chunk",
+    "InvalidProof": "the verifier rejected a proof; re-prove with the task's circuit",
+    "ChunkMismatch": "prove chunk i of the revealed test set as proof i",
+    "MixedModelCommitments": "prove every chunk with the same model",
+    "CommitmentMismatch": "submit the model and salt committed from this account",
+    "ModelAlreadySubmitted": "this model was already submitted this round; train your own",
+    "SubmitPhaseNotOver": "wait for the submit (or unrevealed: reveal) deadline",
+    "NotAwaitingLeader": "the leader was already selected or the round is over",
+    "NotAggregating": "the round has no leader waiting to publish",
+    "AggregatePhaseClosed": "the leader's deadline passed; call replaceLeader",
+    "AggregatePhaseNotOver": "wait for the leader's aggregate deadline",
+    "NotLeader": "only the round's leader may publish the global model",
+    "NotVerifiedParticipant": "only participants with a verified submission hand off models",
+    "GlobalModelMismatch": "under leader-model the global model must be the leader's own model",
+    "NotPublished": "the leader has not published the global model yet",
+    "RoundNotFinalised": "finalise the round before claiming",
+    "NoRewardPool": "this task has no reward pool",
+    "NothingToClaim": "this account earned nothing in this round",
+    "AlreadyClaimed": "the reward was already paid",
+    "TaskIsClosed": "the task is closed",
+}
+
+
+def _b32(value: bytes | str) -> bytes:
+    raw = (
+        bytes.fromhex(value[2:] if value.startswith("0x") else value)
+        if isinstance(value, str)
+        else bytes(value)
+    )
+    if len(raw) != 32:
+        raise ChainError(f"Expected 32 bytes, got {len(raw)}", "pass a bytes32 value")
+    return raw
+
+
+def commitment_hash(
+    task_id: int, round_: int, participant: str, model_commitment: bytes, salt: bytes
+) -> bytes:
+    """Return the commit-phase commitment the contract expects from ``participant``.
+
+    Equals ``keccak256(abi.encode(taskId, round, participant, modelCommitment, salt))``.
+    """
+    return keccak(
+        encode(
+            ["uint256", "uint256", "address", "bytes32", "bytes32"],
+            [task_id, round_, to_checksum_address(participant), _b32(model_commitment), _b32(salt)],
+        )
+    )
+
+
+def round_test_set_commitment(
+    test_set_cid: str, chunk_commitments: Sequence[bytes], salt: bytes
+) -> bytes:
+    """Return the hiding test-set commitment a publisher passes to ``openRound``.
+
+    Equals ``keccak256(abi.encode(testSetCID, chunkCommitments, salt))``.
+    """
+    return keccak(
+        encode(
+            ["string", "bytes32[]", "bytes32"],
+            [test_set_cid, [_b32(c) for c in chunk_commitments], _b32(salt)],
+        )
+    )
+
+
+def next_submissions_digest(
+    digest: bytes, participant: str, model_commitment: bytes, correct: int, proof_cid: str
+) -> bytes:
+    """Fold one accepted submission into a round's submissions digest (arrival order)."""
+    return keccak(
+        encode(
+            ["bytes32", "address", "bytes32", "uint256", "string"],
+            [
+                _b32(digest),
+                to_checksum_address(participant),
+                _b32(model_commitment),
+                correct,
+                proof_cid,
+            ],
+        )
+    )
+
+
+@dataclass(frozen=True)
+class BlockHeader:
+    """A ZKPoT block header, field for field ``IZKPoT.BlockHeader``."""
+
+    task_id: int
+    round: int
+    prev_block_hash: bytes
+    leader: str
+    global_model_cid: str
+    global_model_commitment: bytes
+    global_correct: int
+    test_set_commitment: bytes
+    submissions_digest: bytes
+    timestamp: int
+
+    def hash(self) -> bytes:
+        """Return ``keccak256(abi.encode(header))`` as the contract computes it."""
+        return block_hash(self)
+
+
+def block_hash(header: BlockHeader) -> bytes:
+    """Return the block hash of ``header``: ``keccak256(abi.encode(header))``."""
+    return keccak(
+        encode(
+            ["(uint256,uint256,bytes32,address,string,bytes32,uint256,bytes32,bytes32,uint256)"],
+            [
+                (
+                    header.task_id,
+                    header.round,
+                    _b32(header.prev_block_hash),
+                    to_checksum_address(header.leader),
+                    header.global_model_cid,
+                    _b32(header.global_model_commitment),
+                    header.global_correct,
+                    _b32(header.test_set_commitment),
+                    _b32(header.submissions_digest),
+                    header.timestamp,
+                )
+            ],
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ChunkProof:
+    """One proof over one test-set chunk, as the verifier takes it."""
+
+    proof: bytes
+    """Proof bytes (EZKL EVM calldata's proof part)."""
+    instances: tuple[int, ...]
+    """Public instances as field elements."""
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything a publisher fixes when creating a task (``IZKPoT.TaskConfig``)."""
+
+    circuit_id: bytes
+    """Circuit id; must equal the verifier's ``circuitId()``."""
+    verifier: str
+    """Address of the ``IAccuracyVerifier`` adapter."""
+    vk_digest: bytes
+    """Digest of the VK artifact the verifier was set up with."""
+    chunks_per_round: int
+    """Proofs per submission, one per test-set chunk."""
+    spec_cid: str
+    """IPFS CID of the task specification."""
+    initial_model_cid: str
+    """IPFS CID of round 0's global model."""
+    initial_model_commitment: bytes
+    """Commitment of round 0's global model."""
+    policy: AggregationPolicy = AggregationPolicy.FEDAVG
+    """Aggregation policy."""
+    commit_duration: int = 3600
+    """Seconds from opening to the commit deadline."""
+    reveal_duration: int = 3600
+    """Seconds from the commit deadline to the reveal deadline."""
+    submit_duration: int = 3600
+    """Seconds from the reveal deadline to the submit deadline."""
+    aggregate_duration: int = 3600
+    """Seconds each leader has to publish."""
+    allowlist: tuple[str, ...] | None = None
+    """Accounts allowed to take part; ``None`` for an open task."""
+    reward_token: str | None = None
+    """ERC-20 of the reward pool, or ``None``."""
+    reward_pool: int = 0
+    """Amount pulled from the publisher at creation (approve it first)."""
+    reward_per_round: int = 0
+    """Amount each finalised round allocates."""
+    leader_share_bps: int = 0
+    """Leader's share of a round's reward, in basis points."""
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """The ``TaskConfig`` struct as ABI values."""
+        return (
+            _b32(self.circuit_id),
+            self.verifier,
+            _b32(self.vk_digest),
+            self.chunks_per_round,
+            int(self.policy),
+            self.commit_duration,
+            self.reveal_duration,
+            self.submit_duration,
+            self.aggregate_duration,
+            self.allowlist is not None,
+            self.reward_token or ZERO_ADDRESS,
+            self.reward_pool,
+            self.reward_per_round,
+            self.leader_share_bps,
+            self.spec_cid,
+            self.initial_model_cid,
+            _b32(self.initial_model_commitment),
+        )
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """Mutable state of a task (``IZKPoT.TaskState``)."""
+
+    publisher: str
+    closed: bool
+    samples_per_proof: int
+    round_count: int
+    block_count: int
+    global_model_cid: str
+    global_model_commitment: bytes
+    global_correct: int
+    last_block_hash: bytes
+    funded: int
+    unallocated: int
+
+
+@dataclass(frozen=True)
+class RoundInfo:
+    """A round's record (``IZKPoT.Round``)."""
+
+    status: RoundStatus
+    commit_deadline: int
+    reveal_deadline: int
+    submit_deadline: int
+    aggregate_deadline: int
+    global_model_cid: str
+    global_model_commitment: bytes
+    previous_global_correct: int
+    test_set_commitment: bytes
+    test_set_cid: str
+    chunk_commitments: tuple[bytes, ...]
+    submitters: tuple[str, ...]
+    submissions_digest: bytes
+    tie_seed: bytes
+    leader: str
+    new_model_cid: str
+    new_model_commitment: bytes
+    new_global_correct: int
+    block_hash: bytes
+    leader_reward: int
+    participant_pool: int
+    total_improvement: int
+
+
+@dataclass(frozen=True)
+class SubmissionInfo:
+    """One participant's record in one round (``IZKPoT.Submission``)."""
+
+    commitment: bytes
+    model_commitment: bytes
+    correct: int
+    verified: bool
+    passed_over: bool
+    claimed: bool
+    proof_cid: str
+    handoff_leader: str
+    encrypted_model_cid: str
+
+
+@dataclass(frozen=True)
+class SubmissionCheck:
+    """What ``checkSubmission`` said about a would-be submission."""
+
+    accepted: bool
+    reason: str | None
+    """Name of the custom error ``submit`` would revert with; ``None`` when accepted."""
+    model_commitment: bytes
+    correct: int
+
+
+@dataclass
+class ZKPoTClient:
+    """A deployed ZKPoT contract, driven through ape.
+
+    Construct with :meth:`deploy` or :meth:`at`; all calls go to ``contract``.
+    """
+
+    contract: Any
+    """The ape contract instance."""
+    _selectors: dict[bytes, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for abi in self.contract.contract_type.errors:
+            types = ",".join(inp.canonical_type for inp in abi.inputs)
+            self._selectors[keccak(text=f"{abi.name}({types})")[:4]] = abi.name
+
+    # ------------------------------------------------------------- deploy
+
+    @classmethod
+    def deploy(cls, sender: Any) -> ZKPoTClient:
+        """Deploy a fresh ZKPoT contract from ``sender`` (the local project's build)."""
+        from ape import project
+
+        contract = _transact("deploy ZKPoT", lambda: sender.deploy(project.ZKPoT))
+        return cls(contract)
+
+    @classmethod
+    def at(cls, address: str) -> ZKPoTClient:
+        """Attach to a ZKPoT contract already deployed at ``address``."""
+        from ape import project
+
+        return cls(project.ZKPoT.at(address))
+
+    @property
+    def address(self) -> str:
+        """The contract's address."""
+        return str(self.contract.address)
+
+    # ------------------------------------------------------------- tasks
+
+    def create_task(self, spec: TaskSpec, sender: Any) -> int:
+        """Create a task from ``spec``; returns its id. Approve the pool beforehand."""
+        receipt = _transact(
+            "createTask",
+            lambda: self.contract.createTask(
+                spec.as_tuple(), list(spec.allowlist or ()), sender=sender
+            ),
+        )
+        events = list(receipt.events.filter(self.contract.TaskCreated))
+        return int(events[0].taskId)
+
+    def set_allowed(
+        self, task_id: int, accounts: Iterable[str], allowed: bool, sender: Any
+    ) -> None:
+        """Publisher adds (``allowed``) or removes accounts from the task's allowlist."""
+        _transact(
+            "setAllowed",
+            lambda: self.contract.setAllowed(task_id, list(accounts), allowed, sender=sender),
+        )
+
+    def join(self, task_id: int, encryption_public_key: bytes, sender: Any) -> None:
+        """Join ``task_id`` with the X25519 public key models are encrypted to."""
+        _transact(
+            "join",
+            lambda: self.contract.join(task_id, _b32(encryption_public_key), sender=sender),
+        )
+
+    def close_task(self, task_id: int, sender: Any) -> int:
+        """Close the task; returns the unallocated reward refunded to the publisher."""
+        receipt = _transact("closeTask", lambda: self.contract.closeTask(task_id, sender=sender))
+        return int(next(iter(receipt.events.filter(self.contract.TaskClosed))).refunded)
+
+    # ------------------------------------------------------------- rounds
+
+    def open_round(self, task_id: int, test_set_commitment: bytes, sender: Any) -> int:
+        """Open the task's next round over its current global model; returns the round."""
+        receipt = _transact(
+            "openRound",
+            lambda: self.contract.openRound(task_id, _b32(test_set_commitment), sender=sender),
+        )
+        return int(next(iter(receipt.events.filter(self.contract.RoundOpened))).round)
+
+    def commit(
+        self, task_id: int, round_: int, model_commitment: bytes, salt: bytes, sender: Any
+    ) -> bytes:
+        """Commit to ``model_commitment`` with ``salt``; returns the commitment sent."""
+        value = commitment_hash(task_id, round_, sender.address, model_commitment, salt)
+        _transact("commit", lambda: self.contract.commit(task_id, round_, value, sender=sender))
+        return value
+
+    def reveal_test_set(
+        self,
+        task_id: int,
+        round_: int,
+        test_set_cid: str,
+        chunk_commitments: Sequence[bytes],
+        salt: bytes,
+        sender: Any,
+    ) -> None:
+        """Publisher reveals the round's test set (must open the committed value)."""
+        _transact(
+            "revealTestSet",
+            lambda: self.contract.revealTestSet(
+                task_id,
+                round_,
+                test_set_cid,
+                [_b32(c) for c in chunk_commitments],
+                _b32(salt),
+                sender=sender,
+            ),
+        )
+
+    def check_submission(
+        self,
+        task_id: int,
+        round_: int,
+        participant: str,
+        proofs: Sequence[ChunkProof],
+        salt: bytes,
+    ) -> SubmissionCheck:
+        """Ask the contract whether ``submit`` from ``participant`` would be accepted now."""
+        accepted, reason, model, correct = self.contract.checkSubmission(
+            task_id,
+            round_,
+            participant,
+            [p.proof for p in proofs],
+            [list(p.instances) for p in proofs],
+            _b32(salt),
+        )
+        reason_bytes = bytes(reason)
+        return SubmissionCheck(
+            accepted=bool(accepted),
+            reason=None if accepted else self._selectors.get(reason_bytes, reason_bytes.hex()),
+            model_commitment=bytes(model),
+            correct=int(correct),
+        )
+
+    def submit(
+        self,
+        task_id: int,
+        round_: int,
+        proofs: Sequence[ChunkProof],
+        salt: bytes,
+        proof_cid: str,
+        sender: Any,
+    ) -> Any:
+        """Submit one proof per chunk; returns the receipt (its gas and events)."""
+        return _transact(
+            "submit",
+            lambda: self.contract.submit(
+                task_id,
+                round_,
+                [p.proof for p in proofs],
+                [list(p.instances) for p in proofs],
+                _b32(salt),
+                proof_cid,
+                sender=sender,
+            ),
+        )
+
+    def select_leader(self, task_id: int, round_: int, sender: Any) -> str | None:
+        """Select the leader after the submit deadline; ``None`` if the round closed empty."""
+        _transact(
+            "selectLeader", lambda: self.contract.selectLeader(task_id, round_, sender=sender)
+        )
+        return self._leader_or_none(task_id, round_)
+
+    def replace_leader(self, task_id: int, round_: int, sender: Any) -> str | None:
+        """Pass over a leader past its deadline; returns the new leader or ``None`` (empty)."""
+        _transact(
+            "replaceLeader", lambda: self.contract.replaceLeader(task_id, round_, sender=sender)
+        )
+        return self._leader_or_none(task_id, round_)
+
+    def hand_off_model(
+        self, task_id: int, round_: int, encrypted_model_cid: str, sender: Any
+    ) -> None:
+        """Record the CID of the sender's model encrypted to the current leader."""
+        _transact(
+            "handOffModel",
+            lambda: self.contract.handOffModel(task_id, round_, encrypted_model_cid, sender=sender),
+        )
+
+    def publish_global_model(
+        self,
+        task_id: int,
+        round_: int,
+        global_model_cid: str,
+        proofs: Sequence[ChunkProof],
+        sender: Any,
+    ) -> Any:
+        """Leader publishes the new global model with one accuracy proof per chunk."""
+        return _transact(
+            "publishGlobalModel",
+            lambda: self.contract.publishGlobalModel(
+                task_id,
+                round_,
+                global_model_cid,
+                [p.proof for p in proofs],
+                [list(p.instances) for p in proofs],
+                sender=sender,
+            ),
+        )
+
+    def finalise(self, task_id: int, round_: int, sender: Any) -> bytes:
+        """Append the round's block; returns its hash."""
+        receipt = _transact(
+            "finalise", lambda: self.contract.finalise(task_id, round_, sender=sender)
+        )
+        return bytes(next(iter(receipt.events.filter(self.contract.BlockFinalised))).blockHash)
+
+    def claim(self, task_id: int, round_: int, sender: Any) -> int:
+        """Claim the sender's reward for a finalised round; returns the amount paid."""
+        receipt = _transact("claim", lambda: self.contract.claim(task_id, round_, sender=sender))
+        return int(next(iter(receipt.events.filter(self.contract.RewardClaimed))).amount)
+
+    # -------------------------------------------------------------- views
+
+    def task_count(self) -> int:
+        """Number of tasks created."""
+        return int(self.contract.taskCount())
+
+    def task_state(self, task_id: int) -> TaskState:
+        """The task's current state."""
+        s = _call("taskState", lambda: self.contract.taskState(task_id))
+        return TaskState(
+            publisher=str(s.publisher),
+            closed=bool(s.closed),
+            samples_per_proof=int(s.samplesPerProof),
+            round_count=int(s.roundCount),
+            block_count=int(s.blockCount),
+            global_model_cid=str(s.globalModelCID),
+            global_model_commitment=bytes(s.globalModelCommitment),
+            global_correct=int(s.globalCorrect),
+            last_block_hash=bytes(s.lastBlockHash),
+            funded=int(s.funded),
+            unallocated=int(s.unallocated),
+        )
+
+    def round(self, task_id: int, round_: int) -> RoundInfo:
+        """The round's stored record."""
+        r = _call("getRound", lambda: self.contract.getRound(task_id, round_))
+        return RoundInfo(
+            status=RoundStatus(int(r.status)),
+            commit_deadline=int(r.commitDeadline),
+            reveal_deadline=int(r.revealDeadline),
+            submit_deadline=int(r.submitDeadline),
+            aggregate_deadline=int(r.aggregateDeadline),
+            global_model_cid=str(r.globalModelCID),
+            global_model_commitment=bytes(r.globalModelCommitment),
+            previous_global_correct=int(r.previousGlobalCorrect),
+            test_set_commitment=bytes(r.testSetCommitment),
+            test_set_cid=str(r.testSetCID),
+            chunk_commitments=tuple(bytes(c) for c in r.chunkCommitments),
+            submitters=tuple(str(a) for a in r.submitters),
+            submissions_digest=bytes(r.submissionsDigest),
+            tie_seed=bytes(r.tieSeed),
+            leader=str(r.leader),
+            new_model_cid=str(r.newModelCID),
+            new_model_commitment=bytes(r.newModelCommitment),
+            new_global_correct=int(r.newGlobalCorrect),
+            block_hash=bytes(r.blockHash),
+            leader_reward=int(r.leaderReward),
+            participant_pool=int(r.participantPool),
+            total_improvement=int(r.totalImprovement),
+        )
+
+    def phase(self, task_id: int, round_: int) -> Phase:
+        """The round's phase at the current block time."""
+        return Phase(int(_call("phaseOf", lambda: self.contract.phaseOf(task_id, round_))))
+
+    def submission(self, task_id: int, round_: int, participant: str) -> SubmissionInfo:
+        """The participant's record in the round."""
+        s = _call(
+            "getSubmission", lambda: self.contract.getSubmission(task_id, round_, participant)
+        )
+        return SubmissionInfo(
+            commitment=bytes(s.commitment),
+            model_commitment=bytes(s.modelCommitment),
+            correct=int(s.correct),
+            verified=bool(s.verified),
+            passed_over=bool(s.passedOver),
+            claimed=bool(s.claimed),
+            proof_cid=str(s.proofCID),
+            handoff_leader=str(s.handoffLeader),
+            encrypted_model_cid=str(s.encryptedModelCID),
+        )
+
+    def participant_key(self, task_id: int, account: str) -> bytes | None:
+        """The account's X25519 public key, or ``None`` if it has not joined."""
+        joined, key = _call(
+            "participantKey", lambda: self.contract.participantKey(task_id, account)
+        )
+        return bytes(key) if joined else None
+
+    def is_allowed(self, task_id: int, account: str) -> bool:
+        """Whether the account may take part in the task."""
+        return bool(_call("isAllowed", lambda: self.contract.isAllowed(task_id, account)))
+
+    def block(self, task_id: int, index: int) -> tuple[BlockHeader, bytes]:
+        """Block ``index`` of the task's chain and its hash as stored."""
+        header, digest = _call("getBlock", lambda: self.contract.getBlock(task_id, index))
+        return _header(header), bytes(digest)
+
+    def blocks(self, task_id: int) -> list[BlockHeader]:
+        """All blocks of the task's chain, oldest first."""
+        count = self.task_state(task_id).block_count
+        return [self.block(task_id, i)[0] for i in range(count)]
+
+    def claimable(self, task_id: int, round_: int, account: str) -> int:
+        """Reward ``account`` can claim in the round now."""
+        return int(_call("claimable", lambda: self.contract.claimable(task_id, round_, account)))
+
+    def _leader_or_none(self, task_id: int, round_: int) -> str | None:
+        info = self.round(task_id, round_)
+        return info.leader if info.status == RoundStatus.LEADER_SELECTED else None
+
+
+def verify_chain(headers: Sequence[BlockHeader], last_block_hash: bytes) -> None:
+    """Check that ``headers`` are hash-linked and end in ``last_block_hash``.
+
+    Raises :class:`ChainError` naming the first broken link.
+    """
+    prev = b"\x00" * 32
+    for i, header in enumerate(headers):
+        if header.prev_block_hash != prev:
+            raise ChainError(
+                f"Block {i} does not link to block {i - 1}",
+                "the chain was tampered with or read from a different contract",
+            )
+        prev = header.hash()
+    if prev != last_block_hash:
+        raise ChainError(
+            "The last block's hash differs from the task's lastBlockHash",
+            "re-read the blocks from the same contract",
+        )
+
+
+def _header(h: Any) -> BlockHeader:
+    return BlockHeader(
+        task_id=int(h.taskId),
+        round=int(h.round),
+        prev_block_hash=bytes(h.prevBlockHash),
+        leader=str(h.leader),
+        global_model_cid=str(h.globalModelCID),
+        global_model_commitment=bytes(h.globalModelCommitment),
+        global_correct=int(h.globalCorrect),
+        test_set_commitment=bytes(h.testSetCommitment),
+        submissions_digest=bytes(h.submissionsDigest),
+        timestamp=int(h.timestamp),
+    )
+
+
+def _error_sentence(action: str, err: Exception) -> ChainError:
+    from ape.exceptions import CustomError
+
+    if isinstance(err, CustomError):
+        name = err.abi.name
+        args = ", ".join(f"{k}={v}" for k, v in err.inputs.items())
+        detail = f"{name}({args})" if args else name
+        return ChainError(f"The contract rejected {action}: {detail}", _HINTS.get(name, ""))
+    return ChainError(f"The contract rejected {action}: {err}", "check the arguments and phase")
+
+
+def _transact(action: str, send: Any) -> Any:
+    from ape.exceptions import ContractLogicError
+
+    try:
+        return send()
+    except ContractLogicError as err:
+        raise _error_sentence(action, err) from err
+
+
+def _call(action: str, call: Any) -> Any:
+    return _transact(action, call)

@@ -1,0 +1,79 @@
+"""Shared fixtures for the ZKPoT contract tests: accounts, deployment, tasks, clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from ape import accounts, project
+from zkpot_helpers import AGGREGATE, CIRCUIT_ID, COMMIT, INITIAL_MODEL, REVEAL, SUBMIT, VK_DIGEST
+
+from zkpot.chain import AggregationPolicy, TaskSpec, ZKPoTClient
+
+
+@pytest.fixture(scope="session")
+def publisher() -> Any:
+    return accounts.test_accounts[0]
+
+
+@pytest.fixture(scope="session")
+def participants() -> list[Any]:
+    return [accounts.test_accounts[i] for i in range(1, 6)]
+
+
+@pytest.fixture(scope="session")
+def outsider() -> Any:
+    return accounts.test_accounts[8]
+
+
+@pytest.fixture(scope="session")
+def client(publisher: Any) -> ZKPoTClient:
+    return ZKPoTClient.deploy(publisher)
+
+
+@pytest.fixture(scope="session")
+def zkpot(client: ZKPoTClient) -> Any:
+    return client.contract
+
+
+@pytest.fixture(scope="session")
+def reverting_verifier(publisher: Any) -> Any:
+    """FAKE verifier that always reverts: only for the reverting-verifier failure path."""
+    return publisher.deploy(project.RevertingVerifier, CIRCUIT_ID, 4)
+
+
+@pytest.fixture(scope="session")
+def token(publisher: Any) -> Any:
+    t = publisher.deploy(project.RewardToken)
+    t.mint(publisher, 10**24, sender=publisher)
+    return t
+
+
+@pytest.fixture(scope="session")
+def spec_factory() -> Callable[..., TaskSpec]:
+    def make(verifier: Any, /, **overrides: Any) -> TaskSpec:
+        base = TaskSpec(
+            circuit_id=bytes(verifier.circuitId()),
+            verifier=str(verifier.address),
+            vk_digest=VK_DIGEST,
+            chunks_per_round=1,
+            spec_cid="bafyspec",
+            initial_model_cid="bafyinitialmodel",
+            initial_model_commitment=INITIAL_MODEL,
+            policy=AggregationPolicy.LEADER_MODEL,
+            commit_duration=COMMIT,
+            reveal_duration=REVEAL,
+            submit_duration=SUBMIT,
+            aggregate_duration=AGGREGATE,
+        )
+        return replace(base, **overrides)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def verifier(reverting_verifier: Any) -> Any:
+    # PROVISIONAL until tests/fixtures_zk.py lands: swapped for the real adapter.
+    return reverting_verifier

@@ -11,7 +11,7 @@ test: setup lint
 	.venv/bin/python -m pytest -ra
 
 lint:
-	.venv/bin/ruff check src tests scripts bench
+	.venv/bin/ruff check
 	.venv/bin/mypy
 
 up: setup

@@ -720,3 +720,114 @@ def _transact(action: str, send: Any) -> Any:
 
 def _call(action: str, call: Any) -> Any:
     return _transact(action, call)
+
+
+@dataclass(frozen=True)
+class VerifierRecord:
+    """The verifier adapter a deployment serves, as read from the adapter itself."""
+
+    address: str
+    circuit_id: str
+    """``circuitId()`` as 0x-hex."""
+    samples_per_proof: int
+    vka_digest: str | None
+    """``vkaDigest()`` (digest of the VK artifact) as 0x-hex, when the adapter exposes it."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What ``ape run deploy`` writes to ``deployments/<network>.json``."""
+
+    network: str
+    """ape network choice, e.g. ``ethereum:local:foundry``."""
+    chain_id: int
+    zkpot: str
+    """Address of the ZKPoT contract."""
+    deployer: str
+    block_number: int
+    verifier: VerifierRecord | None = None
+    artifact_cids: dict[str, str] = field(default_factory=dict)
+    """IPFS CIDs of the circuit artifacts (settings, vk, compiled circuit, ...), by name."""
+
+    def to_json(self) -> str:
+        """Serialise as pretty JSON."""
+        import json
+        from dataclasses import asdict
+
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Deployment:
+        """Parse what :meth:`to_json` wrote."""
+        import json
+
+        raw = json.loads(text)
+        verifier = raw.pop("verifier", None)
+        return cls(**raw, verifier=VerifierRecord(**verifier) if verifier else None)
+
+
+def deployment_path(network_name: str, root: Any = None) -> Any:
+    """``deployments/<network>.json`` under ``root`` (the repository by default)."""
+    from pathlib import Path
+
+    from zkpot.toolchain import repo_root
+
+    base = Path(root) if root is not None else repo_root()
+    return base / "deployments" / f"{network_name}.json"
+
+
+def load_deployment(network_name: str, root: Any = None) -> Deployment:
+    """Read ``deployments/<network>.json``; a ChainError says to deploy first if missing."""
+    path = deployment_path(network_name, root)
+    if not path.exists():
+        raise ChainError(
+            f"No deployment recorded for network {network_name} at {path}",
+            "run `ape run deploy --network <choice>` first",
+        )
+    return Deployment.from_json(path.read_text())
+
+
+def read_verifier(address: str) -> VerifierRecord:
+    """Read an ``IAccuracyVerifier`` adapter's identity from the chain."""
+    from ape import Contract, project
+
+    try:
+        adapter = project.EzklAccuracyVerifier.at(address)
+    except Exception:  # noqa: BLE001 - the adapter may not be in this build; use the interface
+        adapter = Contract(address, contract_type=project.IAccuracyVerifier.contract_type)
+    digest: str | None = None
+    if hasattr(adapter, "vkaDigest"):
+        digest = "0x" + bytes(adapter.vkaDigest()).hex()
+    return VerifierRecord(
+        address=str(address),
+        circuit_id="0x" + bytes(adapter.circuitId()).hex(),
+        samples_per_proof=int(adapter.samplesPerProof()),
+        vka_digest=digest,
+    )
+
+
+def network_file_stem(provider: Any) -> str:
+    """Deployment file stem: the network name on ethereum (``local``), else ``eco-network``."""
+    net = provider.network
+    if net.ecosystem.name == "ethereum":
+        return str(net.name)
+    return f"{net.ecosystem.name}-{net.name}"
+
+
+def client_for_network(provider: Any, address: str | None) -> tuple[ZKPoTClient, Deployment | None]:
+    """The ZKPoT client at ``address``, or at the deployment recorded for the provider's network."""
+    if address:
+        return ZKPoTClient.at(address), None
+    deployment = load_deployment(network_file_stem(provider))
+    return ZKPoTClient.at(deployment.zkpot), deployment
+
+
+def parse_bytes32(value: str) -> bytes:
+    """Parse 0x-hex into 32 bytes; a ChainError says what was wrong otherwise."""
+    try:
+        raw = bytes.fromhex(value.removeprefix("0x"))
+    except ValueError as err:
+        raise ChainError(f"{value!r} is not hex", "pass 32 bytes as 0x-prefixed hex") from err
+    if len(raw) != 32:
+        raise ChainError(f"Expected 32 bytes, got {len(raw)}", "pass 32 bytes as 0x-prefixed hex")
+    return raw

@@ -13,10 +13,9 @@ import json
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 import numpy as np
-import torch
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 from numpy.typing import NDArray
@@ -24,9 +23,13 @@ from numpy.typing import NDArray
 from zkpot.errors import ZkpotError
 
 if TYPE_CHECKING:
+    import torch
+
     from zkpot.storage import Storage
 
-StateDict = dict[str, torch.Tensor]
+# torch is imported inside the functions that need it: the state store imports this
+# module for its key pairs, and a participant process should not pay for torch there.
+StateDict: TypeAlias = "dict[str, torch.Tensor]"
 """A torch ``state_dict``: parameter and buffer names to tensors."""
 
 MetaValue = str | int | float | bool
@@ -151,7 +154,15 @@ def serialize_state_dict(state: Mapping[str, torch.Tensor], *, architecture: str
     ``architecture`` is recorded in the metadata so a receiver can refuse a
     model of the wrong kind before loading it.
     """
-    arrays = {name: t.detach().cpu().contiguous().numpy() for name, t in state.items()}
+    arrays: dict[str, NDArray[np.generic]] = {}
+    for name, tensor in state.items():
+        try:
+            arrays[name] = tensor.detach().cpu().contiguous().numpy()
+        except TypeError as exc:  # e.g. bfloat16, which numpy cannot hold
+            raise HandoffError(
+                f"Tensor {name!r} has dtype {tensor.dtype}, which the model format does not store",
+                "convert the model to float32",
+            ) from exc
     return encode_arrays(arrays, {"kind": "state_dict", "architecture": architecture})
 
 
@@ -161,6 +172,8 @@ def deserialize_state_dict(data: bytes, *, architecture: str | None = None) -> S
     When ``architecture`` is given, a model recorded under another architecture
     is refused with :class:`HandoffError`.
     """
+    import torch
+
     arrays, meta = decode_arrays(data)
     if meta.get("kind") != "state_dict":
         raise _bad("not a model state")

@@ -11,7 +11,7 @@ The module also holds a proof-free FedAvg baseline the demo plots against.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal, Protocol
 
@@ -137,6 +137,58 @@ class LeaderModel(Strategy):
             f"The leader {leader}'s verified model is not among the models given",
             "pass the leader's own model",
         )
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A received model the leader refused, and why (for the round report)."""
+
+    participant: str
+    reason: str
+
+
+def check_received(
+    received: Mapping[str, StateDict],
+    onchain_commitments: Mapping[str, str],
+    commitment_of: Callable[[StateDict], str],
+    weights: Mapping[str, float] | None = None,
+) -> tuple[list[ModelUpdate], list[Rejection]]:
+    """Match decrypted models against the model commitments verified on chain.
+
+    ``received`` maps participant → decrypted model; ``onchain_commitments`` maps each
+    participant with a verified submission → its model commitment (hex);
+    ``commitment_of`` recomputes a model's commitment from its weights (the task
+    circuit's ``model_commitment``). A model is accepted (``verified=True``) only if its
+    recomputed commitment equals the on-chain one; every other model is returned as a
+    :class:`Rejection` and never reaches a strategy. Weights default to 1.0.
+    """
+    accepted: list[ModelUpdate] = []
+    rejected: list[Rejection] = []
+    for participant in sorted(received):
+        expected = onchain_commitments.get(participant)
+        if expected is None:
+            rejected.append(Rejection(participant, "no verified submission on chain"))
+            continue
+        try:
+            actual = commitment_of(received[participant])
+        except ZkpotError as exc:
+            rejected.append(Rejection(participant, exc.sentence()))
+            continue
+        if _hex_norm(actual) != _hex_norm(expected):
+            rejected.append(
+                Rejection(
+                    participant,
+                    f"model commitment {actual} does not match the on-chain {expected}",
+                )
+            )
+            continue
+        weight = 1.0 if weights is None else float(weights.get(participant, 0.0))
+        accepted.append(ModelUpdate(participant, received[participant], weight, verified=True))
+    return accepted, rejected
+
+
+def _hex_norm(value: str) -> str:
+    return value.lower().removeprefix("0x")
 
 
 STRATEGIES: dict[str, type[Strategy]] = {FedAvg.name: FedAvg, LeaderModel.name: LeaderModel}

@@ -132,3 +132,33 @@ def test_plain_fedavg_baseline_learns_and_is_deterministic() -> None:
     model = factory()
     model.load_state_dict(first.final_state)
     assert count_correct(model, tests[2]) == round(first.accuracies[2] * len(tests[2]))
+
+
+def _sha_commitment(state: StateDict) -> str:
+    import hashlib
+
+    from zkpot.handoff import serialize_state_dict
+
+    return "0x" + hashlib.sha256(serialize_state_dict(state)).hexdigest()
+
+
+def test_leader_accepts_only_models_matching_their_onchain_commitment() -> None:
+    from zkpot.aggregate import check_received
+
+    honest, swapped, stranger = _state(1), _state(2), _state(3)
+    onchain = {
+        "0xA": _sha_commitment(honest).upper().replace("0X", "0x"),  # case does not matter
+        "0xB": _sha_commitment(_state(9)),  # B committed another model than it sent
+    }
+    accepted, rejected = check_received(
+        {"0xA": honest, "0xB": swapped, "0xC": stranger},
+        onchain,
+        _sha_commitment,
+        weights={"0xA": 40.0},
+    )
+    assert [(u.participant, u.weight, u.verified) for u in accepted] == [("0xA", 40.0, True)]
+    reasons = {r.participant: r.reason for r in rejected}
+    assert "does not match the on-chain" in reasons["0xB"]
+    assert reasons["0xC"] == "no verified submission on chain"
+    result = FedAvg().aggregate(accepted, leader="0xA")
+    assert all(torch.equal(result[k], honest[k]) for k in honest)

@@ -149,14 +149,14 @@ class Rejection:
 
 def check_received(
     received: Mapping[str, StateDict],
-    onchain_commitments: Mapping[str, str],
-    commitment_of: Callable[[StateDict], str],
+    onchain_commitments: Mapping[str, str | bytes],
+    commitment_of: Callable[[StateDict], str | bytes],
     weights: Mapping[str, float] | None = None,
 ) -> tuple[list[ModelUpdate], list[Rejection]]:
     """Match decrypted models against the model commitments verified on chain.
 
     ``received`` maps participant → decrypted model; ``onchain_commitments`` maps each
-    participant with a verified submission → its model commitment (hex);
+    participant with a verified submission → its model commitment (bytes or hex);
     ``commitment_of`` recomputes a model's commitment from its weights (the task
     circuit's ``model_commitment``). A model is accepted (``verified=True``) only if its
     recomputed commitment equals the on-chain one; every other model is returned as a
@@ -178,7 +178,8 @@ def check_received(
             rejected.append(
                 Rejection(
                     participant,
-                    f"model commitment {actual} does not match the on-chain {expected}",
+                    f"model commitment 0x{_hex_norm(actual)} does not match the on-chain "
+                    f"0x{_hex_norm(expected)}",
                 )
             )
             continue
@@ -187,7 +188,9 @@ def check_received(
     return accepted, rejected
 
 
-def _hex_norm(value: str) -> str:
+def _hex_norm(value: str | bytes) -> str:
+    if isinstance(value, bytes):
+        return value.hex()
     return value.lower().removeprefix("0x")
 
 

@@ -148,7 +148,8 @@ def test_leader_accepts_only_models_matching_their_onchain_commitment() -> None:
     honest, swapped, stranger = _state(1), _state(2), _state(3)
     onchain = {
         "0xA": _sha_commitment(honest).upper().replace("0X", "0x"),  # case does not matter
-        "0xB": _sha_commitment(_state(9)),  # B committed another model than it sent
+        # B committed another model than it sent (bytes, as the chain client returns them).
+        "0xB": bytes.fromhex(_sha_commitment(_state(9))[2:]),
     }
     accepted, rejected = check_received(
         {"0xA": honest, "0xB": swapped, "0xC": stranger},

@@ -196,7 +196,13 @@ class IpfsStorage(Storage):
                         f"within {self.config.timeout:.0f} s",
                         "check the node's health with `zkpot node status`",
                     ) from exc
-                raise self._unreachable() from exc
+                if isinstance(exc, httpx.ConnectError):
+                    raise self._unreachable() from exc
+                raise StorageError(
+                    f"IPFS node at {self.config.api_url} dropped the connection during "
+                    f"`{command}` ({type(exc).__name__})",
+                    "check the node's health with `zkpot node status` and retry",
+                ) from exc
             if response.status_code in _TRANSIENT_STATUS and attempt < len(delays):
                 time.sleep(delays[attempt])
                 continue
@@ -251,6 +257,12 @@ class IpfsStorage(Storage):
                 "use a node that supports CIDv1 with raw leaves",
             )
         return cid
+
+    def cid_of(self, data: bytes) -> str:
+        """The CID ``add`` would return for ``data``, without storing it (``only-hash``)."""
+        if len(data) <= RAW_BLOCK_LIMIT:
+            return raw_cid(data)
+        return self._add(data, name="blob", only_hash=True)
 
     def cat(self, cid: str) -> bytes:
         """Fetch ``cid`` and check the bytes against it before returning them."""

@@ -186,3 +186,53 @@ def test_retry_delays_grow_exponentially_and_are_bounded() -> None:
     assert RetryConfig(attempts=1).delays() == []
     with pytest.raises(ValueError):
         RetryConfig(attempts=0)
+
+
+def test_add_retries_past_a_fake_busy_gateway_then_reaches_the_real_node(
+    local_services: ServicesConfig,
+) -> None:
+    # A pinning gateway answering 503 under load cannot be caused on the local node, so
+    # this fake gateway answers 503 twice, then relays requests to the real node.
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    answers: list[int] = []
+
+    class Gateway(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if len(answers) < 2:
+                answers.append(503)
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            reply = httpx.post(
+                local_services.ipfs_api_url + self.path,
+                content=body,
+                headers={k: v for k, v in self.headers.items() if k.lower() == "content-type"},
+            )
+            answers.append(reply.status_code)
+            self.send_response(reply.status_code)
+            self.send_header("Content-Length", str(len(reply.content)))
+            self.end_headers()
+            self.wfile.write(reply.content)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        store = IpfsStorage(IpfsConfig(api_url=url, retry=RetryConfig(attempts=4, base_delay=0.05)))
+        data = os.urandom(50)
+        assert store.add(data) == raw_cid(data)
+        assert answers == [503, 503, 200]
+        answers.clear()
+        answers.extend([200, 200])  # the gateway is healthy from now on
+        few = IpfsStorage(IpfsConfig(api_url=url, retry=RetryConfig(attempts=1)))
+        assert few.cat(raw_cid(data)) == data
+    finally:
+        server.shutdown()
+        thread.join(5)

@@ -1,19 +1,28 @@
-"""The ``zkpot`` command line: one group per role, errors as one sentence."""
+"""The ``zkpot`` command line: one group per role, errors as one sentence.
+
+Every command that touches the chain takes ``--network`` (an ape network choice,
+default the local anvil) and ``--contract`` (default: ``deployments/<network>.json``);
+every command that touches IPFS takes ``--ipfs-url`` (default: the local node).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, replace
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from zkpot import services
-from zkpot.errors import ZkpotError
+from zkpot.errors import ChainError, ZkpotError
 
 F = TypeVar("F", bound=Callable[..., Any])
+LOCAL_NETWORK = "ethereum:local:foundry"
 
 
 def friendly_errors(func: F) -> F:
@@ -30,10 +39,121 @@ def friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        text()
+
+
+def _progress(message: str) -> None:
+    click.echo(f"  {message}", err=True)
+
+
+# -- shared options ----------------------------------------------------------------------
+
+
+def chain_options(func: F) -> F:
+    """``--network``, ``--contract`` and ``--ipfs-url``."""
+    func = click.option(
+        "--ipfs-url", default=None, help="IPFS RPC API base URL (default: the local node)."
+    )(func)
+    func = click.option(
+        "--contract", default=None, help="ZKPoT address (default: deployments/<network>.json)."
+    )(func)
+    return click.option(
+        "--network", default=LOCAL_NETWORK, show_default=True, help="ape network choice."
+    )(func)
+
+
+def account_option(default: str | None = None) -> Callable[[F], F]:
+    """``--account``: ``test:N`` on a local chain, or an ape keystore alias."""
+    return click.option(
+        "--account",
+        default=default,
+        required=default is None,
+        show_default=default is not None,
+        help="Signer: test:N (local test account) or an ape account alias.",
+    )
+
+
+@contextmanager
+def _session(network: str, contract: str | None, ipfs_url: str | None) -> Iterator[Any]:
+    """Connect to the chain and IPFS; yield a :class:`~zkpot.roles.common.Session`."""
+    from ape import networks
+
+    from zkpot.chain import client_for_network
+    from zkpot.roles.common import Session
+    from zkpot.storage import IpfsConfig, IpfsStorage
+
+    if network == LOCAL_NETWORK and not services.Anvil(services.ServicesConfig()).answers():
+        # ape-foundry would start a fresh, empty anvil here: say what is wrong instead.
+        raise ChainError(
+            f"The local chain at {services.ServicesConfig().rpc_url} is not running",
+            "start it with `zkpot node up`",
+        )
+    storage = IpfsStorage(IpfsConfig(api_url=ipfs_url) if ipfs_url else IpfsConfig())
+    try:
+        with networks.parse_network_choice(network) as provider:
+            client, _ = client_for_network(provider, contract)
+            if not provider.get_code(client.address):
+                raise ChainError(
+                    f"No contract is deployed at {client.address} on {network}",
+                    "deploy with `zkpot deploy` or pass --contract",
+                )
+            yield Session(client=client, storage=storage)
+    finally:
+        storage.close()
+
+
+def _load_data(spec: str) -> Any:
+    """``digits``, ``csv:PATH`` or ``idx:IMAGES:LABELS`` → a Dataset."""
+    from zkpot.data import DataConfig, load_dataset
+
+    kind, _, rest = spec.partition(":")
+    if kind == "digits" and not rest:
+        return load_dataset(DataConfig())
+    if kind == "csv" and rest:
+        return load_dataset(DataConfig(source="csv", images=Path(rest)))
+    if kind == "idx" and rest.count(":") == 1:
+        images, labels = rest.split(":")
+        return load_dataset(DataConfig(source="idx", images=Path(images), labels=Path(labels)))
+    raise ZkpotError(
+        f"Cannot read the data spec {spec!r}", "use digits, csv:PATH or idx:IMAGES:LABELS"
+    )
+
+
+def _pool(data: str, holdout: float, seed: int) -> Any:
+    """The publisher's held-out pool of ``data``."""
+    from zkpot.data import split_holdout
+
+    return split_holdout(_load_data(data), holdout, seed=seed)[1]
+
+
+def _private_data(data: str, part: str | None, holdout: float, seed: int) -> Any:
+    """A participant's private training data: a file, or part I/K of digits' training split."""
+    from zkpot.data import PartitionConfig, partition, split_holdout
+
+    dataset = _load_data(data)
+    if part is None:
+        return dataset
+    try:
+        index, total = (int(x) for x in part.split("/"))
+    except ValueError:
+        raise ZkpotError(f"--part {part!r} is not I/K", "pass e.g. --part 1/4") from None
+    if not 1 <= index <= total:
+        raise ZkpotError(f"--part {part} is out of range", f"use 1/{total} to {total}/{total}")
+    train, _ = split_holdout(dataset, holdout, seed=seed)
+    return partition(train, PartitionConfig(participants=total, seed=seed))[index - 1]
+
+
 @click.group()
 @click.version_option(package_name="zkpot")
 def cli() -> None:
     """ZKPoT: federated learning secured by zero-knowledge proofs of training."""
+
+
+# -- node ---------------------------------------------------------------------------------
 
 
 @cli.group()
@@ -42,28 +162,13 @@ def node() -> None:
 
 
 def _print_status(rows: list[services.ServiceStatus], as_json: bool) -> None:
-    if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "name": r.name,
-                        "url": r.url,
-                        "running": r.running,
-                        "pid": r.pid,
-                        "owned": r.owned,
-                        "log": str(r.log),
-                    }
-                    for r in rows
-                ],
-                indent=2,
-            )
-        )
-        return
-    for r in rows:
-        state = "up" if r.running else "down"
-        owner = f"pid {r.pid}" if r.owned else ("not started by zkpot" if r.running else "-")
-        click.echo(f"{r.name:6} {state:5} {r.url:28} {owner}")
+    def text() -> None:
+        for r in rows:
+            state = "up" if r.running else "down"
+            owner = f"pid {r.pid}" if r.owned else ("not started by zkpot" if r.running else "-")
+            click.echo(f"{r.name:6} {state:5} {r.url:28} {owner}")
+
+    _emit([{**asdict(r), "log": str(r.log)} for r in rows], as_json, text)
 
 
 @node.command("up")
@@ -88,6 +193,541 @@ def node_down() -> None:
 def node_status(as_json: bool) -> None:
     """Report whether each service answers, and who started it."""
     _print_status(services.status(), as_json)
+
+
+# -- deploy -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--network", default=LOCAL_NETWORK, show_default=True, help="ape network choice.")
+@account_option("test:0")
+@friendly_errors
+def deploy(network: str, account: str) -> None:
+    """Deploy the ZKPoT contract and record it in deployments/<network>.json."""
+    from ape import networks
+
+    from zkpot.chain import Deployment, ZKPoTClient, deployment_path, network_file_stem
+    from zkpot.roles.common import resolve_account
+
+    if network == LOCAL_NETWORK and not services.Anvil(services.ServicesConfig()).answers():
+        raise ChainError("The local chain is not running", "start it with `zkpot node up`")
+    with networks.parse_network_choice(network) as provider:
+        sender = resolve_account(account)
+        client = ZKPoTClient.deploy(sender)
+        record = Deployment(
+            network=f"{provider.network.choice}:{provider.name}",
+            chain_id=int(provider.chain_id),
+            zkpot=client.address,
+            deployer=str(sender.address),
+            block_number=int(provider.get_block("latest").number),
+        )
+        path = deployment_path(network_file_stem(provider))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(record.to_json())
+    click.echo(f"ZKPoT deployed at {client.address}; recorded in {path}")
+
+
+# -- publisher ----------------------------------------------------------------------------
+
+
+@cli.group()
+def task() -> None:
+    """Publisher: create a task."""
+
+
+@task.command("create")
+@chain_options
+@account_option("test:0")
+@click.option("--name", default="digits", show_default=True)
+@click.option("--architecture", default="mlp-64-32-10", show_default=True)
+@click.option("--samples", default=32, show_default=True, help="Test samples per proof (≤ 64).")
+@click.option("--chunks", default=1, show_default=True, help="Proofs per round.")
+@click.option("--policy", type=click.Choice(["fedavg", "leader-model"]), default="fedavg")
+@click.option("--data", default="digits", show_default=True, help="digits, csv:PATH, idx:I:L")
+@click.option("--holdout", default=0.3, show_default=True, help="Share held out for test sets.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the held-out split.")
+@click.option(
+    "--srs",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Powers-of-tau file (production). Without it an INSECURE one is generated.",
+)
+@click.option("--srs-sha256", default=None, help="Expected SHA-256 of --srs.")
+@click.option("--commit-duration", default=600, show_default=True)
+@click.option("--reveal-duration", default=600, show_default=True)
+@click.option("--submit-duration", default=1800, show_default=True)
+@click.option("--aggregate-duration", default=1800, show_default=True)
+@friendly_errors
+def task_create(
+    network: str,
+    contract: str | None,
+    ipfs_url: str | None,
+    account: str,
+    name: str,
+    architecture: str,
+    samples: int,
+    chunks: int,
+    policy: str,
+    data: str,
+    holdout: float,
+    seed: int,
+    srs: Path | None,
+    srs_sha256: str | None,
+    commit_duration: int,
+    reveal_duration: int,
+    submit_duration: int,
+    aggregate_duration: int,
+) -> None:
+    """Build the circuit and verifier, publish artifacts and the task on IPFS and chain."""
+    from zkpot.roles import publisher
+    from zkpot.roles.common import resolve_account
+
+    if srs is not None and srs_sha256 is None:
+        raise ZkpotError("--srs needs --srs-sha256", "pass the ceremony file's published hash")
+    options = publisher.TaskOptions(
+        name=name,
+        architecture=architecture,
+        samples_per_proof=samples,
+        chunks_per_round=chunks,
+        policy=policy,
+        srs_path=srs,
+        srs_sha256=srs_sha256,
+        commit_duration=commit_duration,
+        reveal_duration=reveal_duration,
+        submit_duration=submit_duration,
+        aggregate_duration=aggregate_duration,
+    )
+    with _session(network, contract, ipfs_url) as session:
+        task_id = publisher.create_task(
+            session, resolve_account(account), options, _pool(data, holdout, seed)
+        )
+    click.echo(f"task {task_id} created")
+
+
+@cli.group("round")
+def round_() -> None:
+    """Publisher and anyone: open, reveal, select the leader, finalise."""
+
+
+@round_.command("open")
+@chain_options
+@account_option("test:0")
+@click.option("--task", "task_id", type=int, required=True)
+@click.option("--data", default="digits", show_default=True)
+@click.option("--holdout", default=0.3, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@friendly_errors
+def round_open(
+    network: str,
+    contract: str | None,
+    ipfs_url: str | None,
+    account: str,
+    task_id: int,
+    data: str,
+    holdout: float,
+    seed: int,
+) -> None:
+    """Open the next round with a hidden commitment to its test set."""
+    from zkpot.roles import publisher
+    from zkpot.roles.common import resolve_account
+
+    with _session(network, contract, ipfs_url) as session:
+        r = publisher.open_round(
+            session, resolve_account(account), task_id, _pool(data, holdout, seed)
+        )
+    click.echo(f"task {task_id} round {r} open")
+
+
+@round_.command("reveal")
+@chain_options
+@account_option("test:0")
+@click.option("--task", "task_id", type=int, required=True)
+@click.option("--round", "round_no", type=int, required=True)
+@click.option("--data", default="digits", show_default=True)
+@click.option("--holdout", default=0.3, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@friendly_errors
+def round_reveal(
+    network: str,
+    contract: str | None,
+    ipfs_url: str | None,
+    account: str,
+    task_id: int,
+    round_no: int,
+    data: str,
+    holdout: float,
+    seed: int,
+) -> None:
+    """Publish the round's test set on IPFS and open its commitment on chain."""
+    from zkpot.roles import publisher
+    from zkpot.roles.common import resolve_account
+
+    with _session(network, contract, ipfs_url) as session:
+        cid = publisher.reveal(
+            session, resolve_account(account), task_id, round_no, _pool(data, holdout, seed)
+        )
+    click.echo(f"task {task_id} round {round_no} test set revealed: {cid}")
+
+
+@round_.command("select")
+@chain_options
+@account_option("test:0")
+@click.option("--task", "task_id", type=int, required=True)
+@click.option("--round", "round_no", type=int, required=True)
+@friendly_errors
+def round_select(
+    network: str,
+    contract: str | None,
+    ipfs_url: str | None,
+    account: str,
+    task_id: int,
+    round_no: int,
+) -> None:
+    """After the submit deadline: make the highest verified count the leader."""
+    from zkpot.roles.common import resolve_account
+
+    with _session(network, contract, ipfs_url) as session:
+        leader = session.client.select_leader(task_id, round_no, sender=resolve_account(account))
+    click.echo(f"leader: {leader}" if leader else "no valid submission; the round closed empty")
+
+
+@round_.command("replace-leader")
+@chain_options
+@account_option("test:0")
+@click.option("--task", "task_id", type=int, required=True)
+@click.option("--round", "round_no", type=int, required=True)
+@friendly_errors
+def round_replace(
+    network: str,
+    contract: str | None,
+    ipfs_url: str | None,
+    account: str,
+    task_id: int,
+    round_no: int,
+) -> None:
+    """After a leader missed its deadline: pass the round to the next best."""
+    from zkpot.roles.common import resolve_account
+
+    with _session(network, contract, ipfs_url) as session:
+        leader = session.client.replace_leader(task_id, round_no, sender=resolve_account(account))
+    click.echo(f"new leader: {leader}" if leader else "no candidate left; the round closed empty")
+
+
+@round_.command("finalise")
+@chain_options
+@account_option("test:0")
+@click.option("--task", "task_id", type=int, required=True)
+@click.option("--round", "round_no", type=int, required=True)
+@friendly_errors
+def round_finalise(
+    network: str,
+    contract: str | None,
+    ipfs_url: str | None,
+    account: str,
+    task_id: int,
+    round_no: int,
+) -> None:
+    """Append the round's ZKPoT block."""
+    from zkpot.roles.common import resolve_account
+
+    with _session(network, contract, ipfs_url) as session:
+        block = session.client.finalise(task_id, round_no, sender=resolve_account(account))
+    click.echo(f"task {task_id} round {round_no} finalised: block 0x{block.hex()}")
+
+
+# -- participant ----------------------------------------------------------------------------
+
+
+def participant_options(func: F) -> F:
+    """``--name``, ``--account``, ``--task``, ``--round`` plus the chain options."""
+    func = click.option("--round", "round_no", type=int, required=True)(func)
+    func = click.option("--task", "task_id", type=int, required=True)(func)
+    func = account_option()(func)
+    func = click.option("--name", required=True, help="Local participant name (state dir).")(func)
+    return chain_options(func)
+
+
+@contextmanager
+def _participant(
+    network: str, contract: str | None, ipfs_url: str | None, name: str, account: str
+) -> Iterator[Any]:
+    from zkpot.roles.common import resolve_account
+    from zkpot.roles.participant import Participant
+
+    with _session(network, contract, ipfs_url) as session:
+        yield Participant(session, resolve_account(account), name, progress=_progress)
+
+
+def _record_json(record: Any) -> dict[str, Any]:
+    data = asdict(record)
+    data["salt"] = "(secret)"
+    data["step"] = record.step.name.lower()
+    data["intent"] = record.intent.name.lower() if record.intent is not None else None
+    return data
+
+
+@cli.command()
+@chain_options
+@account_option()
+@click.option("--name", required=True, help="Local participant name (state dir).")
+@click.option("--task", "task_id", type=int, required=True)
+@friendly_errors
+def join(
+    network: str, contract: str | None, ipfs_url: str | None, account: str, name: str, task_id: int
+) -> None:
+    """Participant: join a task, publishing the key models are sealed to."""
+    with _participant(network, contract, ipfs_url, name, account) as me:
+        me.join(task_id)
+        click.echo(f"{name} ({me.address}) joined task {task_id}")
+
+
+@cli.command()
+@participant_options
+@click.option("--data", default="digits", show_default=True, help="digits, csv:PATH, idx:I:L")
+@click.option("--part", default=None, help="With digits: use part I/K of the training split.")
+@click.option("--holdout", default=0.3, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--epochs", default=5, show_default=True)
+@click.option("--lr", default=0.05, show_default=True)
+@friendly_errors
+def train(
+    network: str,
+    contract: str | None,
+    ipfs_url: str | None,
+    name: str,
+    account: str,
+    task_id: int,
+    round_no: int,
+    data: str,
+    part: str | None,
+    holdout: float,
+    seed: int,
+    epochs: int,
+    lr: float,
+) -> None:
+    """Participant: train from the round's global model on private data."""
+    from zkpot.roles.participant import TrainingConfig
+
+    private = _private_data(data, part, holdout, seed)
+    with _participant(network, contract, ipfs_url, name, account) as me:
+        record = me.train(task_id, round_no, private, TrainingConfig(epochs=epochs, lr=lr))
+    click.echo(f"trained; model saved at {record.model_path}")
+
+
+def _step_command(step: str, doc: str) -> None:
+    @participant_options
+    @friendly_errors
+    def command(
+        network: str,
+        contract: str | None,
+        ipfs_url: str | None,
+        name: str,
+        account: str,
+        task_id: int,
+        round_no: int,
+    ) -> None:
+        with _participant(network, contract, ipfs_url, name, account) as me:
+            record = getattr(me, step.replace("-", "_"))(task_id, round_no)
+        click.echo(f"{step}: done (step {record.step.name.lower()})")
+
+    command.__doc__ = doc
+    cli.command(step)(command)
+
+
+_step_command("commit", "Participant: commit to the trained model before the test set is out.")
+_step_command("prove", "Participant: prove the model's accuracy on the revealed test set.")
+_step_command("submit", "Participant: submit the proofs; the contract verifies them.")
+_step_command("send-model", "Participant: seal the model to the leader and post its CID.")
+
+
+@cli.command()
+@participant_options
+@friendly_errors
+def aggregate(
+    network: str,
+    contract: str | None,
+    ipfs_url: str | None,
+    name: str,
+    account: str,
+    task_id: int,
+    round_no: int,
+) -> None:
+    """Leader: aggregate the verified models, prove the result, publish it."""
+    from zkpot.roles.leader import aggregate_and_publish
+
+    with _participant(network, contract, ipfs_url, name, account) as me:
+        result = aggregate_and_publish(me, task_id, round_no)
+    click.echo(
+        f"published global model {result.global_model_cid} ({result.global_correct} correct)"
+    )
+    for rejection in result.rejected:
+        click.echo(f"  ignored {rejection.participant}: {rejection.reason}")
+
+
+@cli.command()
+@chain_options
+@click.option("--task", "task_id", type=int, required=True)
+@click.option("--name", default=None, help="Also show this participant's local progress.")
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def status(
+    network: str,
+    contract: str | None,
+    ipfs_url: str | None,
+    task_id: int,
+    name: str | None,
+    as_json: bool,
+) -> None:
+    """Anyone: the task's rounds, phases and leaders (and a participant's own progress)."""
+    from zkpot.roles.participant import task_key
+    from zkpot.state import ParticipantState, default_path
+
+    with _session(network, contract, ipfs_url) as session:
+        state, document = session.task(task_id)
+        rounds = []
+        for r in range(state.round_count):
+            info = session.client.round(task_id, r)
+            rounds.append(
+                {
+                    "round": r,
+                    "status": info.status.name.lower(),
+                    "phase": session.client.phase(task_id, r).name.lower(),
+                    "leader": info.leader,
+                    "submitters": list(info.submitters),
+                    "test_set_cid": info.test_set_cid,
+                    "global_model_cid": info.new_model_cid or info.global_model_cid,
+                }
+            )
+        local = []
+        if name is not None:
+            with ParticipantState(default_path(name)) as store:
+                local = [_record_json(rec) for rec in store.rounds(task_key(session, task_id))]
+    payload = {
+        "task": task_id,
+        "name": document.name,
+        "architecture": document.architecture,
+        "policy": document.policy,
+        "blocks": state.block_count,
+        "rounds": rounds,
+        "local": local,
+    }
+
+    def text() -> None:
+        click.echo(
+            f"task {task_id} '{document.name}' ({document.architecture}, "
+            f"{document.policy}); {state.block_count} block(s)"
+        )
+        for r in rounds:
+            click.echo(
+                f"  round {r['round']}: {r['status']} / {r['phase']}; "
+                f"{len(r['submitters'])} submission(s); leader {r['leader']}"
+            )
+        for rec in local:
+            click.echo(
+                f"  {name} round {rec['round']}: {rec['step']}"
+                + (f" (pending {rec['intent']})" if rec["intent"] else "")
+            )
+
+    _emit(payload, as_json, text)
+
+
+# -- auditor --------------------------------------------------------------------------------
+
+
+@cli.command()
+@chain_options
+@click.option("--task", "task_id", type=int, required=True)
+@click.option("--round", "rounds", type=int, multiple=True, help="Rounds to audit (default all).")
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def audit(
+    network: str,
+    contract: str | None,
+    ipfs_url: str | None,
+    task_id: int,
+    rounds: tuple[int, ...],
+    as_json: bool,
+) -> None:
+    """Auditor: re-verify rounds from chain and IPFS alone; exit 1 if anything fails."""
+    from zkpot.roles.auditor import audit_task
+
+    with _session(network, contract, ipfs_url) as session:
+        findings = audit_task(session, task_id, list(rounds) if rounds else None)
+
+    def text() -> None:
+        for f in findings:
+            where = "task" if f.round is None else f"round {f.round}"
+            click.echo(f"{'PASS' if f.ok else 'FAIL'}  {where:8} {f.item}: {f.detail}")
+
+    _emit([asdict(f) for f in findings], as_json, text)
+    failed = [f for f in findings if not f.ok]
+    if failed:
+        click.echo(f"error: {len(failed)} audit check(s) failed.", err=True)
+        sys.exit(1)
+
+
+# -- demo -----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--participants", default=4, show_default=True)
+@click.option("--rounds", default=3, show_default=True)
+@click.option("--architecture", default="mlp-64-32-10", show_default=True)
+@click.option("--samples", default=32, show_default=True, help="Test samples per proof.")
+@click.option("--chunks", default=1, show_default=True, help="Proofs per round.")
+@click.option("--policy", type=click.Choice(["fedavg", "leader-model"]), default="fedavg")
+@click.option("--partition", type=click.Choice(["iid", "dirichlet"]), default="iid")
+@click.option(
+    "--results",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Report directory (default results/demo).",
+)
+@click.option("--keep-services", is_flag=True, help="Leave anvil and IPFS running.")
+@friendly_errors
+def demo(
+    participants: int,
+    rounds: int,
+    architecture: str,
+    samples: int,
+    chunks: int,
+    policy: str,
+    partition: str,
+    results: Path | None,
+    keep_services: bool,
+) -> None:
+    """Run the end-to-end demo on local anvil + IPFS + EZKL and write a report."""
+    from zkpot.demo import DemoConfig, run_demo
+
+    config = DemoConfig(
+        participants=participants,
+        rounds=rounds,
+        architecture=architecture,
+        samples_per_proof=samples,
+        chunks_per_round=chunks,
+        policy=policy,
+        partition=partition,
+        keep_services=keep_services,
+    )
+    if results is not None:
+        config = replace(config, results_dir=results)
+    rows = run_demo(config, progress=_progress)
+    click.echo("")
+    click.echo(
+        f"{'round':>5} {'leader':>6} {'global':>8} {'eval acc':>8} {'FedAvg':>7} "
+        f"{'gas(pub)':>9} {'secs':>5}  participants (verified correct, proof s)"
+    )
+    for r in rows:
+        people = ", ".join(
+            f"{p.name}[{p.kind[0]}] {p.correct}/{p.total} {p.prove_seconds:.0f}s"
+            for p in r.participants
+        )
+        click.echo(
+            f"{r.round:>5} {r.leader_name:>6} {r.global_correct:>4}/{r.total:<3} "
+            f"{r.global_accuracy_holdout:>8.3f} {r.baseline_accuracy_holdout:>7.3f} "
+            f"{r.publish_gas:>9,} {r.seconds:>5.0f}  {people}"
+        )
+    click.echo(f"report: {config.results_dir / 'report.md'}")
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""The protocol roles: publisher, participant, leader, auditor."""

@@ -1,0 +1,198 @@
+"""The auditor: re-verify a task's rounds from the chain and IPFS alone.
+
+Nothing local is trusted except the circuit's verifying key, which is itself
+checked against the task's published artifacts. For each round the auditor
+checks, and reports as one verdict per item:
+
+* the block hash chain (each header hashes to the next block's ``prevBlockHash``);
+* the revealed test set: its content matches its CID and each chunk's commitment
+  equals the one the proofs were checked against on chain;
+* every submission: the proof bundle on IPFS verifies with EZKL, proves the model
+  commitment recorded on chain, on the round's chunks, with the recorded count;
+* the global model: its content matches its CID, its weights hash to the
+  commitment in the block, and it really classifies ``globalCorrect`` samples of
+  the test set (recomputed by the circuit itself);
+* continuity: each round starts from the previous block's global model.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from zkpot.chain import BlockHeader, RoundInfo, RoundStatus, SubmissionInfo, verify_chain
+from zkpot.data import Dataset
+from zkpot.errors import ZkpotError
+from zkpot.proving import pipeline
+from zkpot.proving.circuit import TestBatch
+from zkpot.roles.common import Session, fetch_model
+from zkpot.roles.participant import chunk_proof, parse_proof_bundle, pipeline_chunks
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One audited item and its verdict."""
+
+    round: int | None
+    """The round, or ``None`` for task-wide items."""
+    item: str
+    """What was checked, e.g. ``submission 0xabc…`` or ``block chain``."""
+    ok: bool
+    detail: str
+
+
+Verdict = tuple[bool, str]
+"""(ok, detail) of one check."""
+
+
+class _Audit:
+    """The checks of one task, each returning a :data:`Verdict`."""
+
+    def __init__(self, session: Session, task_id: int) -> None:
+        self.session = session
+        self.client = session.client
+        self.task_id = task_id
+        self.state, self.document = session.task(task_id)
+        self.artifacts = session.circuit(self.document)
+        self.findings: list[Finding] = []
+
+    def record(self, round_: int | None, item: str, check: Callable[[], Verdict]) -> bool:
+        """Run one check; an error it raises (IPFS, chain) is a failed verdict."""
+        try:
+            ok, detail = check()
+        except ZkpotError as error:
+            ok, detail = False, error.sentence()
+        self.findings.append(Finding(round_, item, ok, detail))
+        return ok
+
+    def verifying_key(self) -> Verdict:
+        published = self.session.storage.cat(self.document.circuit.vk_cid)
+        ok = published == self.artifacts.vk.read_bytes()
+        return ok, (
+            "local verifying key equals the task's published one"
+            if ok
+            else "local verifying key differs from the task's published one"
+        )
+
+    def block_chain(self, headers: list[BlockHeader]) -> Verdict:
+        verify_chain(headers, self.state.last_block_hash)
+        last = self.state.last_block_hash.hex()[:16]
+        return True, f"{len(headers)} block(s) hash-linked up to {last}…"
+
+    @staticmethod
+    def continuity(info: RoundInfo, prev_cid: str | None, prev_commitment: bytes) -> Verdict:
+        ok = info.global_model_commitment == prev_commitment and (
+            prev_cid is None or info.global_model_cid == prev_cid
+        )
+        return ok, (
+            "starts from the previous global model"
+            if ok
+            else "does not start from the previous block's global model"
+        )
+
+    def test_set(self, info: RoundInfo, out: list[TestBatch]) -> Verdict:
+        data = Dataset.from_bytes(self.session.storage.cat(info.test_set_cid))
+        chunks = pipeline_chunks(data, self.document.samples_per_proof)
+        computed = [pipeline.test_set_commitment(self.artifacts, b) for b in chunks]
+        if tuple(computed) != tuple(info.chunk_commitments):
+            return False, "chunk commitments do not match the revealed test set"
+        out.extend(chunks)
+        return True, f"{len(data)} samples match the CID and {len(chunks)} chunk commitment(s)"
+
+    def submission(self, round_: int, info: RoundInfo, address: str) -> Verdict:
+        submission = self.client.submission(self.task_id, round_, address)
+        return _audit_submission(self.session, self.artifacts, info.chunk_commitments, submission)
+
+    def global_model(
+        self, info: RoundInfo, header: BlockHeader, chunks: list[TestBatch]
+    ) -> Verdict:
+        if header.global_model_cid == info.global_model_cid:
+            ok = header.global_model_commitment == info.global_model_commitment
+            return ok, "no new model; the previous global model carries over"
+        model = fetch_model(self.session.storage, header.global_model_cid, self.document.arch)
+        if pipeline.model_commitment(self.artifacts, model) != header.global_model_commitment:
+            return False, "global model weights do not match the block's commitment"
+        if not chunks:
+            return False, "cannot recompute its accuracy without the test set"
+        correct = sum(pipeline.circuit_count(self.artifacts, model, b) for b in chunks)
+        total = len(chunks) * self.document.samples_per_proof
+        if correct != header.global_correct:
+            return False, f"classifies {correct}/{total}, the block says {header.global_correct}"
+        return True, f"matches its commitment; {correct}/{total} correct as recorded"
+
+    @staticmethod
+    def block(info: RoundInfo, header: BlockHeader) -> Verdict:
+        ok = header.hash() == info.block_hash and (
+            header.test_set_commitment == info.test_set_commitment
+        )
+        return ok, (
+            "header hashes to the round's block hash"
+            if ok
+            else "block header does not match the round record"
+        )
+
+
+def audit_task(session: Session, task_id: int, rounds: list[int] | None = None) -> list[Finding]:
+    """Audit ``rounds`` of a task (all by default); return every finding, in order."""
+    audit = _Audit(session, task_id)
+    audit.record(None, "verifying key", audit.verifying_key)
+    headers = audit.client.blocks(task_id)
+    audit.record(None, "block chain", lambda: audit.block_chain(headers))
+    by_round = {h.round: h for h in headers}
+    prev_cid: str | None = None
+    prev_commitment = bytes(audit.client.contract.taskConfig(task_id).initialModelCommitment)
+    for round_ in rounds if rounds is not None else range(audit.state.round_count):
+        info = audit.client.round(task_id, round_)
+        header = by_round.get(round_)
+        if info.status != RoundStatus.FINALISED or header is None:
+            status = info.status.name.lower()
+            audit.findings.append(Finding(round_, "round", True, f"{status}; not audited yet"))
+            continue
+        audit.record(
+            round_, "continuity", partial(audit.continuity, info, prev_cid, prev_commitment)
+        )
+        chunks: list[TestBatch] = []
+        if info.test_set_cid:
+            audit.record(round_, "test set", partial(audit.test_set, info, chunks))
+        for address in info.submitters:
+            audit.record(
+                round_, f"submission {address}", partial(audit.submission, round_, info, address)
+            )
+        audit.record(round_, "global model", partial(audit.global_model, info, header, chunks))
+        audit.record(round_, "block", partial(audit.block, info, header))
+        prev_cid, prev_commitment = header.global_model_cid, header.global_model_commitment
+    return audit.findings
+
+
+def _audit_submission(
+    session: Session,
+    artifacts: pipeline.CircuitArtifacts,
+    chunk_commitments: tuple[bytes, ...],
+    submission: SubmissionInfo,
+) -> Verdict:
+    if not submission.verified:
+        return True, "not verified on chain; carries no weight"
+    bundle = parse_proof_bundle(session.storage.cat_json(submission.proof_cid))
+    if len(bundle) != len(chunk_commitments):
+        return False, f"{len(bundle)} proofs for {len(chunk_commitments)} chunks"
+    total = 0
+    with tempfile.TemporaryDirectory(prefix="zkpot-audit-") as tmp:
+        for i, ezkl_proof in enumerate(bundle):
+            chunk = chunk_proof(ezkl_proof)
+            statement = pipeline.statement_of(artifacts, chunk.proof, list(chunk.instances))
+            if statement.model_commitment != submission.model_commitment:
+                return False, f"proof {i} is for another model"
+            if statement.test_set_commitment != chunk_commitments[i]:
+                return False, f"proof {i} is for another test-set chunk"
+            path = Path(tmp) / f"proof-{i}.json"
+            path.write_text(json.dumps(ezkl_proof))
+            if not pipeline.verify(artifacts, path):
+                return False, f"proof {i} does not verify with EZKL"
+            total += statement.correct
+    if total != submission.correct:
+        return False, f"proofs show {total} correct, chain recorded {submission.correct}"
+    return True, f"{len(bundle)} proof(s) verify; {total} correct as recorded"

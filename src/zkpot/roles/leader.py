@@ -1,0 +1,146 @@
+"""The round leader: collect the verified models, aggregate, prove, publish.
+
+Models reach the leader sealed to its key; each is decrypted and its commitment
+recomputed from the weights. A model whose commitment differs from the one its
+proof verified on chain is ignored (it is not the model that earned its place).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from zkpot.aggregate import (
+    FedAvg,
+    LeaderModel,
+    ModelUpdate,
+    Rejection,
+    Strategy,
+    check_received,
+)
+from zkpot.chain import ChunkProof
+from zkpot.data import Dataset
+from zkpot.errors import ChainError, ZkpotError
+from zkpot.handoff import StateDict, load_into, receive_model
+from zkpot.models import build_model
+from zkpot.proving import pipeline
+from zkpot.roles.common import model_bytes, model_from_bytes, upload_model
+from zkpot.roles.participant import Participant, key_dir, pipeline_chunks, task_key
+
+
+@dataclass(frozen=True)
+class AggregationResult:
+    """What the leader published."""
+
+    global_model_cid: str
+    global_correct: int
+    used: list[str] = field(default_factory=list)
+    """Addresses whose models were aggregated."""
+    rejected: list[Rejection] = field(default_factory=list)
+    prove_seconds: float = 0.0
+    gas_used: int = 0
+
+
+def _strategy(policy: str) -> Strategy:
+    # The weighting is the one the task document publishes ("equal").
+    return LeaderModel() if policy == "leader-model" else FedAvg(weighting="equal")
+
+
+def collect_models(
+    leader: Participant, task_id: int, round_: int
+) -> tuple[list[ModelUpdate], list[Rejection]]:
+    """Decrypt and check every verified submitter's model (the leader's own included)."""
+    session = leader.session
+    client = session.client
+    info = client.round(task_id, round_)
+    _, document = session.task(task_id)
+    artifacts = session.circuit(document)
+    received: dict[str, StateDict] = {}
+    on_chain: dict[str, bytes] = {}
+    rejected: list[Rejection] = []
+    for address in info.submitters:
+        submission = client.submission(task_id, round_, address)
+        if not submission.verified:
+            continue
+        on_chain[address] = submission.model_commitment
+        if address.lower() == leader.address.lower():
+            received[address] = leader.model(task_id, round_).state_dict()
+        elif not submission.encrypted_model_cid or (
+            submission.handoff_leader.lower() != info.leader.lower()
+        ):
+            rejected.append(Rejection(address, "model not delivered to this leader"))
+        else:
+            try:
+                received[address] = receive_model(
+                    session.storage,
+                    submission.encrypted_model_cid,
+                    leader.keypair,
+                    architecture=document.architecture,
+                )
+            except ZkpotError as error:
+                rejected.append(Rejection(address, f"unreadable model: {error.sentence()}"))
+
+    def commitment_of(state: StateDict) -> bytes:
+        return pipeline.model_commitment(artifacts, load_into(build_model(document.arch), state))
+
+    accepted, mismatched = check_received(received, on_chain, commitment_of)
+    return accepted, rejected + mismatched
+
+
+def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> AggregationResult:
+    """Aggregate the round's verified models, prove the result, and publish it on chain.
+
+    Resumable: the aggregated model and its proofs are kept in the leader's
+    directory, and a crash after publishing is detected from the chain.
+    """
+    session = leader.session
+    client = session.client
+    info = client.round(task_id, round_)
+    if info.leader.lower() != leader.address.lower():
+        raise ChainError(
+            f"{leader.address} is not the leader of task {task_id} round {round_}",
+            "only the selected leader can aggregate; see `zkpot status`",
+        )
+    if info.new_model_cid:
+        return AggregationResult(info.new_model_cid, info.new_global_correct)
+    _, document = session.task(task_id)
+    artifacts = session.circuit(document)
+    arch = document.arch
+    workdir = leader.home / "leader" / key_dir(task_key(session, task_id)) / f"round-{round_}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    model_file = workdir / "global.zkpt"
+    used: list[str] = []
+    rejected: list[Rejection] = []
+    if model_file.is_file():
+        global_model = model_from_bytes(model_file.read_bytes(), arch)
+    else:
+        updates, rejected = collect_models(leader, task_id, round_)
+        used = [u.participant for u in updates]
+        state = _strategy(document.policy).aggregate(updates, leader=leader.address)
+        global_model = build_model(arch)
+        global_model.load_state_dict(state)
+        model_file.write_bytes(model_bytes(global_model, arch))
+    test_set = Dataset.from_bytes(session.storage.cat(info.test_set_cid))
+    proofs: list[pipeline.AccuracyProof] = []
+    for i, batch in enumerate(pipeline_chunks(test_set, document.samples_per_proof)):
+        existing = workdir / f"global-{i}.json"
+        if existing.is_file():
+            proofs.append(pipeline.load_proof(artifacts, existing))
+            continue
+        leader.progress(f"{leader.name}: proving the global model, chunk {i + 1}")
+        proofs.append(pipeline.prove(artifacts, global_model, batch, workdir, name=f"global-{i}"))
+    cid = upload_model(session.storage, global_model, arch)
+    receipt = client.publish_global_model(
+        task_id,
+        round_,
+        cid,
+        [ChunkProof(p.proof, tuple(p.instances)) for p in proofs],
+        sender=leader.account,
+    )
+    return AggregationResult(
+        global_model_cid=cid,
+        global_correct=sum(p.statement.correct for p in proofs),
+        used=used,
+        rejected=rejected,
+        prove_seconds=sum(p.prove_seconds for p in proofs),
+        gas_used=int(getattr(receipt, "gas_used", 0) or 0),
+    )

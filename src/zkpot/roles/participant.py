@@ -1,0 +1,374 @@
+"""A participant: train privately, commit, prove accuracy, submit, hand the model to the leader.
+
+Every step is recorded in the participant's SQLite store before and after its
+external effect (:mod:`zkpot.state`), so a process killed anywhere can be rerun:
+finished steps are skipped, a step whose transaction may have been sent is
+reconciled with the chain before anything is sent again, and the salt and keys
+are never regenerated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from zkpot.chain import ChunkProof, Phase, SubmissionInfo, commitment_hash
+from zkpot.data import Dataset
+from zkpot.errors import ChainError, StateError
+from zkpot.handoff import KeyPair, send_model
+from zkpot.models import build_model
+from zkpot.proving import curve, pipeline
+from zkpot.proving.circuit import TestBatch
+from zkpot.roles.common import (
+    Session,
+    TaskDocument,
+    batches,
+    fetch_model,
+    model_bytes,
+    model_from_bytes,
+)
+from zkpot.state import ParticipantState, RoundRecord, Step, default_path
+from zkpot.train import train_local
+
+ProgressFn = Callable[[str], None]
+ZERO32 = bytes(32)
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Local training hyper-parameters."""
+
+    epochs: int = 5
+    lr: float = 0.05
+    batch_size: int = 32
+    seed: int = 0
+    """Seed of the sample order (with the round number)."""
+    untrained: bool = False
+    """Submit a freshly initialised model instead of training (a lazy participant)."""
+
+
+def task_key(session: Session, task_id: int) -> str:
+    """The local key of a task: contract address and task id (deployments differ)."""
+    return f"{session.client.address.lower()}:{task_id}"
+
+
+def proof_bundle(proofs: list[pipeline.AccuracyProof]) -> dict[str, Any]:
+    """The JSON document of a submission's proofs, as published on IPFS.
+
+    It holds EZKL's own proof files, so anyone can re-run ``ezkl verify`` on them.
+    """
+    return {
+        "format": "zkpot-proofs/1",
+        "proofs": [json.loads(p.path.read_text()) for p in proofs],
+    }
+
+
+def parse_proof_bundle(data: Any) -> list[dict[str, Any]]:
+    """The EZKL proof files in a bundle written by :func:`proof_bundle`."""
+    if not isinstance(data, dict) or data.get("format") != "zkpot-proofs/1":
+        raise StateError("The proof bundle is not a zkpot-proofs/1 document", "check the CID")
+    proofs = data.get("proofs")
+    if not isinstance(proofs, list) or not all(isinstance(p, dict) for p in proofs):
+        raise StateError("The proof bundle holds no proof files", "check the CID")
+    return proofs
+
+
+def chunk_proof(ezkl_proof: dict[str, Any]) -> ChunkProof:
+    """The calldata form (proof bytes, instances) of one EZKL proof file."""
+    try:
+        return ChunkProof(
+            bytes.fromhex(str(ezkl_proof["hex_proof"]).removeprefix("0x")),
+            tuple(curve.felt_from_hex(v) for group in ezkl_proof["instances"] for v in group),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise StateError("A proof in the bundle is malformed", "check the CID") from error
+
+
+class Participant:
+    """One participant (an account plus its local state) in one deployment."""
+
+    def __init__(
+        self,
+        session: Session,
+        account: Any,
+        name: str,
+        state: ParticipantState | None = None,
+        progress: ProgressFn = _noop,
+    ) -> None:
+        self.session = session
+        self.account = account
+        self.name = name
+        self.state = state or ParticipantState(default_path(name))
+        self.identity = self.state.ensure_identity(
+            name=name,
+            eth_alias=str(getattr(account, "alias", "") or ""),
+            eth_address=str(account.address),
+        )
+        self.progress = progress
+        self.home = default_path(name).parent
+        self.last_gas = 0
+        """Gas of the last ``submit`` this object sent (0 if none)."""
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    @property
+    def keypair(self) -> KeyPair:
+        return self.identity.keypair
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _chain_submission(self, task_id: int, round_: int) -> SubmissionInfo:
+        return self.session.client.submission(task_id, round_, self.address)
+
+    def _record(self, task_id: int, round_: int) -> RoundRecord:
+        return self.state.start_round(task_key(self.session, task_id), round_)
+
+    def _model(self, record: RoundRecord, document: TaskDocument) -> nn.Module:
+        if record.model_path is None or not record.model_path.is_file():
+            raise StateError(
+                f"The trained model of round {record.round} is missing from {record.model_path}",
+                "the model file was deleted; it cannot be recovered without retraining "
+                "in a new round",
+            )
+        data = record.model_path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != record.model_hash:
+            raise StateError(
+                f"The model file {record.model_path} changed since it was trained",
+                "restore the original file; a different model would not match the commitment",
+            )
+        return model_from_bytes(data, document.arch)
+
+    # -- steps -----------------------------------------------------------------------
+
+    def join(self, task_id: int) -> None:
+        """Join the task with this participant's X25519 public key (once)."""
+        key = task_key(self.session, task_id)
+        joined = self.state.task(key)
+        if joined is not None and joined.join_tx:
+            return
+        if self.session.client.participant_key(task_id, self.address) is None:
+            self.session.client.join(task_id, self.keypair.public, sender=self.account)
+        self.state.mark_joined(key, tx_hash="joined")
+
+    def train(
+        self, task_id: int, round_: int, data: Dataset, config: TrainingConfig
+    ) -> RoundRecord:
+        """Train from the round's global model on private data and save the model."""
+        record = self._record(task_id, round_)
+        if record.step >= Step.TRAINED:
+            return record
+        _, document = self.session.task(task_id)
+        info = self.session.client.round(task_id, round_)
+        arch = document.arch
+        if config.untrained:
+            model = build_model(arch, seed=config.seed * 1000 + round_ + 1)
+        else:
+            self.progress(f"{self.name}: fetching global model {info.global_model_cid}")
+            model = fetch_model(self.session.storage, info.global_model_cid, arch)
+            self.progress(f"{self.name}: training on {len(data)} private samples")
+            flat = data.flat()
+            model = train_local(
+                model,
+                flat.X,
+                flat.y,
+                epochs=config.epochs,
+                lr=config.lr,
+                batch_size=config.batch_size,
+                seed=config.seed * 1000 + round_,
+            )
+        path = (
+            self.home / "models" / key_dir(task_key(self.session, task_id)) / f"round-{round_}.zkpt"
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        blob = model_bytes(model, arch)
+        path.write_bytes(blob)
+        return self.state.mark_trained(
+            task_key(self.session, task_id),
+            round_,
+            model_path=path,
+            model_hash=hashlib.sha256(blob).hexdigest(),
+        )
+
+    def commit(self, task_id: int, round_: int) -> RoundRecord:
+        """Commit to the trained model's commitment (before the test set is revealed)."""
+        key = task_key(self.session, task_id)
+        record = self._record(task_id, round_)
+        if record.step >= Step.COMMITTED:
+            return record
+        if record.step < Step.TRAINED:
+            raise StateError(f"Round {round_} has no trained model yet", "run `zkpot train` first")
+        _, document = self.session.task(task_id)
+        artifacts = self.session.circuit(document)
+        model_commitment = pipeline.model_commitment(artifacts, self._model(record, document))
+        value = commitment_hash(task_id, round_, self.address, model_commitment, record.salt)
+        on_chain = self._chain_submission(task_id, round_).commitment
+        if record.intent == Step.COMMITTED and on_chain == value:
+            tx = "recovered-from-chain"
+        else:
+            self.state.mark_intent(key, round_, Step.COMMITTED)
+            self.progress(f"{self.name}: committing")
+            self.session.client.commit(
+                task_id, round_, model_commitment, record.salt, sender=self.account
+            )
+            tx = "sent"
+        return self.state.mark_committed(
+            key,
+            round_,
+            model_commitment="0x" + model_commitment.hex(),
+            commitment="0x" + value.hex(),
+            tx_hash=tx,
+        )
+
+    def prove(self, task_id: int, round_: int) -> RoundRecord:
+        """Prove the model's accuracy on each chunk of the revealed test set."""
+        key = task_key(self.session, task_id)
+        record = self._record(task_id, round_)
+        if record.step >= Step.PROVED:
+            return record
+        if record.step < Step.COMMITTED:
+            raise StateError(f"Round {round_} is not committed yet", "run `zkpot commit` first")
+        info = self.session.client.round(task_id, round_)
+        if not info.test_set_cid:
+            raise ChainError(
+                f"The test set of task {task_id} round {round_} is not revealed yet",
+                "wait for the publisher to reveal it, then prove",
+            )
+        _, document = self.session.task(task_id)
+        artifacts = self.session.circuit(document)
+        model = self._model(record, document)
+        test_set = Dataset.from_bytes(self.session.storage.cat(info.test_set_cid))
+        chunk_batches = pipeline_chunks(test_set, document.samples_per_proof)
+        if len(chunk_batches) != len(info.chunk_commitments):
+            raise ChainError(
+                f"The revealed test set has {len(chunk_batches)} chunks but the round "
+                f"committed {len(info.chunk_commitments)}",
+                "report the publisher; this round's test set is inconsistent",
+            )
+        workdir = self.home / "proofs" / key_dir(key) / f"round-{round_}"
+        proofs = []
+        for i, batch in enumerate(chunk_batches):
+            self.progress(f"{self.name}: proving chunk {i + 1}/{len(chunk_batches)}")
+            proof = pipeline.prove(artifacts, model, batch, workdir, name=f"chunk-{i}")
+            if proof.statement.test_set_commitment != info.chunk_commitments[i]:
+                raise ChainError(
+                    f"Chunk {i} of the revealed test set does not match its on-chain commitment",
+                    "report the publisher; proofs on this test set would be rejected",
+                )
+            if "0x" + proof.statement.model_commitment.hex() != record.model_commitment:
+                raise StateError(
+                    "The proof's model commitment differs from the committed one",
+                    "the circuit artifacts changed since commit; restore them",
+                )
+            proofs.append(proof)
+        cid = self.session.storage.add_json(proof_bundle(proofs), name="proofs.json")
+        self.session.storage.pin(cid)
+        return self.state.mark_proved(
+            key, round_, proof_paths=[p.path for p in proofs], proof_cid=cid
+        )
+
+    def _chunk_proofs(self, task_id: int, record: RoundRecord) -> list[ChunkProof]:
+        _, document = self.session.task(task_id)
+        artifacts = self.session.circuit(document)
+        loaded = [pipeline.load_proof(artifacts, p) for p in record.proof_paths]
+        return [ChunkProof(p.proof, tuple(p.instances)) for p in loaded]
+
+    def submit(self, task_id: int, round_: int) -> RoundRecord:
+        """Submit the proofs; the contract verifies them and records the count."""
+        key = task_key(self.session, task_id)
+        record = self._record(task_id, round_)
+        if record.step >= Step.SUBMITTED:
+            return record
+        if record.step < Step.PROVED:
+            raise StateError(f"Round {round_} has no proofs yet", "run `zkpot prove` first")
+        chain_record = self._chain_submission(task_id, round_)
+        if not (record.intent == Step.SUBMITTED and chain_record.verified):
+            proofs = self._chunk_proofs(task_id, record)
+            check = self.session.client.check_submission(
+                task_id, round_, self.address, proofs, record.salt
+            )
+            if not check.accepted:
+                raise ChainError(
+                    f"The contract would reject this submission ({check.reason})",
+                    "see `zkpot status` for the round's phase and your commitment",
+                )
+            self.state.mark_intent(key, round_, Step.SUBMITTED)
+            self.progress(f"{self.name}: submitting {len(proofs)} proof(s)")
+            receipt = self.session.client.submit(
+                task_id, round_, proofs, record.salt, record.proof_cid or "", sender=self.account
+            )
+            tx = str(receipt.txn_hash)
+            self.last_gas = int(receipt.gas_used)
+            chain_record = self._chain_submission(task_id, round_)
+        else:
+            tx = "recovered-from-chain"
+        return self.state.mark_submitted(key, round_, tx_hash=tx, correct=chain_record.correct)
+
+    def send_model(self, task_id: int, round_: int) -> RoundRecord:
+        """Seal the model to the round's leader and record the ciphertext's CID on chain."""
+        key = task_key(self.session, task_id)
+        record = self._record(task_id, round_)
+        if record.step >= Step.HANDED_OFF:
+            return record
+        if record.step < Step.SUBMITTED:
+            raise StateError(f"Round {round_} is not submitted", "run `zkpot submit` first")
+        phase = self.session.client.phase(task_id, round_)
+        info = self.session.client.round(task_id, round_)
+        if phase != Phase.AGGREGATE or not info.leader or int(info.leader, 16) == 0:
+            raise ChainError(
+                f"Task {task_id} round {round_} has no leader yet (phase {phase.name.lower()})",
+                "wait until the leader is selected, then send the model",
+            )
+        chain_record = self._chain_submission(task_id, round_)
+        if chain_record.encrypted_model_cid and chain_record.handoff_leader == info.leader:
+            return self.state.mark_handed_off(key, round_, cid=chain_record.encrypted_model_cid)
+        leader_key = self.session.client.participant_key(task_id, info.leader)
+        if leader_key is None:
+            raise ChainError("The leader has no published encryption key", "wait and retry")
+        _, document = self.session.task(task_id)
+        state = self._model(record, document).state_dict()
+        self.state.mark_intent(key, round_, Step.HANDED_OFF)
+        cid = send_model(
+            self.session.storage, state, leader_key, architecture=document.architecture
+        )
+        self.session.client.hand_off_model(task_id, round_, cid, sender=self.account)
+        return self.state.mark_handed_off(key, round_, cid=cid, tx_hash="sent")
+
+    def model(self, task_id: int, round_: int) -> nn.Module:
+        """This participant's trained model of a round (checked against its hash)."""
+        _, document = self.session.task(task_id)
+        return self._model(self._record(task_id, round_), document)
+
+    def proofs(self, task_id: int, round_: int) -> list[pipeline.AccuracyProof]:
+        """This participant's proofs of a round, loaded from disk."""
+        _, document = self.session.task(task_id)
+        artifacts = self.session.circuit(document)
+        record = self._record(task_id, round_)
+        return [pipeline.load_proof(artifacts, p) for p in record.proof_paths]
+
+
+def key_dir(key: str) -> str:
+    """A task key as a directory name."""
+    return key.replace(":", "-")
+
+
+def pipeline_chunks(test_set: Dataset, samples: int) -> list[TestBatch]:
+    """The test set as the circuit's chunks, in order."""
+    flat = test_set.flat()
+    n = len(flat)
+    if n == 0 or n % samples:
+        raise ChainError(
+            f"The revealed test set has {n} samples, not a multiple of {samples}",
+            "report the publisher; this round's test set is malformed",
+        )
+    return batches([flat.subset(range(i, i + samples)) for i in range(0, n, samples)])

@@ -1,0 +1,314 @@
+"""The task publisher: builds the circuit, creates the task, runs each round's test set.
+
+The publisher holds the held-out pool and a secret seed; each round's test set is
+drawn from them, committed (hidden) when the round opens and revealed only after
+the commit deadline, so no participant can train on it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zkpot.chain import AggregationPolicy, TaskSpec, round_test_set_commitment
+from zkpot.data import Dataset, TestSetConfig, round_test_set
+from zkpot.errors import StateError, ZkpotError
+from zkpot.models import architecture_by_name, architecture_id, build_model
+from zkpot.proving import pipeline
+from zkpot.proving.circuit import CircuitSpec, ModelBinding, TestSetBinding
+from zkpot.roles.common import (
+    CircuitRef,
+    Session,
+    TaskDocument,
+    batches,
+    role_dir,
+    upload_model,
+    write_json,
+)
+
+POLICIES = {"fedavg": AggregationPolicy.FEDAVG, "leader-model": AggregationPolicy.LEADER_MODEL}
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """What a publisher chooses when creating a task."""
+
+    name: str = "digits"
+    """Human-readable task name."""
+    architecture: str = "mlp-64-32-10"
+    """Architecture every participant trains (see ``zkpot.models``)."""
+    samples_per_proof: int = 16
+    """Samples per test-set chunk (one proof each), at most 64."""
+    chunks_per_round: int = 1
+    """Chunks per round: the round's test set has ``samples_per_proof * chunks`` samples."""
+    policy: str = "fedavg"
+    """``fedavg`` or ``leader-model``."""
+    model_binding: ModelBinding = "polycommit"
+    """How weights are committed in the proof."""
+    test_set_binding: TestSetBinding = "polycommit"
+    """How the test chunk is bound to the proof."""
+    commit_duration: int = 600
+    """Seconds participants have to commit after a round opens."""
+    reveal_duration: int = 600
+    """Seconds the publisher has to reveal the test set after the commit deadline."""
+    submit_duration: int = 1800
+    """Seconds participants have to prove and submit after the reveal deadline."""
+    aggregate_duration: int = 1800
+    """Seconds each leader has to publish the next global model."""
+    initial_seed: int = 0
+    """Seed of the round-0 global model's initial weights."""
+    srs_path: Path | None = None
+    """Powers-of-tau file (production); ``None`` generates an insecure one locally."""
+    srs_sha256: str | None = None
+    """Expected SHA-256 of ``srs_path``."""
+    training: dict[str, float] = field(
+        default_factory=lambda: {"epochs": 5.0, "lr": 0.05, "batch_size": 32.0}
+    )
+    """Suggested local training hyper-parameters, published in the task document."""
+    allowlist: tuple[str, ...] | None = None
+    """Accounts allowed to take part, or ``None`` for an open task."""
+
+
+@dataclass(frozen=True)
+class PublisherSecrets:
+    """The publisher's private record of a task (never published)."""
+
+    task_id: int
+    test_seed: int
+    """Secret seed of the test-set draws; knowing it would reveal future test sets."""
+    samples_per_proof: int
+    chunks_per_round: int
+
+
+@dataclass(frozen=True)
+class RoundSecrets:
+    """What the publisher keeps between opening a round and revealing its test set."""
+
+    round: int
+    salt: str
+    test_set_cid: str
+    chunk_commitments: list[str]
+
+
+def _task_dir(publisher: str, task_id: int) -> Path:
+    return role_dir("publisher", publisher.lower()) / f"task-{task_id}"
+
+
+def build_circuit(
+    options: TaskOptions, calibration: Dataset, zk_dir: Path | None = None
+) -> pipeline.CircuitArtifacts:
+    """Build (or reuse) the task's circuit artifacts under ``zk/<short id>/``."""
+    arch = architecture_by_name(options.architecture)
+    spec = CircuitSpec(
+        architecture=arch,
+        samples=options.samples_per_proof,
+        model_binding=options.model_binding,
+        test_set_binding=options.test_set_binding,
+    )
+    directory = (zk_dir or pipeline.default_zk_dir()) / spec.short_id
+    try:
+        existing = pipeline.CircuitArtifacts.load(directory)
+        existing.require_keys()
+        if existing.circuit_id == spec.circuit_id and (
+            options.srs_sha256 is None or existing.srs.sha256 == options.srs_sha256
+        ):
+            return existing
+    except ZkpotError:
+        pass
+    [batch] = batches([calibration.subset(range(options.samples_per_proof))])
+    return pipeline.setup_circuit(
+        spec,
+        build_model(arch, options.initial_seed),
+        batch,
+        zk_dir=zk_dir,
+        srs_path=options.srs_path,
+        srs_sha256=options.srs_sha256,
+    )
+
+
+def deploy_verifier(artifacts: pipeline.CircuitArtifacts, sender: Any) -> str:
+    """Deploy EZKL's reusable verifier and this circuit's adapter; return the adapter."""
+    from ape import project
+
+    from zkpot.proving.evm import adapter_arguments
+
+    verifier = sender.deploy(project.Halo2VerifierReusable)
+    adapter = sender.deploy(
+        project.EzklAccuracyVerifier, verifier.address, *adapter_arguments(artifacts).as_tuple()
+    )
+    return str(adapter.address)
+
+
+def publish_artifacts(session: Session, artifacts: pipeline.CircuitArtifacts) -> CircuitRef:
+    """Add the circuit's small artifacts to IPFS (pinned) and describe them."""
+
+    def add(path: Path) -> str:
+        cid = session.storage.add(path.read_bytes(), name=path.name)
+        session.storage.pin(cid)
+        return cid
+
+    return CircuitRef(
+        circuit_id=artifacts.circuit_id,
+        short_id=artifacts.spec.short_id,
+        descriptor_cid=add(artifacts.path(pipeline.DESCRIPTOR)),
+        settings_cid=add(artifacts.settings),
+        vk_cid=add(artifacts.vk),
+        vka_cid=add(artifacts.vka),
+        srs_sha256=artifacts.srs.sha256,
+        insecure_srs=artifacts.srs.insecure,
+    )
+
+
+def create_task(
+    session: Session,
+    publisher: Any,
+    options: TaskOptions,
+    pool: Dataset,
+    *,
+    verifier: str | None = None,
+) -> int:
+    """Create a task on chain; return its id.
+
+    Builds the circuit if needed, deploys its verifier adapter unless ``verifier``
+    is given, publishes the artifacts, the initial model and the task document.
+    """
+    if options.policy not in POLICIES:
+        raise ZkpotError(
+            f"Unknown aggregation policy {options.policy!r}", "use fedavg or leader-model"
+        )
+    arch = architecture_by_name(options.architecture)
+    artifacts = build_circuit(options, pool, session.zk_dir)
+    adapter = verifier or deploy_verifier(artifacts, publisher)
+    circuit = publish_artifacts(session, artifacts)
+    initial = build_model(arch, options.initial_seed)
+    initial_cid = upload_model(session.storage, initial, arch)
+    document = TaskDocument(
+        name=options.name,
+        architecture=arch.name,
+        architecture_id=architecture_id(arch),
+        circuit=circuit,
+        samples_per_proof=options.samples_per_proof,
+        chunks_per_round=options.chunks_per_round,
+        policy=options.policy,
+        dataset=pool.name.split(":")[0],
+        training=dict(options.training),
+    )
+    spec_cid = session.storage.add_json(document.to_json(), name="task.json")
+    session.storage.pin(spec_cid)
+    task_id = session.client.create_task(
+        TaskSpec(
+            circuit_id=bytes.fromhex(artifacts.circuit_id),
+            verifier=adapter,
+            vk_digest=bytes.fromhex(artifacts.extra.get("vka_digest", "00" * 32)),
+            chunks_per_round=options.chunks_per_round,
+            spec_cid=spec_cid,
+            initial_model_cid=initial_cid,
+            initial_model_commitment=pipeline.model_commitment(artifacts, initial),
+            policy=POLICIES[options.policy],
+            commit_duration=options.commit_duration,
+            reveal_duration=options.reveal_duration,
+            submit_duration=options.submit_duration,
+            aggregate_duration=options.aggregate_duration,
+            allowlist=options.allowlist,
+        ),
+        sender=publisher,
+    )
+    secrets_ = PublisherSecrets(
+        task_id=task_id,
+        test_seed=secrets.randbits(63),
+        samples_per_proof=options.samples_per_proof,
+        chunks_per_round=options.chunks_per_round,
+    )
+    write_json(_task_dir(publisher.address, task_id) / "task.json", asdict(secrets_))
+    return task_id
+
+
+def _load_secrets(publisher: str, task_id: int) -> PublisherSecrets:
+    path = _task_dir(publisher, task_id) / "task.json"
+    if not path.is_file():
+        raise StateError(
+            f"This machine has no publisher record of task {task_id} for {publisher}",
+            "run the round commands on the machine and account that created the task",
+        )
+    return PublisherSecrets(**json.loads(path.read_text()))
+
+
+def _test_set(secrets_: PublisherSecrets, pool: Dataset, round_: int) -> tuple[Dataset, ...]:
+    config = TestSetConfig(
+        samples_per_chunk=secrets_.samples_per_proof,
+        chunks=secrets_.chunks_per_round,
+        seed=secrets_.test_seed,
+    )
+    return round_test_set(pool, round_, config).chunks
+
+
+def _test_set_bytes(chunks: tuple[Dataset, ...]) -> bytes:
+    merged = Dataset(
+        X=np.concatenate([c.X for c in chunks]),
+        y=np.concatenate([c.y for c in chunks]),
+        num_classes=chunks[0].num_classes,
+        name="test-set",
+    )
+    return merged.to_bytes()
+
+
+def open_round(session: Session, publisher: Any, task_id: int, pool: Dataset) -> int:
+    """Draw the next round's test set, commit to it (hidden) and open the round."""
+    secrets_ = _load_secrets(publisher.address, task_id)
+    state, document = session.task(task_id)
+    round_ = state.round_count
+    round_file = _task_dir(publisher.address, task_id) / f"round-{round_}.json"
+    chunks = _test_set(secrets_, pool, round_)
+    if round_file.is_file():
+        # A crash after writing the secrets but before the transaction: reuse them.
+        kept = RoundSecrets(**json.loads(round_file.read_text()))
+    else:
+        artifacts = session.circuit(document)
+        kept = RoundSecrets(
+            round=round_,
+            salt="0x" + secrets.token_bytes(32).hex(),
+            test_set_cid=session.storage.cid_of(_test_set_bytes(chunks)),
+            chunk_commitments=[
+                "0x" + pipeline.test_set_commitment(artifacts, b).hex() for b in batches(chunks)
+            ],
+        )
+        write_json(round_file, asdict(kept))
+    commitment = round_test_set_commitment(
+        kept.test_set_cid,
+        [bytes.fromhex(c[2:]) for c in kept.chunk_commitments],
+        bytes.fromhex(kept.salt[2:]),
+    )
+    return session.client.open_round(task_id, commitment, sender=publisher)
+
+
+def reveal(session: Session, publisher: Any, task_id: int, round_: int, pool: Dataset) -> str:
+    """Publish the round's test set on IPFS and reveal it on chain; return its CID."""
+    secrets_ = _load_secrets(publisher.address, task_id)
+    round_file = _task_dir(publisher.address, task_id) / f"round-{round_}.json"
+    if not round_file.is_file():
+        raise StateError(
+            f"No committed test set for task {task_id} round {round_} on this machine",
+            "open the round from this machine first",
+        )
+    kept = RoundSecrets(**json.loads(round_file.read_text()))
+    cid = session.storage.add(_test_set_bytes(_test_set(secrets_, pool, round_)), name="test-set")
+    if cid != kept.test_set_cid:
+        raise StateError(
+            "The regenerated test set does not match the one committed",
+            "use the same held-out data and seed the round was opened with",
+        )
+    session.storage.pin(cid)
+    session.client.reveal_test_set(
+        task_id,
+        round_,
+        cid,
+        [bytes.fromhex(c[2:]) for c in kept.chunk_commitments],
+        bytes.fromhex(kept.salt[2:]),
+        sender=publisher,
+    )
+    return cid

@@ -1,0 +1,229 @@
+"""The accuracy circuit: a model's forward pass over a test batch, reduced to one count.
+
+The ONNX graph takes the batch's features ``x`` (``samples x input_size``) and labels,
+and outputs a single number: how many samples the model classifies correctly. Two
+forms compute the same count up to ties between logits:
+
+- ``argmax``: ``ReduceSum(Equal(ArgMax(logits), y))`` with labels as class indices;
+- ``maxcmp``: ``ReduceSum(GreaterOrEqual(sum(logits * onehot), ReduceMax(logits)))``
+  with one-hot labels. It avoids ArgMax's index bookkeeping; a tie with the true
+  class counts as correct.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+from zkpot.errors import ProvingError
+from zkpot.models import Architecture, architecture_id
+
+CircuitForm = Literal["argmax", "maxcmp"]
+ModelBinding = Literal["polycommit", "hashed"]
+TestSetBinding = Literal["polycommit", "fixed"]
+
+MAX_SAMPLES_PER_PROOF = 64
+"""Largest chunk one proof covers; larger test sets are split (see ``chunks``)."""
+
+EZKL_VERSION = "23.0.5"
+
+
+@dataclass(frozen=True)
+class CircuitSpec:
+    """Everything that fixes a circuit, hence its keys: architecture, batch shape, bindings."""
+
+    architecture: Architecture
+    """The model architecture proven."""
+    samples: int = 64
+    """Test samples per proof (one chunk), at most ``MAX_SAMPLES_PER_PROOF``."""
+    form: CircuitForm = "maxcmp"
+    """How the count is computed (see the module docstring)."""
+    model_binding: ModelBinding = "polycommit"
+    """How the weights are committed: a KZG commitment in the proof, or a Poseidon hash."""
+    test_set_binding: TestSetBinding = "polycommit"
+    """How the test chunk is bound: a KZG commitment in the proof, or baked into the keys."""
+    input_scale: int = 7
+    """Fixed-point bits of the features (digits pixels are multiples of 1/16: exact)."""
+    param_scale: int = 7
+    """Fixed-point bits of the weights."""
+    num_inner_cols: int = 2
+    """EZKL ``num_inner_cols``: more columns, fewer rows."""
+    decomp_base: int = 1024
+    """EZKL range-check base; with ``decomp_legs`` it bounds the values the circuit holds."""
+    decomp_legs: int = 4
+    """EZKL range-check legs. 1024 x 3 made the witness fail for a well-trained model
+    (logits ~12); 1024 x 4 holds it at the same logrows."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.samples <= MAX_SAMPLES_PER_PROOF:
+            raise ProvingError(
+                f"A proof covers 1 to {MAX_SAMPLES_PER_PROOF} samples, not {self.samples}",
+                "split larger test sets into chunks of at most 64 samples",
+            )
+
+    @property
+    def circuit_id(self) -> str:
+        """A stable 64-hex-digit id of the circuit: sha256 over this spec and EZKL's version."""
+        fields = asdict(self)
+        fields["architecture"] = architecture_id(self.architecture)
+        fields["ezkl"] = EZKL_VERSION
+        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @property
+    def short_id(self) -> str:
+        """The first 16 hex digits of :attr:`circuit_id`: the artifact folder's name."""
+        return self.circuit_id[:16]
+
+
+@dataclass(frozen=True)
+class TestBatch:
+    """One chunk of a test set: flat float32 features and int64 labels."""
+
+    X: NDArray[np.float32]
+    """Shape ``(samples, input_size)``."""
+    y: NDArray[np.int64]
+    """Shape ``(samples,)``."""
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+
+def check_batch(spec: CircuitSpec, batch: TestBatch) -> None:
+    """Raise a :class:`ProvingError` unless ``batch`` has exactly the circuit's shape."""
+    expected = (spec.samples, spec.architecture.input_size)
+    if tuple(batch.X.shape) != expected or tuple(batch.y.shape) != (spec.samples,):
+        raise ProvingError(
+            f"The test batch has shape {tuple(batch.X.shape)} with {batch.y.shape[0]} labels, "
+            f"but the circuit takes {expected}",
+            f"pass exactly {spec.samples} samples of {spec.architecture.input_size} features",
+        )
+    if batch.y.min() < 0 or batch.y.max() >= spec.architecture.num_classes:
+        raise ProvingError(
+            "The test batch has labels outside the model's classes",
+            f"use labels in 0..{spec.architecture.num_classes - 1}",
+        )
+
+
+def chunks(X: NDArray[np.float32], y: NDArray[np.int64], samples: int) -> list[TestBatch]:
+    """Split a test set into consecutive chunks of exactly ``samples`` samples.
+
+    Each chunk is proven separately against the same model commitment; the counts add.
+    """
+    if len(y) == 0 or len(y) % samples != 0:
+        raise ProvingError(
+            f"A test set of {len(y)} samples does not split into chunks of {samples}",
+            f"use a test set whose size is a positive multiple of {samples}",
+        )
+    return [
+        TestBatch(X[i : i + samples], y[i : i + samples]) for i in range(0, len(y), samples)
+    ]
+
+
+def label_input(spec: CircuitSpec, y: NDArray[np.int64]) -> NDArray[np.float32]:
+    """The labels as the circuit takes them: indices (argmax) or one-hot rows (maxcmp)."""
+    if spec.form == "argmax":
+        return y.astype(np.float32)
+    onehot = np.zeros((len(y), spec.architecture.num_classes), dtype=np.float32)
+    onehot[np.arange(len(y)), y] = 1.0
+    return onehot
+
+
+class AccuracyCircuit(nn.Module):
+    """Wraps a model so that its output is the number of correct predictions."""
+
+    def __init__(self, model: nn.Module, form: CircuitForm) -> None:
+        super().__init__()
+        self.model = model
+        self.form = form
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        logits = self.model(x)
+        if self.form == "argmax":
+            hits = torch.argmax(logits, dim=1) == labels.long()
+        else:
+            true_logit = torch.sum(logits * labels, dim=1)
+            hits = true_logit >= torch.max(logits, dim=1).values
+        count: torch.Tensor = torch.sum(hits.float()).reshape(1)
+        return count
+
+
+def export_onnx(spec: CircuitSpec, model: nn.Module, path: Path) -> None:
+    """Write the accuracy circuit of ``model`` for ``spec``'s batch shape as ONNX."""
+    circuit = AccuracyCircuit(model.eval(), spec.form).eval()
+    x = torch.zeros(spec.samples, spec.architecture.input_size)
+    labels = torch.from_numpy(label_input(spec, np.zeros(spec.samples, dtype=np.int64)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        torch.onnx.export(
+            circuit,
+            (x, labels),
+            str(path),
+            input_names=["x", "labels"],
+            output_names=["correct"],
+            opset_version=13,
+            dynamo=False,
+        )
+    except RuntimeError as error:
+        raise ProvingError(
+            f"The model does not fit the {spec.architecture.name} circuit "
+            f"({str(error).splitlines()[0][:160]})",
+            "use a model of the task's architecture",
+        ) from error
+
+
+def ezkl_input(spec: CircuitSpec, batch: TestBatch) -> dict[str, list[list[float]]]:
+    """The EZKL input file's content for ``batch``."""
+    check_batch(spec, batch)
+    return {
+        "input_data": [
+            batch.X.astype(np.float64).flatten().tolist(),
+            label_input(spec, batch.y).astype(np.float64).flatten().tolist(),
+        ]
+    }
+
+
+def quantized_count(spec: CircuitSpec, model: nn.Module, batch: TestBatch) -> int:
+    """The count torch computes on the circuit's fixed-point view of the weights and inputs.
+
+    Weights and features are rounded to ``param_scale``/``input_scale`` bits, each
+    linear, conv and pooling result is rounded back to ``input_scale`` bits as EZKL
+    rescales it, and the circuit's form is evaluated in float64: the reference the
+    circuit must match.
+    """
+    check_batch(spec, batch)
+
+    def rounded(t: torch.Tensor, bits: int) -> torch.Tensor:
+        scaled: torch.Tensor = torch.round(t.double() * 2**bits) / 2**bits
+        return scaled
+
+    quantized = _clone_double(model)
+
+    def rebase(_module: nn.Module, _inputs: object, output: torch.Tensor) -> torch.Tensor:
+        # EZKL rescales each linear/conv/pool result back to the input scale, rounding.
+        return rounded(output, spec.input_scale)
+
+    for module in quantized.modules():
+        if isinstance(module, nn.Linear | nn.Conv2d | nn.AvgPool2d):
+            module.register_forward_hook(rebase)
+    with torch.no_grad():
+        for param in quantized.parameters():
+            param.copy_(rounded(param, spec.param_scale))
+        x = rounded(torch.from_numpy(batch.X), spec.input_scale)
+        labels = torch.from_numpy(label_input(spec, batch.y)).double()
+        out = AccuracyCircuit(quantized, spec.form)(x, labels)
+    return int(out.item())
+
+
+def _clone_double(model: nn.Module) -> nn.Module:
+    import copy
+
+    return copy.deepcopy(model).double().eval()

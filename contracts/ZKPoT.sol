@@ -14,7 +14,7 @@ import {IZKPoT} from "./interfaces/IZKPoT.sol";
 contract ZKPoT is IZKPoT, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
-    /// @notice Most accepted submissions per round; bounds leader selection and finalisation.
+    /// @notice Cap on a task's maxSubmissions: bounds the loops of leader selection and finalisation.
     uint256 public constant MAX_SUBMISSIONS_PER_ROUND = 64;
 
     uint256 private constant _BPS = 10_000;
@@ -55,6 +55,9 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
                 || config.aggregateDuration == 0
         ) revert InvalidPhaseDuration();
         if (config.leaderShareBps > _BPS) revert InvalidLeaderShare();
+        if (config.maxSubmissions == 0 || config.maxSubmissions > MAX_SUBMISSIONS_PER_ROUND) {
+            revert InvalidSubmissionLimit();
+        }
         bool hasToken = address(config.rewardToken) != address(0);
         if (hasToken != (config.rewardPool > 0) || hasToken != (config.rewardPerRound > 0)) {
             revert InvalidRewardConfig();
@@ -501,7 +504,7 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         Submission storage s = _submissions[taskId][round][participant];
         if (s.commitment == bytes32(0)) return NoCommitment.selector;
         if (s.verified) return AlreadySubmitted.selector;
-        if (r.submitters.length >= MAX_SUBMISSIONS_PER_ROUND) return SubmissionLimitReached.selector;
+        if (r.submitters.length >= _configs[taskId].maxSubmissions) return SubmissionLimitReached.selector;
         return bytes4(0);
     }
 

@@ -40,6 +40,7 @@ from zkpot.errors import ChainError, ZkpotError
 @click.option("--reward-pool", type=int, default=0)
 @click.option("--reward-per-round", type=int, default=0)
 @click.option("--leader-share-bps", type=int, default=0)
+@click.option("--max-submissions", type=int, default=64, show_default=True)
 @click.option("--spec-cid", required=True)
 @click.option("--initial-model-cid", required=True)
 @click.option("--initial-model-commitment", required=True)
@@ -62,6 +63,7 @@ def cli(  # noqa: PLR0913
     reward_pool,
     reward_per_round,
     leader_share_bps,
+    max_submissions,
     spec_cid,  # noqa: ANN001
     initial_model_cid,
     initial_model_commitment,  # noqa: ANN001
@@ -101,6 +103,7 @@ def cli(  # noqa: PLR0913
             reward_pool=reward_pool,
             reward_per_round=reward_per_round,
             leader_share_bps=leader_share_bps,
+            max_submissions=max_submissions,
         )
         task_id = client.create_task(spec, account)
     except ZkpotError as err:

@@ -82,6 +82,7 @@ interface IZKPoT {
     /// @param rewardPool Amount pulled from the publisher at creation (needs an approval).
     /// @param rewardPerRound Amount allocated by each finalised round.
     /// @param leaderShareBps Leader's share of a round's reward, in basis points.
+    /// @param maxSubmissions Most accepted submissions per round (1..MAX_SUBMISSIONS_PER_ROUND).
     /// @param specCID IPFS CID of the task specification.
     /// @param initialModelCID IPFS CID of round 0's global model.
     /// @param initialModelCommitment Commitment of round 0's global model.
@@ -100,6 +101,7 @@ interface IZKPoT {
         uint256 rewardPool;
         uint256 rewardPerRound;
         uint16 leaderShareBps;
+        uint16 maxSubmissions;
         string specCID;
         string initialModelCID;
         bytes32 initialModelCommitment;
@@ -239,6 +241,8 @@ interface IZKPoT {
     error InvalidPhaseDuration();
     /// @notice Thrown when the leader share exceeds 10000 basis points.
     error InvalidLeaderShare();
+    /// @notice Thrown when maxSubmissions is zero or above MAX_SUBMISSIONS_PER_ROUND.
+    error InvalidSubmissionLimit();
     /// @notice Thrown when the reward settings are inconsistent (token without pool or the reverse).
     error InvalidRewardConfig();
     /// @notice Thrown when the initial model commitment is zero.

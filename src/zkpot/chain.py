@@ -97,6 +97,7 @@ _HINTS: dict[str, str] = {
     "NothingToClaim": "this account earned nothing in this round",
     "AlreadyClaimed": "the reward was already paid",
     "TaskIsClosed": "the task is closed",
+    "SubmissionLimitReached": "the round is full (the task's maxSubmissions); wait for the next",
 }
 
 
@@ -250,6 +251,8 @@ class TaskSpec:
     """Amount each finalised round allocates."""
     leader_share_bps: int = 0
     """Leader's share of a round's reward, in basis points."""
+    max_submissions: int = 64
+    """Most accepted submissions per round (1..64); bounds the contract's loops."""
 
     def as_tuple(self) -> tuple[Any, ...]:
         """The ``TaskConfig`` struct as ABI values."""
@@ -268,6 +271,7 @@ class TaskSpec:
             self.reward_pool,
             self.reward_per_round,
             self.leader_share_bps,
+            self.max_submissions,
             self.spec_cid,
             self.initial_model_cid,
             _b32(self.initial_model_commitment),

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 from ape import accounts, project
+from proof_kit import ProofKit, build_kit
 from zkpot_helpers import AGGREGATE, CIRCUIT_ID, COMMIT, INITIAL_MODEL, REVEAL, SUBMIT, VK_DIGEST
 
 from zkpot.chain import AggregationPolicy, TaskSpec, ZKPoTClient
+from zkpot.proving import evm
 
 
 @pytest.fixture(scope="session")
@@ -74,6 +76,14 @@ def spec_factory() -> Callable[..., TaskSpec]:
 
 
 @pytest.fixture(scope="session")
-def verifier(reverting_verifier: Any) -> Any:
-    # PROVISIONAL until tests/fixtures_zk.py lands: swapped for the real adapter.
-    return reverting_verifier
+def kit() -> ProofKit:
+    """Real EZKL proofs of a tiny circuit (cached on disk across runs)."""
+    return build_kit()
+
+
+@pytest.fixture(scope="session")
+def verifier(kit: ProofKit, publisher: Any) -> Any:
+    """The real verifier: EZKL's reusable Halo2 verifier behind the accuracy adapter."""
+    halo2 = publisher.deploy(project.Halo2VerifierReusable)
+    args = evm.adapter_arguments(kit.artifacts)
+    return publisher.deploy(project.EzklAccuracyVerifier, halo2.address, *args.as_tuple())

@@ -55,6 +55,8 @@ def test_create_task_records_config_and_emits_task_created(
         ({"submit_duration": 0}, "InvalidPhaseDuration"),
         ({"aggregate_duration": 0}, "InvalidPhaseDuration"),
         ({"leader_share_bps": 10_001}, "InvalidLeaderShare"),
+        ({"max_submissions": 0}, "InvalidSubmissionLimit"),
+        ({"max_submissions": 65}, "InvalidSubmissionLimit"),
         ({"reward_pool": 5}, "InvalidRewardConfig"),
         ({"reward_per_round": 5}, "InvalidRewardConfig"),
         ({"initial_model_commitment": bytes(32)}, "InvalidModelCommitment"),

@@ -22,6 +22,34 @@ from eth_utils.crypto import keccak
 from zkpot.errors import ChainError
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+def _harden_revert_trace_display() -> None:
+    """Make ape's call-trace printout on a revert unable to hide the revert itself.
+
+    ape-foundry prints the call trace of every reverted transaction and decodes each
+    sub-call's return data by its ABI. EZKL's generated verifier returns raw words that
+    do not match its declared ``(bool, bytes32, int256[])``, so the printout raises
+    ``InvalidPointer`` and the contract's custom error is lost. A failing printout is
+    now skipped; the revert is reported as usual.
+    """
+    from ape_ethereum.trace import Trace
+
+    if getattr(Trace.show, "_zkpot_hardened", False):
+        return
+    original = Trace.show
+
+    def show(self: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            original(self, *args, **kwargs)
+        except Exception:  # noqa: BLE001 - display only; the revert is raised by the caller
+            return
+
+    show._zkpot_hardened = True  # type: ignore[attr-defined]
+    Trace.show = show  # type: ignore[method-assign]
+
+
+_harden_revert_trace_display()
 CONTRACT_NAME = "ZKPoT"
 
 
@@ -651,7 +679,7 @@ class ZKPoTClient:
     def block(self, task_id: int, index: int) -> tuple[BlockHeader, bytes]:
         """Block ``index`` of the task's chain and its hash as stored."""
         header, digest = _call("getBlock", lambda: self.contract.getBlock(task_id, index))
-        return _header(header), bytes(digest)
+        return header_from_abi(header), bytes(digest)
 
     def blocks(self, task_id: int) -> list[BlockHeader]:
         """All blocks of the task's chain, oldest first."""
@@ -687,18 +715,22 @@ def verify_chain(headers: Sequence[BlockHeader], last_block_hash: bytes) -> None
         )
 
 
-def _header(h: Any) -> BlockHeader:
+def header_from_abi(h: Any) -> BlockHeader:
+    """A :class:`BlockHeader` from ABI-decoded values (struct object or tuple, ABI order)."""
+    # ape returns a struct object for a single struct result and a plain tuple inside
+    # multi-value results; both keep the ABI field order.
+    values = list(h)
     return BlockHeader(
-        task_id=int(h.taskId),
-        round=int(h.round),
-        prev_block_hash=bytes(h.prevBlockHash),
-        leader=str(h.leader),
-        global_model_cid=str(h.globalModelCID),
-        global_model_commitment=bytes(h.globalModelCommitment),
-        global_correct=int(h.globalCorrect),
-        test_set_commitment=bytes(h.testSetCommitment),
-        submissions_digest=bytes(h.submissionsDigest),
-        timestamp=int(h.timestamp),
+        task_id=int(values[0]),
+        round=int(values[1]),
+        prev_block_hash=bytes(values[2]),
+        leader=to_checksum_address(str(values[3])),
+        global_model_cid=str(values[4]),
+        global_model_commitment=bytes(values[5]),
+        global_correct=int(values[6]),
+        test_set_commitment=bytes(values[7]),
+        submissions_digest=bytes(values[8]),
+        timestamp=int(values[9]),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -13,6 +13,17 @@ from zkpot_helpers import AGGREGATE, CIRCUIT_ID, COMMIT, INITIAL_MODEL, REVEAL, 
 
 from zkpot.chain import AggregationPolicy, TaskSpec, ZKPoTClient
 from zkpot.proving import evm
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quiet_revert_traces() -> Iterator[None]:
+    """Skip ape-foundry's call-trace printout on reverts: display only, slow and noisy."""
+    from ape_ethereum.trace import Trace
+
+    original = Trace.show
+    Trace.show = lambda self, *args, **kwargs: None  # type: ignore[method-assign]
+    yield
+    Trace.show = original  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")

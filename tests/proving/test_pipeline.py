@@ -147,7 +147,9 @@ def test_chunked_counts_add_up(tiny: TinySetup) -> None:
 
 
 def test_both_circuit_forms_count_like_quantized_torch(tmp_path: Path) -> None:
-    model = trained(2, 3)
+    # A well-trained model: with near-tied logits EZKL's rounding of intermediate
+    # rescales can differ from this float reference by one (see zk/README.md).
+    model = trained(4, 10)
     for form in ("maxcmp", "argmax"):
         spec = circuit.CircuitSpec(models.TINY_MLP, samples=8, form=form)
         batches = [digits_batch(start, 8) for start in (1200, 1300, 1400)]

@@ -4,10 +4,13 @@ The ONNX graph takes the batch's features ``x`` (``samples x input_size``) and l
 and outputs a single number: how many samples the model classifies correctly. Two
 forms compute the same count up to ties between logits:
 
-- ``argmax``: ``ReduceSum(Equal(ArgMax(logits), y))`` with labels as class indices;
-- ``maxcmp``: ``ReduceSum(GreaterOrEqual(sum(logits * onehot), ReduceMax(logits)))``
-  with one-hot labels. It avoids ArgMax's index bookkeeping; a tie with the true
-  class counts as correct.
+- ``argmax``: ``ReduceSum(Equal(ArgMax(logits), ArgMax(onehot)))``;
+- ``maxcmp``: ``ReduceSum(GreaterOrEqual(sum(logits * onehot), ReduceMax(logits)))``.
+  It avoids ArgMax's index bookkeeping; a tie with the true class counts as correct.
+
+Labels enter as one-hot rows in both forms: a label given as a number would carry the
+input's fixed-point scale while ArgMax's index has scale 0, and Equal would compare
+``3`` with ``3 * 2**input_scale``.
 """
 
 from __future__ import annotations
@@ -129,9 +132,7 @@ def chunks(X: NDArray[np.float32], y: NDArray[np.int64], samples: int) -> list[T
 
 
 def label_input(spec: CircuitSpec, y: NDArray[np.int64]) -> NDArray[np.float32]:
-    """The labels as the circuit takes them: indices (argmax) or one-hot rows (maxcmp)."""
-    if spec.form == "argmax":
-        return y.astype(np.float32)
+    """The labels as the circuit takes them: one-hot rows."""
     onehot = np.zeros((len(y), spec.architecture.num_classes), dtype=np.float32)
     onehot[np.arange(len(y)), y] = 1.0
     return onehot
@@ -148,7 +149,7 @@ class AccuracyCircuit(nn.Module):
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         logits = self.model(x)
         if self.form == "argmax":
-            hits = torch.argmax(logits, dim=1) == labels.long()
+            hits = torch.argmax(logits, dim=1) == torch.argmax(labels, dim=1)
         else:
             true_logit = torch.sum(logits * labels, dim=1)
             hits = true_logit >= torch.max(logits, dim=1).values

@@ -39,7 +39,8 @@ def main() -> None:
         args = evm.adapter_arguments(kit.artifacts)
         adapter = pub.deploy(project.EzklAccuracyVerifier, halo2.address, *args.as_tuple())
         zkpot = pub.deploy(project.ZKPoT)
-        record("deploy ZKPoT", zkpot.receipt, f"runtime {len(zkpot.code)} bytes")
+        deploy_receipt = chain.provider.get_receipt(zkpot.txn_hash)
+        record("deploy ZKPoT", deploy_receipt, f"runtime {len(zkpot.code)} bytes")
         client = ZKPoTClient(zkpot)
         token = pub.deploy(project.RewardToken)
         token.mint(pub, 10**24, sender=pub)
@@ -135,6 +136,15 @@ def main() -> None:
                 sender=p,
             )
             submit_gas.append(int(rec.gas_used))
+            if len(submit_gas) == 1:
+                tree = chain.provider.make_request(
+                    "debug_traceTransaction", [rec.txn_hash, {"tracer": "callTracer"}]
+                )
+                calls = [(c.get("to"), int(c["gasUsed"], 16)) for c in tree.get("calls", [])]
+                rows["submit: gas inside verifier calls"] = {
+                    "gas": sum(g for _, g in calls),
+                    "note": f"{len(calls)} calls {[g for _, g in calls]}; rest is ZKPoT + calldata",
+                }
         rows["submit (2 proofs: verify + record)"] = {
             "gas": max(submit_gas),
             "note": f"per proof ~{max(submit_gas) // CHUNKS}; all: {submit_gas}",

@@ -166,7 +166,7 @@ def _baseline(
         [evaluation] * config.rounds,
         local=LocalTrainConfig(epochs=config.epochs, lr=config.lr),
         seed=config.seed,
-        weighting="equal",
+        weighting="samples",
         train_fn=train_fn,
     )
     return list(result.accuracies)

@@ -93,8 +93,9 @@ class TaskDocument:
     """Chunks (proofs) per round."""
     policy: str
     """``fedavg`` or ``leader-model``."""
-    fedavg_weighting: str = "equal"
-    """How FedAvg weighs the verified models: ``equal`` (published rule)."""
+    fedavg_weighting: str = "verified-correct"
+    """How FedAvg weighs the verified models: by their on-chain verified correct count
+    (``verified-correct``) or ``equal``."""
     dataset: str = "digits"
     """Name of the dataset the task is about (features must match the architecture)."""
     training: dict[str, float] = field(default_factory=dict)

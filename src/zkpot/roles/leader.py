@@ -40,9 +40,12 @@ class AggregationResult:
     gas_used: int = 0
 
 
-def _strategy(policy: str) -> Strategy:
-    # The weighting is the one the task document publishes ("equal").
-    return LeaderModel() if policy == "leader-model" else FedAvg(weighting="equal")
+def _strategy(policy: str, weighting: str) -> Strategy:
+    if policy == "leader-model":
+        return LeaderModel()
+    # "verified-correct": each model counts by the correct count its proof verified on
+    # chain, so a poisoned or lazy model that proved little accuracy weighs little.
+    return FedAvg(weighting="published" if weighting == "verified-correct" else "equal")
 
 
 def collect_models(
@@ -56,12 +59,14 @@ def collect_models(
     artifacts = session.circuit(document)
     received: dict[str, StateDict] = {}
     on_chain: dict[str, bytes] = {}
+    weights: dict[str, float] = {}
     rejected: list[Rejection] = []
     for address in info.submitters:
         submission = client.submission(task_id, round_, address)
         if not submission.verified:
             continue
         on_chain[address] = submission.model_commitment
+        weights[address] = float(submission.correct)
         if address.lower() == leader.address.lower():
             received[address] = leader.model(task_id, round_).state_dict()
         elif not submission.encrypted_model_cid or (
@@ -82,7 +87,7 @@ def collect_models(
     def commitment_of(state: StateDict) -> bytes:
         return pipeline.model_commitment(artifacts, load_into(build_model(document.arch), state))
 
-    accepted, mismatched = check_received(received, on_chain, commitment_of)
+    accepted, mismatched = check_received(received, on_chain, commitment_of, weights)
     return accepted, rejected + mismatched
 
 
@@ -115,7 +120,11 @@ def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> Agg
     else:
         updates, rejected = collect_models(leader, task_id, round_)
         used = [u.participant for u in updates]
-        state = _strategy(document.policy).aggregate(updates, leader=leader.address)
+        weighting = document.fedavg_weighting
+        if not any(u.weight > 0 for u in updates):
+            weighting = "equal"  # no model proved any accuracy: nothing to weigh by
+        strategy = _strategy(document.policy, weighting)
+        state = strategy.aggregate(updates, leader=leader.address)
         global_model = build_model(arch)
         global_model.load_state_dict(state)
         model_file.write_bytes(model_bytes(global_model, arch))

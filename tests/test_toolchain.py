@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
+from pathlib import Path
 
 import httpx
 import pytest
@@ -50,3 +53,67 @@ def test_ipfs_add_and_cat_round_trip_with_cid(local_services: services.ServicesC
 def test_services_refuse_non_loopback_bind() -> None:
     with pytest.raises(services.ServiceError):
         services.ServicesConfig(host="0.0.0.0")
+
+
+def _fresh_config(tmp_path: Path) -> services.ServicesConfig:
+    def port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+
+    return services.ServicesConfig(
+        anvil_port=port(), ipfs_api_port=port(), ipfs_swarm_port=port(), run_dir=tmp_path / "run"
+    )
+
+
+def test_node_up_then_down_leaves_no_process_behind(tmp_path: Path) -> None:
+    config = _fresh_config(tmp_path)
+    started = services.up(config)
+    assert [s.name for s in started] == ["anvil", "ipfs"]
+    assert all(s.running and s.owned and s.pid for s in started)
+    pids = [s.pid for s in started if s.pid is not None]
+    assert services.up(config) == services.status(config)  # a second `up` reuses them
+    assert sorted(services.down(config)) == ["anvil", "ipfs"]
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert not any(s.running for s in services.status(config))
+    assert services.down(config) == []
+
+
+def test_busy_port_is_one_clear_error(tmp_path: Path) -> None:
+    config = _fresh_config(tmp_path)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", config.anvil_port))
+        squatter.listen()
+        with pytest.raises(services.ServiceError) as failure:
+            services.Anvil(config).start()
+    sentence = failure.value.sentence()
+    assert f"Port {config.anvil_port}" in sentence and "ZKPOT_ANVIL_PORT" in sentence
+    assert not (config.run_dir / "anvil.pid").exists()
+
+
+def test_missing_binary_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from zkpot import toolchain
+
+    monkeypatch.setattr(toolchain, "node_bin_dir", lambda: tmp_path / "no-bin")
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    with pytest.raises(services.ServiceError) as failure:
+        services.Anvil(_fresh_config(tmp_path)).start()
+    assert "anvil binary was not found" in failure.value.sentence()
+    assert "make setup" in failure.value.sentence()
+
+
+def test_crashed_service_is_reported_with_its_log(tmp_path: Path) -> None:
+    config = _fresh_config(tmp_path)
+
+    class BrokenAnvil(services.Anvil):
+        """A service whose binary exits at once (a bad flag), as a crash would."""
+
+        def command(self) -> list[str]:
+            return [*super().command(), "--no-such-flag"]
+
+    with pytest.raises(services.ServiceError) as failure:
+        BrokenAnvil(config).start()
+    assert "exited with code" in failure.value.sentence()
+    assert "anvil.log" in failure.value.sentence()

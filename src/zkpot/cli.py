@@ -201,8 +201,14 @@ def node_status(as_json: bool) -> None:
 @cli.command()
 @click.option("--network", default=LOCAL_NETWORK, show_default=True, help="ape network choice.")
 @account_option("test:0")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory holding deployments/ (default: the repository).",
+)
 @friendly_errors
-def deploy(network: str, account: str) -> None:
+def deploy(network: str, account: str, root: Path | None) -> None:
     """Deploy the ZKPoT contract and record it in deployments/<network>.json."""
     from ape import networks
 
@@ -221,7 +227,7 @@ def deploy(network: str, account: str) -> None:
             deployer=str(sender.address),
             block_number=int(provider.get_block("latest").number),
         )
-        path = deployment_path(network_file_stem(provider))
+        path = deployment_path(network_file_stem(provider), root)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(record.to_json())
     click.echo(f"ZKPoT deployed at {client.address}; recorded in {path}")

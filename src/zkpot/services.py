@@ -132,6 +132,10 @@ class Service(ABC):
     def answers(self) -> bool:
         """Whether the service answers a real request right now."""
 
+    def ports(self) -> list[int]:
+        """Every port the service binds (checked free before it starts)."""
+        return [self.port]
+
     def prepare(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Create whatever the service needs on disk before it starts."""
 
@@ -180,12 +184,14 @@ class Service(ABC):
         if stale is not None:
             # Ours but not answering: hung or still starting from a crash; restart it.
             self._kill(stale)
-        if not _port_free(self.config.host, self.port):
-            raise ServiceError(
-                f"Port {self.port} on {self.config.host} is taken by something "
-                f"that is not {self.name}",
-                f"stop that process or choose another port with ZKPOT_{self.name.upper()}_PORT",
-            )
+        for port in self.ports():
+            if not _port_free(self.config.host, port):
+                raise ServiceError(
+                    f"Port {port} on {self.config.host} is taken by something "
+                    f"that is not {self.name}",
+                    f"stop that process or choose another port with "
+                    f"ZKPOT_{self.name.upper()}_PORT",
+                )
         self.config.run_dir.mkdir(parents=True, exist_ok=True)
         self.prepare()
         argv = self.command()
@@ -295,6 +301,10 @@ class Ipfs(Service):
     @property
     def url(self) -> str:
         return self.config.ipfs_api_url
+
+    def ports(self) -> list[int]:
+        # js-ipfs also serves a read-only gateway and gRPC, on the next two ports.
+        return [self.port, self.port + 1, self.port + 2, self.config.ipfs_swarm_port]
 
     @property
     def repo(self) -> Path:

@@ -171,6 +171,12 @@ class Participant:
         _, document = self.session.task(task_id)
         info = self.session.client.round(task_id, round_)
         arch = document.arch
+        if data.num_features != arch.input_size:
+            raise StateError(
+                f"The private data has {data.num_features} features per sample but the "
+                f"task's architecture {arch.name} takes {arch.input_size}",
+                "train on data of the task's shape",
+            )
         if config.untrained:
             model = build_model(arch, seed=config.seed * 1000 + round_ + 1)
         else:

@@ -111,6 +111,20 @@ def build_model(arch: Architecture, seed: int = 0) -> nn.Module:
     """A fresh model of ``arch`` whose initial weights depend only on ``seed``."""
     # A private generator: initialisation never depends on (or disturbs) global RNG state.
     generator = torch.Generator().manual_seed(seed)
+    # torch's layer constructors draw their default init from the global generator;
+    # fork it so that building a model leaves the caller's random stream where it was.
+    with torch.random.fork_rng(devices=[]):
+        model = _layers(arch)
+    with torch.no_grad():
+        for param in model.parameters():
+            # PyTorch's default (Kaiming-uniform-like) bound, drawn from our generator.
+            fan_in = param.shape[1:].numel() if param.dim() > 1 else param.shape[0]
+            bound = 1.0 / max(fan_in, 1) ** 0.5
+            param.uniform_(-bound, bound, generator=generator)
+    return model.eval()
+
+
+def _layers(arch: Architecture) -> nn.Module:
     model: nn.Module
     if arch.kind == "mlp":
         layers: list[nn.Module] = []
@@ -124,13 +138,7 @@ def build_model(arch: Architecture, seed: int = 0) -> nn.Module:
         model = _Cnn(arch)
     else:  # pragma: no cover - Literal exhausts the kinds
         raise ProvingError(f"Unknown architecture kind {arch.kind!r}", "use mlp or cnn")
-    with torch.no_grad():
-        for param in model.parameters():
-            # PyTorch's default (Kaiming-uniform-like) bound, drawn from our generator.
-            fan_in = param.shape[1:].numel() if param.dim() > 1 else param.shape[0]
-            bound = 1.0 / max(fan_in, 1) ** 0.5
-            param.uniform_(-bound, bound, generator=generator)
-    return model.eval()
+    return model
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -375,70 +375,53 @@ def round_reveal(
     click.echo(f"task {task_id} round {round_no} test set revealed: {cid}")
 
 
-@round_.command("select")
-@chain_options
-@account_option("test:0")
-@click.option("--task", "task_id", type=int, required=True)
-@click.option("--round", "round_no", type=int, required=True)
-@friendly_errors
-def round_select(
-    network: str,
-    contract: str | None,
-    ipfs_url: str | None,
-    account: str,
-    task_id: int,
-    round_no: int,
-) -> None:
-    """After the submit deadline: make the highest verified count the leader."""
-    from zkpot.roles.common import resolve_account
+def _round_call(name: str, method: str, doc: str, describe: Callable[[Any], str]) -> None:
+    """Register ``zkpot round <name>``: one contract call for (task, round), anyone may send."""
 
-    with _session(network, contract, ipfs_url) as session:
-        leader = session.client.select_leader(task_id, round_no, sender=resolve_account(account))
-    click.echo(f"leader: {leader}" if leader else "no valid submission; the round closed empty")
+    @chain_options
+    @account_option("test:0")
+    @click.option("--task", "task_id", type=int, required=True)
+    @click.option("--round", "round_no", type=int, required=True)
+    @friendly_errors
+    def command(
+        network: str,
+        contract: str | None,
+        ipfs_url: str | None,
+        account: str,
+        task_id: int,
+        round_no: int,
+    ) -> None:
+        from zkpot.roles.common import resolve_account
 
+        with _session(network, contract, ipfs_url) as session:
+            call = getattr(session.client, method)
+            result = call(task_id, round_no, sender=resolve_account(account))
+        click.echo(describe(result))
 
-@round_.command("replace-leader")
-@chain_options
-@account_option("test:0")
-@click.option("--task", "task_id", type=int, required=True)
-@click.option("--round", "round_no", type=int, required=True)
-@friendly_errors
-def round_replace(
-    network: str,
-    contract: str | None,
-    ipfs_url: str | None,
-    account: str,
-    task_id: int,
-    round_no: int,
-) -> None:
-    """After a leader missed its deadline: pass the round to the next best."""
-    from zkpot.roles.common import resolve_account
-
-    with _session(network, contract, ipfs_url) as session:
-        leader = session.client.replace_leader(task_id, round_no, sender=resolve_account(account))
-    click.echo(f"new leader: {leader}" if leader else "no candidate left; the round closed empty")
+    command.__doc__ = doc
+    round_.command(name)(command)
 
 
-@round_.command("finalise")
-@chain_options
-@account_option("test:0")
-@click.option("--task", "task_id", type=int, required=True)
-@click.option("--round", "round_no", type=int, required=True)
-@friendly_errors
-def round_finalise(
-    network: str,
-    contract: str | None,
-    ipfs_url: str | None,
-    account: str,
-    task_id: int,
-    round_no: int,
-) -> None:
-    """Append the round's ZKPoT block."""
-    from zkpot.roles.common import resolve_account
-
-    with _session(network, contract, ipfs_url) as session:
-        block = session.client.finalise(task_id, round_no, sender=resolve_account(account))
-    click.echo(f"task {task_id} round {round_no} finalised: block 0x{block.hex()}")
+_round_call(
+    "select",
+    "select_leader",
+    "After the submit deadline: make the highest verified count the leader.",
+    lambda leader: f"leader: {leader}" if leader else "no valid submission; the round closed empty",
+)
+_round_call(
+    "replace-leader",
+    "replace_leader",
+    "After a leader missed its deadline: pass the round to the next best.",
+    lambda leader: (
+        f"new leader: {leader}" if leader else "no candidate left; the round closed empty"
+    ),
+)
+_round_call(
+    "finalise",
+    "finalise",
+    "Append the round's ZKPoT block.",
+    lambda block: f"finalised: block 0x{block.hex()}",
+)
 
 
 # -- participant ----------------------------------------------------------------------------
@@ -734,6 +717,121 @@ def demo(
             f"{r.publish_gas:>9,} {r.seconds:>5.0f}  {people}"
         )
     click.echo(f"report: {config.results_dir / 'report.md'}")
+
+
+# -- circuit (proof-of-accuracy artifacts) -------------------------------------------------
+
+
+@cli.group()
+def circuit() -> None:
+    """Build a task's accuracy circuit (keys, VK artifact) and EZKL's on-chain verifier."""
+
+
+@circuit.command("setup")
+@click.option("--architecture", default="mlp-64-32-10", show_default=True,
+              help="Model architecture the circuit proves (zkpot.models.ARCHITECTURES).")
+@click.option("--samples", default=32, show_default=True, type=click.IntRange(1, 64),
+              help="Test samples per proof (one chunk, at most 64).")
+@click.option("--srs", "srs_path", type=click.Path(path_type=Path), default=None,
+              help="Powers-of-tau file (the public ceremony's); without it an INSECURE "
+                   "development SRS is generated.")
+@click.option("--srs-sha256", default=None, help="The SRS file's published sha256 (hex).")
+@click.option("--zk-dir", type=click.Path(path_type=Path), default=None,
+              help="Where circuits live (default: the project's zk/).")
+@click.option("--force", is_flag=True, help="Rebuild even if the circuit's keys exist.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable output.")
+@friendly_errors
+def circuit_setup(
+    architecture: str,
+    samples: int,
+    srs_path: Path | None,
+    srs_sha256: str | None,
+    zk_dir: Path | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Build the circuit's artifacts under zk/<short id>/ (calibrated on the digits data)."""
+    from zkpot.data import load_digits
+    from zkpot.models import architecture_by_name, build_model
+    from zkpot.proving import pipeline
+    from zkpot.proving.circuit import CircuitSpec, TestBatch
+
+    if srs_sha256 is not None and srs_path is None:
+        raise ZkpotError("--srs-sha256 was given without --srs", "pass the SRS file with --srs")
+    arch = architecture_by_name(architecture)
+    spec = CircuitSpec(arch, samples=samples)
+    directory = (zk_dir or pipeline.default_zk_dir()) / spec.short_id
+    artifacts: pipeline.CircuitArtifacts | None = None
+    if not force:
+        try:
+            artifacts = pipeline.CircuitArtifacts.load(directory)
+            artifacts.require_keys()
+            wanted_srs = srs_sha256 or (
+                pipeline.file_sha256(srs_path) if srs_path and srs_path.is_file() else None
+            )
+            if artifacts.insecure != (srs_path is None) or (
+                wanted_srs is not None and artifacts.srs.sha256 != wanted_srs.lower()
+            ):
+                artifacts = None  # built with another SRS: rebuild
+        except ZkpotError:
+            artifacts = None
+    reused = artifacts is not None
+    if artifacts is None:
+        _progress(f"building {arch.name} x {samples} samples into {directory} (minutes)")
+        digits = load_digits()
+        calibration = TestBatch(digits.X[:samples], digits.y[:samples])
+        artifacts = pipeline.setup_circuit(
+            spec, build_model(arch, seed=0), calibration, zk_dir=zk_dir,
+            srs_path=srs_path, srs_sha256=srs_sha256,
+        )
+    elif artifacts.insecure:
+        click.echo(pipeline.INSECURE_SRS_WARNING, err=True)
+    data = {
+        "short_id": artifacts.spec.short_id,
+        "circuit_id": artifacts.circuit_id,
+        "directory": str(artifacts.directory),
+        "logrows": artifacts.logrows,
+        "num_rows": artifacts.num_rows,
+        "insecure": artifacts.insecure,
+        "reused": reused,
+    }
+
+    def text() -> None:
+        click.echo(f"circuit {data['short_id']} ({arch.name}, {samples} samples per proof)")
+        click.echo(f"logrows {artifacts.logrows} ({artifacts.num_rows:,} rows)")
+        click.echo(f"artifacts {artifacts.directory}" + (" (already built)" if reused else ""))
+        if artifacts.insecure:
+            click.echo("INSECURE: development SRS; pass --srs with the ceremony file for real use")
+
+    _emit(data, as_json, text)
+
+
+@circuit.command("verifier")
+@click.option("--circuit", "circuit_ref", default=None,
+              help="A circuit folder or short id under zk/ (default: the first built one).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output folder (default: contracts/verifiers).")
+@friendly_errors
+def circuit_verifier(circuit_ref: str | None, out: Path | None) -> None:
+    """Regenerate contracts/verifiers/Halo2VerifierReusable.sol from a circuit's keys."""
+    from zkpot.proving import evm, pipeline
+
+    zk_dir = pipeline.default_zk_dir()
+    if circuit_ref is None:
+        built = sorted(p.parent for p in zk_dir.glob("*/circuit.pk"))
+        if not built:
+            raise ZkpotError(f"No built circuit under {zk_dir}", "run `zkpot circuit setup` first")
+        directory = built[0]
+    else:
+        as_path = Path(circuit_ref)
+        directory = as_path if as_path.is_dir() else zk_dir / circuit_ref
+    artifacts = pipeline.CircuitArtifacts.load(directory)
+    target = (out or evm.verifiers_dir()) / "Halo2VerifierReusable.sol"
+    before = target.read_text() if target.is_file() else None
+    path = evm.generate_reusable_verifier(artifacts, out)
+    changed = before != path.read_text()
+    click.echo(f"wrote {path} from circuit {artifacts.spec.short_id}"
+               + (" (changed: run `ape compile`)" if changed else " (unchanged)"))
 
 
 def main() -> None:

@@ -36,6 +36,15 @@ from zkpot.state import ParticipantState, RoundRecord, Step, default_path
 from zkpot.train import train_local
 
 ProgressFn = Callable[[str], None]
+COMMANDS = {
+    Step.STARTED: "train",
+    Step.TRAINED: "train",
+    Step.COMMITTED: "commit",
+    Step.PROVED: "prove",
+    Step.SUBMITTED: "submit",
+    Step.HANDED_OFF: "send-model",
+}
+"""The CLI command that performs each step."""
 ZERO32 = bytes(32)
 
 
@@ -134,6 +143,23 @@ class Participant:
     def _record(self, task_id: int, round_: int) -> RoundRecord:
         return self.state.start_round(task_key(self.session, task_id), round_)
 
+    def _begin(self, task_id: int, round_: int, step: Step) -> tuple[RoundRecord, bool]:
+        """The round's record, and whether ``step`` is still to do.
+
+        Raises a :class:`StateError` naming the command to run first when the step
+        before ``step`` is not done.
+        """
+        record = self._record(task_id, round_)
+        if record.step >= step:
+            return record, False
+        if record.step < step - 1:
+            raise StateError(
+                f"Round {round_} of task {task_id} is at step {record.step.name.lower()}, "
+                f"so `zkpot {COMMANDS[step]}` cannot run yet",
+                f"run `zkpot {COMMANDS[Step(step - 1)]}` first",
+            )
+        return record, True
+
     def _model(self, record: RoundRecord, document: TaskDocument) -> nn.Module:
         if record.model_path is None or not record.model_path.is_file():
             raise StateError(
@@ -165,8 +191,8 @@ class Participant:
         self, task_id: int, round_: int, data: Dataset, config: TrainingConfig
     ) -> RoundRecord:
         """Train from the round's global model on private data and save the model."""
-        record = self._record(task_id, round_)
-        if record.step >= Step.TRAINED:
+        record, pending = self._begin(task_id, round_, Step.TRAINED)
+        if not pending:
             return record
         _, document = self.session.task(task_id)
         info = self.session.client.round(task_id, round_)
@@ -209,11 +235,9 @@ class Participant:
     def commit(self, task_id: int, round_: int) -> RoundRecord:
         """Commit to the trained model's commitment (before the test set is revealed)."""
         key = task_key(self.session, task_id)
-        record = self._record(task_id, round_)
-        if record.step >= Step.COMMITTED:
+        record, pending = self._begin(task_id, round_, Step.COMMITTED)
+        if not pending:
             return record
-        if record.step < Step.TRAINED:
-            raise StateError(f"Round {round_} has no trained model yet", "run `zkpot train` first")
         _, document = self.session.task(task_id)
         artifacts = self.session.circuit(document)
         model_commitment = pipeline.model_commitment(artifacts, self._model(record, document))
@@ -239,11 +263,9 @@ class Participant:
     def prove(self, task_id: int, round_: int) -> RoundRecord:
         """Prove the model's accuracy on each chunk of the revealed test set."""
         key = task_key(self.session, task_id)
-        record = self._record(task_id, round_)
-        if record.step >= Step.PROVED:
+        record, pending = self._begin(task_id, round_, Step.PROVED)
+        if not pending:
             return record
-        if record.step < Step.COMMITTED:
-            raise StateError(f"Round {round_} is not committed yet", "run `zkpot commit` first")
         info = self.session.client.round(task_id, round_)
         if not info.test_set_cid:
             raise ChainError(
@@ -292,11 +314,9 @@ class Participant:
     def submit(self, task_id: int, round_: int) -> RoundRecord:
         """Submit the proofs; the contract verifies them and records the count."""
         key = task_key(self.session, task_id)
-        record = self._record(task_id, round_)
-        if record.step >= Step.SUBMITTED:
+        record, pending = self._begin(task_id, round_, Step.SUBMITTED)
+        if not pending:
             return record
-        if record.step < Step.PROVED:
-            raise StateError(f"Round {round_} has no proofs yet", "run `zkpot prove` first")
         chain_record = self._chain_submission(task_id, round_)
         if not (record.intent == Step.SUBMITTED and chain_record.verified):
             proofs = self._chunk_proofs(task_id, record)
@@ -323,11 +343,9 @@ class Participant:
     def send_model(self, task_id: int, round_: int) -> RoundRecord:
         """Seal the model to the round's leader and record the ciphertext's CID on chain."""
         key = task_key(self.session, task_id)
-        record = self._record(task_id, round_)
-        if record.step >= Step.HANDED_OFF:
+        record, pending = self._begin(task_id, round_, Step.HANDED_OFF)
+        if not pending:
             return record
-        if record.step < Step.SUBMITTED:
-            raise StateError(f"Round {round_} is not submitted", "run `zkpot submit` first")
         phase = self.session.client.phase(task_id, round_)
         info = self.session.client.round(task_id, round_)
         if phase != Phase.AGGREGATE or not info.leader or int(info.leader, 16) == 0:

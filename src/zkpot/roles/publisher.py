@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,8 +96,9 @@ class RoundSecrets:
     chunk_commitments: list[str]
 
 
-def _task_dir(publisher: str, task_id: int) -> Path:
-    return role_dir("publisher", publisher.lower()) / f"task-{task_id}"
+def _task_dir(session: Session, publisher: str, task_id: int) -> Path:
+    contract = session.client.address.lower()
+    return role_dir("publisher", publisher.lower()) / f"{contract}-task-{task_id}"
 
 
 def build_circuit(
@@ -224,12 +226,16 @@ def create_task(
         samples_per_proof=options.samples_per_proof,
         chunks_per_round=options.chunks_per_round,
     )
-    write_json(_task_dir(publisher.address, task_id) / "task.json", asdict(secrets_))
+    directory = _task_dir(session, publisher.address, task_id)
+    if directory.exists():
+        # Files of a task with this id on a chain that was reset: keep them aside.
+        directory.rename(directory.with_name(f"{directory.name}.stale-{int(time.time())}"))
+    write_json(directory / "task.json", asdict(secrets_))
     return task_id
 
 
-def _load_secrets(publisher: str, task_id: int) -> PublisherSecrets:
-    path = _task_dir(publisher, task_id) / "task.json"
+def _load_secrets(session: Session, publisher: str, task_id: int) -> PublisherSecrets:
+    path = _task_dir(session, publisher, task_id) / "task.json"
     if not path.is_file():
         raise StateError(
             f"This machine has no publisher record of task {task_id} for {publisher}",
@@ -259,10 +265,10 @@ def _test_set_bytes(chunks: tuple[Dataset, ...]) -> bytes:
 
 def open_round(session: Session, publisher: Any, task_id: int, pool: Dataset) -> int:
     """Draw the next round's test set, commit to it (hidden) and open the round."""
-    secrets_ = _load_secrets(publisher.address, task_id)
+    secrets_ = _load_secrets(session, publisher.address, task_id)
     state, document = session.task(task_id)
     round_ = state.round_count
-    round_file = _task_dir(publisher.address, task_id) / f"round-{round_}.json"
+    round_file = _task_dir(session, publisher.address, task_id) / f"round-{round_}.json"
     chunks = _test_set(secrets_, pool, round_)
     if round_file.is_file():
         # A crash after writing the secrets but before the transaction: reuse them.
@@ -288,8 +294,8 @@ def open_round(session: Session, publisher: Any, task_id: int, pool: Dataset) ->
 
 def reveal(session: Session, publisher: Any, task_id: int, round_: int, pool: Dataset) -> str:
     """Publish the round's test set on IPFS and reveal it on chain; return its CID."""
-    secrets_ = _load_secrets(publisher.address, task_id)
-    round_file = _task_dir(publisher.address, task_id) / f"round-{round_}.json"
+    secrets_ = _load_secrets(session, publisher.address, task_id)
+    round_file = _task_dir(session, publisher.address, task_id) / f"round-{round_}.json"
     if not round_file.is_file():
         raise StateError(
             f"No committed test set for task {task_id} round {round_} on this machine",

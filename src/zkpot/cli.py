@@ -662,7 +662,7 @@ def audit(
 @click.option("--participants", default=4, show_default=True)
 @click.option("--rounds", default=3, show_default=True)
 @click.option("--architecture", default="mlp-64-32-10", show_default=True)
-@click.option("--samples", default=32, show_default=True, help="Test samples per proof.")
+@click.option("--samples", default=16, show_default=True, help="Test samples per proof.")
 @click.option("--chunks", default=1, show_default=True, help="Proofs per round.")
 @click.option("--policy", type=click.Choice(["fedavg", "leader-model"]), default="fedavg")
 @click.option("--partition", type=click.Choice(["iid", "dirichlet"]), default="iid")
@@ -834,6 +834,20 @@ def circuit_verifier(circuit_ref: str | None, out: Path | None) -> None:
                + (" (changed: run `ape compile`)" if changed else " (unchanged)"))
 
 
+def _quiet_libraries() -> None:
+    """Keep library chatter (ape's per-transaction lines, EZKL's scale notes) off the console."""
+    import logging
+
+    logging.getLogger("ezkl").setLevel(logging.ERROR)
+    try:
+        from ape.logging import logger as ape_logger
+
+        ape_logger.set_level("WARNING")
+    except ImportError:  # pragma: no cover - ape is a dependency
+        pass
+
+
 def main() -> None:
     """Console-script entry point."""
+    _quiet_libraries()
     cli()

@@ -145,12 +145,16 @@ class CircuitArtifacts:
         return self.path("vka.bytes")
 
     def save(self) -> None:
-        """Write the descriptor ``circuit.json`` (small, committed to git)."""
+        """Write the descriptor ``circuit.json`` (small, committed to git).
+
+        Paths in it are relative to the circuit's own folder, so that the folder can be
+        committed, copied or moved; :meth:`load` resolves them against where it lies.
+        """
         data = asdict(self)
-        data["directory"] = str(self.directory)
+        del data["directory"]  # wherever the descriptor lies
         data["circuit_id"] = self.circuit_id
         data["architecture_id"] = architecture_id(self.spec.architecture)
-        data["srs"]["path"] = str(self.srs.path)
+        data["srs"]["path"] = os.path.relpath(self.srs.path, self.directory)
         self.path(DESCRIPTOR).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
     @classmethod
@@ -172,7 +176,10 @@ class CircuitArtifacts:
                 f"The circuit descriptor at {directory} does not match its own id",
                 "rebuild the circuit with `zkpot circuit setup`",
             )
-        srs = SrsInfo(Path(data["srs"]["path"]), data["srs"]["sha256"], data["srs"]["insecure"])
+        # Relative to the descriptor's folder (an absolute path from an older
+        # descriptor is kept as it is).
+        srs_path = Path(os.path.normpath(directory / data["srs"]["path"]))
+        srs = SrsInfo(srs_path, data["srs"]["sha256"], data["srs"]["insecure"])
         return cls(
             directory=directory,
             spec=spec,
@@ -228,7 +235,8 @@ class AccuracyProof:
 # -- SRS ---------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's content (how an SRS file is identified)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -251,7 +259,7 @@ def prepare_srs(
     if srs_path is not None:
         if not srs_path.is_file():
             raise ProvingError(f"SRS file {srs_path} does not exist", "check the --srs path")
-        actual = _sha256(srs_path)
+        actual = file_sha256(srs_path)
         if expected_sha256 is not None and actual != expected_sha256.lower():
             raise ProvingError(
                 f"SRS file {srs_path} has sha256 {actual}, not the expected {expected_sha256}",
@@ -262,11 +270,11 @@ def prepare_srs(
     path = directory / f"dev-k{logrows}.srs"
     if not path.is_file():
         _call_ezkl("gen_srs", "check the disk space", _ezkl().gen_srs, str(path), logrows)
-    return SrsInfo(path.resolve(), _sha256(path), insecure=True)
+    return SrsInfo(path.resolve(), file_sha256(path), insecure=True)
 
 
 def _check_srs(srs: SrsInfo) -> None:
-    if not srs.path.is_file() or _sha256(srs.path) != srs.sha256:
+    if not srs.path.is_file() or file_sha256(srs.path) != srs.sha256:
         raise ProvingError(
             f"SRS file {srs.path} is missing or changed since the keys were made",
             "restore the same SRS file or rerun `zkpot circuit setup`",

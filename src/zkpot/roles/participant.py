@@ -126,6 +126,8 @@ class Participant:
         self.home = default_path(name).parent
         self.last_gas = 0
         """Gas of the last ``submit`` this object sent (0 if none)."""
+        self.last_prove_seconds = 0.0
+        """Wall time of the proofs the last ``prove`` made (0 if it made none)."""
 
     @property
     def address(self) -> str:
@@ -299,6 +301,7 @@ class Participant:
                     "the circuit artifacts changed since commit; restore them",
                 )
             proofs.append(proof)
+        self.last_prove_seconds = sum(p.prove_seconds for p in proofs)
         cid = self.session.storage.add_json(proof_bundle(proofs), name="proofs.json")
         self.session.storage.pin(cid)
         return self.state.mark_proved(
@@ -372,13 +375,6 @@ class Participant:
         """This participant's trained model of a round (checked against its hash)."""
         _, document = self.session.task(task_id)
         return self._model(self._record(task_id, round_), document)
-
-    def proofs(self, task_id: int, round_: int) -> list[pipeline.AccuracyProof]:
-        """This participant's proofs of a round, loaded from disk."""
-        _, document = self.session.task(task_id)
-        artifacts = self.session.circuit(document)
-        record = self._record(task_id, round_)
-        return [pipeline.load_proof(artifacts, p) for p in record.proof_paths]
 
 
 def key_dir(key: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -116,6 +117,21 @@ def test_descriptor_round_trips_and_names_the_circuit(tiny: TinySetup) -> None:
     assert loaded.circuit_id == tiny.spec.circuit_id
     with pytest.raises(ProvingError, match="No circuit"):
         pipeline.CircuitArtifacts.load(tiny.workdir / "nowhere")
+
+
+def test_descriptor_holds_relative_paths_and_survives_a_move(
+    tiny: TinySetup, tmp_path: Path
+) -> None:
+    raw = (tiny.artifacts.directory / "circuit.json").read_text()
+    assert str(tiny.artifacts.directory) not in raw
+    assert "/" not in json.loads(raw)["srs"]["path"]  # the dev SRS lies beside it
+    moved = tmp_path / "elsewhere" / tiny.artifacts.directory.name
+    shutil.copytree(tiny.artifacts.directory, moved)
+    art = pipeline.CircuitArtifacts.load(moved)
+    assert art.srs.path == moved / tiny.artifacts.srs.path.name
+    assert art.pk == moved / "circuit.pk"
+    art.require_keys()
+    assert pipeline.verify(art, tiny.proof_a.path)
 
 
 def test_given_srs_is_checked_against_its_hash(tiny: TinySetup, tmp_path: Path) -> None:

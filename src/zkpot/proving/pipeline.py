@@ -266,7 +266,7 @@ def prepare_srs(
                 "download the ceremony file again and compare with its published hash",
             )
         return SrsInfo(srs_path.resolve(), actual, insecure=False)
-    print(INSECURE_SRS_WARNING, file=sys.stderr)
+    print(INSECURE_SRS_WARNING, file=sys.stderr, flush=True)
     path = directory / f"dev-k{logrows}.srs"
     if not path.is_file():
         _call_ezkl("gen_srs", "check the disk space", _ezkl().gen_srs, str(path), logrows)

@@ -72,6 +72,8 @@ def test_setup_errors_are_one_sentence(tmp_path: Path) -> None:
 
 
 def test_verifier_of_an_unknown_circuit_is_a_clear_error(tmp_path: Path) -> None:
-    result = CliRunner(mix_stderr=False).invoke(cli, ["circuit", "verifier", "--circuit", str(tmp_path)])
+    result = CliRunner(mix_stderr=False).invoke(
+        cli, ["circuit", "verifier", "--circuit", str(tmp_path)]
+    )
     assert result.exit_code == 1
     assert result.stderr.startswith("error: No circuit at")

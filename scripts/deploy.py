@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
-from zkpot.chain import Deployment, ZKPoTClient, deployment_path, network_file_stem, read_verifier
+from zkpot.chain import ZKPoTClient, read_verifier, write_deployment
 from zkpot.errors import ZkpotError
 
 
@@ -48,19 +48,14 @@ def cli(
                 raise click.BadParameter(f"--artifact-cid wants NAME=CID, got {item!r}")
             cids[name] = cid
         client = ZKPoTClient.deploy(account)
-        record = read_verifier(verifier) if verifier else None
-        deployment = Deployment(
-            network=f"{provider.network.choice}:{provider.name}",
-            chain_id=int(provider.chain_id),
-            zkpot=client.address,
-            deployer=str(account.address),
-            block_number=int(provider.get_block("latest").number),
-            verifier=record,
+        path = write_deployment(
+            client,
+            provider,
+            str(account.address),
+            root,
+            verifier=read_verifier(verifier) if verifier else None,
             artifact_cids=cids,
         )
-        path = deployment_path(network_file_stem(provider), root)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(deployment.to_json())
     except ZkpotError as err:
         fail(err)
     emit({"zkpot": client.address, "deployment": str(path)})

@@ -812,6 +812,30 @@ def deployment_path(network_name: str, root: Any = None) -> Any:
     return base / "deployments" / f"{network_name}.json"
 
 
+def write_deployment(
+    client: ZKPoTClient,
+    provider: Any,
+    deployer: str,
+    root: Any = None,
+    verifier: VerifierRecord | None = None,
+    artifact_cids: dict[str, str] | None = None,
+) -> Any:
+    """Record a fresh deployment in ``deployments/<network>.json``; return the path."""
+    deployment = Deployment(
+        network=f"{provider.network.choice}:{provider.name}",
+        chain_id=int(provider.chain_id),
+        zkpot=client.address,
+        deployer=str(deployer),
+        block_number=int(provider.get_block("latest").number),
+        verifier=verifier,
+        artifact_cids=dict(artifact_cids or {}),
+    )
+    path = deployment_path(network_file_stem(provider), root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(deployment.to_json())
+    return path
+
+
 def load_deployment(network_name: str, root: Any = None) -> Deployment:
     """Read ``deployments/<network>.json``; a ChainError says to deploy first if missing."""
     path = deployment_path(network_name, root)

@@ -77,6 +77,17 @@ def account_option(default: str | None = None) -> Callable[[F], F]:
     )
 
 
+def pool_options(func: F) -> F:
+    """``--data``, ``--holdout``, ``--seed``: which data the publisher holds out test sets from."""
+    func = click.option("--seed", default=0, show_default=True, help="Seed of the split.")(func)
+    func = click.option(
+        "--holdout", default=0.3, show_default=True, help="Share held out for test sets."
+    )(func)
+    return click.option(
+        "--data", default="digits", show_default=True, help="digits, csv:PATH or idx:I:L."
+    )(func)
+
+
 @contextmanager
 def _session(network: str, contract: str | None, ipfs_url: str | None) -> Iterator[Any]:
     """Connect to the chain and IPFS; yield a :class:`~zkpot.roles.common.Session`."""
@@ -212,7 +223,7 @@ def deploy(network: str, account: str, root: Path | None) -> None:
     """Deploy the ZKPoT contract and record it in deployments/<network>.json."""
     from ape import networks
 
-    from zkpot.chain import Deployment, ZKPoTClient, deployment_path, network_file_stem
+    from zkpot.chain import ZKPoTClient, write_deployment
     from zkpot.roles.common import resolve_account
 
     if network == LOCAL_NETWORK and not services.Anvil(services.ServicesConfig()).answers():
@@ -220,16 +231,7 @@ def deploy(network: str, account: str, root: Path | None) -> None:
     with networks.parse_network_choice(network) as provider:
         sender = resolve_account(account)
         client = ZKPoTClient.deploy(sender)
-        record = Deployment(
-            network=f"{provider.network.choice}:{provider.name}",
-            chain_id=int(provider.chain_id),
-            zkpot=client.address,
-            deployer=str(sender.address),
-            block_number=int(provider.get_block("latest").number),
-        )
-        path = deployment_path(network_file_stem(provider), root)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(record.to_json())
+        path = write_deployment(client, provider, str(sender.address), root)
     click.echo(f"ZKPoT deployed at {client.address}; recorded in {path}")
 
 
@@ -249,9 +251,7 @@ def task() -> None:
 @click.option("--samples", default=32, show_default=True, help="Test samples per proof (≤ 64).")
 @click.option("--chunks", default=1, show_default=True, help="Proofs per round.")
 @click.option("--policy", type=click.Choice(["fedavg", "leader-model"]), default="fedavg")
-@click.option("--data", default="digits", show_default=True, help="digits, csv:PATH, idx:I:L")
-@click.option("--holdout", default=0.3, show_default=True, help="Share held out for test sets.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the held-out split.")
+@pool_options
 @click.option(
     "--srs",
     type=click.Path(exists=True, path_type=Path),
@@ -319,9 +319,7 @@ def round_() -> None:
 @chain_options
 @account_option("test:0")
 @click.option("--task", "task_id", type=int, required=True)
-@click.option("--data", default="digits", show_default=True)
-@click.option("--holdout", default=0.3, show_default=True)
-@click.option("--seed", default=0, show_default=True)
+@pool_options
 @friendly_errors
 def round_open(
     network: str,
@@ -349,9 +347,7 @@ def round_open(
 @account_option("test:0")
 @click.option("--task", "task_id", type=int, required=True)
 @click.option("--round", "round_no", type=int, required=True)
-@click.option("--data", default="digits", show_default=True)
-@click.option("--holdout", default=0.3, show_default=True)
-@click.option("--seed", default=0, show_default=True)
+@pool_options
 @friendly_errors
 def round_reveal(
     network: str,
@@ -728,16 +724,34 @@ def circuit() -> None:
 
 
 @circuit.command("setup")
-@click.option("--architecture", default="mlp-64-32-10", show_default=True,
-              help="Model architecture the circuit proves (zkpot.models.ARCHITECTURES).")
-@click.option("--samples", default=32, show_default=True, type=click.IntRange(1, 64),
-              help="Test samples per proof (one chunk, at most 64).")
-@click.option("--srs", "srs_path", type=click.Path(path_type=Path), default=None,
-              help="Powers-of-tau file (the public ceremony's); without it an INSECURE "
-                   "development SRS is generated.")
+@click.option(
+    "--architecture",
+    default="mlp-64-32-10",
+    show_default=True,
+    help="Model architecture the circuit proves (zkpot.models.ARCHITECTURES).",
+)
+@click.option(
+    "--samples",
+    default=32,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Test samples per proof (one chunk, at most 64).",
+)
+@click.option(
+    "--srs",
+    "srs_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Powers-of-tau file (the public ceremony's); without it an INSECURE "
+    "development SRS is generated.",
+)
 @click.option("--srs-sha256", default=None, help="The SRS file's published sha256 (hex).")
-@click.option("--zk-dir", type=click.Path(path_type=Path), default=None,
-              help="Where circuits live (default: the project's zk/).")
+@click.option(
+    "--zk-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where circuits live (default: the project's zk/).",
+)
 @click.option("--force", is_flag=True, help="Rebuild even if the circuit's keys exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable output.")
 @friendly_errors
@@ -781,8 +795,12 @@ def circuit_setup(
         digits = load_digits()
         calibration = TestBatch(digits.X[:samples], digits.y[:samples])
         artifacts = pipeline.setup_circuit(
-            spec, build_model(arch, seed=0), calibration, zk_dir=zk_dir,
-            srs_path=srs_path, srs_sha256=srs_sha256,
+            spec,
+            build_model(arch, seed=0),
+            calibration,
+            zk_dir=zk_dir,
+            srs_path=srs_path,
+            srs_sha256=srs_sha256,
         )
     elif artifacts.insecure:
         click.echo(pipeline.INSECURE_SRS_WARNING, err=True)
@@ -807,10 +825,18 @@ def circuit_setup(
 
 
 @circuit.command("verifier")
-@click.option("--circuit", "circuit_ref", default=None,
-              help="A circuit folder or short id under zk/ (default: the first built one).")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Output folder (default: contracts/verifiers).")
+@click.option(
+    "--circuit",
+    "circuit_ref",
+    default=None,
+    help="A circuit folder or short id under zk/ (default: the first built one).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output folder (default: contracts/verifiers).",
+)
 @friendly_errors
 def circuit_verifier(circuit_ref: str | None, out: Path | None) -> None:
     """Regenerate contracts/verifiers/Halo2VerifierReusable.sol from a circuit's keys."""
@@ -830,8 +856,10 @@ def circuit_verifier(circuit_ref: str | None, out: Path | None) -> None:
     before = target.read_text() if target.is_file() else None
     path = evm.generate_reusable_verifier(artifacts, out)
     changed = before != path.read_text()
-    click.echo(f"wrote {path} from circuit {artifacts.spec.short_id}"
-               + (" (changed: run `ape compile`)" if changed else " (unchanged)"))
+    click.echo(
+        f"wrote {path} from circuit {artifacts.spec.short_id}"
+        + (" (changed: run `ape compile`)" if changed else " (unchanged)")
+    )
 
 
 def _quiet_libraries() -> None:

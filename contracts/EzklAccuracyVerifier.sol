@@ -25,6 +25,9 @@ interface IHalo2VerifierReusable {
 contract EzklAccuracyVerifier is IAccuracyVerifier {
     /// @notice Thrown when the VK artifact given to the constructor is empty.
     error EmptyVerificationKey();
+    /// @notice Thrown when the VK artifact does not fit in a contract's code (EIP-170,
+    ///         24,575 bytes of data): the circuit has too many columns for this adapter.
+    error VerificationKeyTooLarge(uint256 bytesLength);
     /// @notice Thrown when the constructor's layout cannot hold a count instance.
     error InvalidLayout();
     /// @notice Thrown by `statementOf` when the proof or instances do not have this circuit's shape.
@@ -162,6 +165,6 @@ contract EzklAccuracyVerifier is IAccuracyVerifier {
         assembly {
             store := create(0, add(init, 0x20), mload(init))
         }
-        if (store == address(0)) revert EmptyVerificationKey();
+        if (store == address(0)) revert VerificationKeyTooLarge(data.length);
     }
 }

@@ -116,3 +116,16 @@ def test_constructor_rejects_an_empty_verification_key(
     args = evm.adapter_arguments(tiny.artifacts).as_tuple()
     with reverts(project.EzklAccuracyVerifier.EmptyVerificationKey):
         accounts.test_accounts[0].deploy(project.EzklAccuracyVerifier, halo2.address, [], *args[1:])
+
+
+def test_constructor_rejects_a_verification_key_over_the_code_size_limit(
+    tiny: TinySetup, deployed: tuple[Any, Any]
+) -> None:
+    # 769 words = 24,608 bytes: one data contract cannot hold them (EIP-170).
+    halo2, _ = deployed
+    args = evm.adapter_arguments(tiny.artifacts).as_tuple()
+    too_large = [b"\x01" * 32] * 769
+    with reverts(project.EzklAccuracyVerifier.VerificationKeyTooLarge, bytesLength=769 * 32):
+        accounts.test_accounts[0].deploy(
+            project.EzklAccuracyVerifier, halo2.address, too_large, *args[1:]
+        )

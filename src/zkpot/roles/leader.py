@@ -125,8 +125,7 @@ def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> Agg
             weighting = "equal"  # no model proved any accuracy: nothing to weigh by
         strategy = _strategy(document.policy, weighting)
         state = strategy.aggregate(updates, leader=leader.address)
-        global_model = build_model(arch)
-        global_model.load_state_dict(state)
+        global_model = load_into(build_model(arch), state)
         model_file.write_bytes(model_bytes(global_model, arch))
     test_set = Dataset.from_bytes(session.storage.cat(info.test_set_cid))
     proofs: list[pipeline.AccuracyProof] = []

@@ -23,11 +23,10 @@ from zkpot.errors import ChainError, StateError
 from zkpot.handoff import KeyPair, send_model
 from zkpot.models import build_model
 from zkpot.proving import curve, pipeline
-from zkpot.proving.circuit import TestBatch
+from zkpot.proving.circuit import TestBatch, chunks
 from zkpot.roles.common import (
     Session,
     TaskDocument,
-    batches,
     fetch_model,
     model_bytes,
     model_from_bytes,
@@ -45,7 +44,6 @@ COMMANDS = {
     Step.HANDED_OFF: "send-model",
 }
 """The CLI command that performs each step."""
-ZERO32 = bytes(32)
 
 
 def _noop(_: str) -> None:
@@ -308,12 +306,6 @@ class Participant:
             key, round_, proof_paths=[p.path for p in proofs], proof_cid=cid
         )
 
-    def _chunk_proofs(self, task_id: int, record: RoundRecord) -> list[ChunkProof]:
-        _, document = self.session.task(task_id)
-        artifacts = self.session.circuit(document)
-        loaded = [pipeline.load_proof(artifacts, p) for p in record.proof_paths]
-        return [ChunkProof(p.proof, tuple(p.instances)) for p in loaded]
-
     def submit(self, task_id: int, round_: int) -> RoundRecord:
         """Submit the proofs; the contract verifies them and records the count."""
         key = task_key(self.session, task_id)
@@ -322,7 +314,7 @@ class Participant:
             return record
         chain_record = self._chain_submission(task_id, round_)
         if not (record.intent == Step.SUBMITTED and chain_record.verified):
-            proofs = self._chunk_proofs(task_id, record)
+            proofs = [chunk_proof(json.loads(p.read_text())) for p in record.proof_paths]
             check = self.session.client.check_submission(
                 task_id, round_, self.address, proofs, record.salt
             )
@@ -391,4 +383,4 @@ def pipeline_chunks(test_set: Dataset, samples: int) -> list[TestBatch]:
             f"The revealed test set has {n} samples, not a multiple of {samples}",
             "report the publisher; this round's test set is malformed",
         )
-    return batches([flat.subset(range(i, i + samples)) for i in range(0, n, samples)])
+    return chunks(flat.X, flat.y, samples)

@@ -14,10 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from zkpot.chain import AggregationPolicy, TaskSpec, round_test_set_commitment
-from zkpot.data import Dataset, TestSetConfig, round_test_set
+from zkpot.data import Dataset, RoundTestSet, TestSetConfig, round_test_set
 from zkpot.errors import StateError, ZkpotError
 from zkpot.models import architecture_by_name, architecture_id, build_model
 from zkpot.proving import pipeline
@@ -244,23 +242,13 @@ def _load_secrets(session: Session, publisher: str, task_id: int) -> PublisherSe
     return PublisherSecrets(**json.loads(path.read_text()))
 
 
-def _test_set(secrets_: PublisherSecrets, pool: Dataset, round_: int) -> tuple[Dataset, ...]:
+def _test_set(secrets_: PublisherSecrets, pool: Dataset, round_: int) -> RoundTestSet:
     config = TestSetConfig(
         samples_per_chunk=secrets_.samples_per_proof,
         chunks=secrets_.chunks_per_round,
         seed=secrets_.test_seed,
     )
-    return round_test_set(pool, round_, config).chunks
-
-
-def _test_set_bytes(chunks: tuple[Dataset, ...]) -> bytes:
-    merged = Dataset(
-        X=np.concatenate([c.X for c in chunks]),
-        y=np.concatenate([c.y for c in chunks]),
-        num_classes=chunks[0].num_classes,
-        name="test-set",
-    )
-    return merged.to_bytes()
+    return round_test_set(pool, round_, config)
 
 
 def open_round(session: Session, publisher: Any, task_id: int, pool: Dataset) -> int:
@@ -269,7 +257,7 @@ def open_round(session: Session, publisher: Any, task_id: int, pool: Dataset) ->
     state, document = session.task(task_id)
     round_ = state.round_count
     round_file = _task_dir(session, publisher.address, task_id) / f"round-{round_}.json"
-    chunks = _test_set(secrets_, pool, round_)
+    test_set = _test_set(secrets_, pool, round_)
     if round_file.is_file():
         # A crash after writing the secrets but before the transaction: reuse them.
         kept = RoundSecrets(**json.loads(round_file.read_text()))
@@ -278,9 +266,10 @@ def open_round(session: Session, publisher: Any, task_id: int, pool: Dataset) ->
         kept = RoundSecrets(
             round=round_,
             salt="0x" + secrets.token_bytes(32).hex(),
-            test_set_cid=session.storage.cid_of(_test_set_bytes(chunks)),
+            test_set_cid=session.storage.cid_of(test_set.combined().to_bytes()),
             chunk_commitments=[
-                "0x" + pipeline.test_set_commitment(artifacts, b).hex() for b in batches(chunks)
+                "0x" + pipeline.test_set_commitment(artifacts, b).hex()
+                for b in batches(test_set.chunks)
             ],
         )
         write_json(round_file, asdict(kept))
@@ -302,7 +291,8 @@ def reveal(session: Session, publisher: Any, task_id: int, round_: int, pool: Da
             "open the round from this machine first",
         )
     kept = RoundSecrets(**json.loads(round_file.read_text()))
-    cid = session.storage.add(_test_set_bytes(_test_set(secrets_, pool, round_)), name="test-set")
+    test_set = _test_set(secrets_, pool, round_).combined()
+    cid = session.storage.add(test_set.to_bytes(), name="test-set")
     if cid != kept.test_set_cid:
         raise StateError(
             "The regenerated test set does not match the one committed",

@@ -1,8 +1,11 @@
 """Local services: an anvil chain and a js-ipfs node, bound to 127.0.0.1.
 
-Each service is started as its own session leader, recorded by PID under one
-run directory (``<state>/run``), and stopped by that PID. A service already
-answering on its port is reused and reported as such, never stopped by us.
+Each service is started as its own session leader, recorded under one run
+directory (``<state>/run``) by PID *and* the process's start time and arguments,
+and stopped by that PID only while the process there is still the one recorded:
+a stale PID file (the service died and the PID was reused by an unrelated
+process) never gets anything killed. A service already answering on its port is
+reused and reported as such, never stopped by us.
 """
 
 from __future__ import annotations
@@ -91,6 +94,42 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class ProcessIdentity:
+    """What tells one process apart from a later one that reuses its PID."""
+
+    start: str
+    """The kernel's start time of the process (``/proc/PID/stat`` field 22, clock ticks
+    since boot; ``ps -o lstart`` where there is no ``/proc``). Fixed at fork, unchanged
+    by ``exec``, and different for any later process with the same PID."""
+    cmdline: tuple[str, ...]
+    """Its arguments as they are now (a program may rewrite them: js-ipfs shows ``ipfs``)."""
+
+
+def process_identity(pid: int) -> ProcessIdentity | None:
+    """The identity of the live process ``pid``, or ``None`` if there is none."""
+    proc = Path("/proc")
+    if (proc / "self" / "stat").is_file():
+        try:
+            stat = (proc / str(pid) / "stat").read_text()
+            raw = (proc / str(pid) / "cmdline").read_bytes()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            return None
+        # The command name (field 2) may hold spaces and parentheses: split after it.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        return ProcessIdentity(fields[19], tuple(a.decode() for a in raw.split(b"\0") if a))
+    try:
+        start = subprocess.run(
+            ["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        args = subprocess.run(
+            ["ps", "-o", "args=", "-p", str(pid)], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return ProcessIdentity(start, tuple(args.split())) if start else None
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -148,12 +187,42 @@ class Service(ABC):
         return self.config.run_dir / f"{self.name}.log"
 
     def recorded_pid(self) -> int | None:
-        """The PID we recorded, if that process is still alive."""
+        """The PID we recorded, if that process is alive and still the one we started.
+
+        The live process must have the start time recorded when zkpot started it
+        (and, once it answered, the same command line). A bare number (the format
+        before start times were recorded), a record that does not match, or a dead
+        PID is a stale PID file: ``None``, so nothing unrelated is ever signalled.
+        """
         try:
-            pid = int(self.pid_file.read_text().strip())
+            record = json.loads(self.pid_file.read_text())
         except (FileNotFoundError, ValueError):
             return None
-        return pid if _pid_alive(pid) else None
+        if not isinstance(record, dict):
+            return None
+        pid, started, cmdline = record.get("pid"), record.get("start"), record.get("cmdline")
+        if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1:
+            return None
+        if not isinstance(started, str) or not _pid_alive(pid):
+            return None
+        now = process_identity(pid)
+        if now is None or now.start != started:
+            return None  # gone, or the PID now belongs to a later process
+        if cmdline is not None and list(now.cmdline) != cmdline:
+            return None
+        return pid
+
+    def _record_pid(self, pid: int, *, ready: bool) -> None:
+        """Write the PID file: the PID, its start time, and (once ready) its command line."""
+        identity = process_identity(pid)
+        record = {
+            "pid": pid,
+            "start": identity.start if identity else None,
+            "cmdline": list(identity.cmdline) if identity and ready else None,
+        }
+        tmp = self.pid_file.with_name(self.pid_file.name + ".tmp")
+        tmp.write_text(json.dumps(record) + "\n")
+        tmp.replace(self.pid_file)
 
     def status(self) -> ServiceStatus:
         pid = self.recorded_pid()
@@ -205,7 +274,9 @@ class Service(ABC):
             env=self.environment(),
         )
         log.close()
-        self.pid_file.write_text(f"{proc.pid}\n")
+        # Recorded at once (a crash while starting can still be cleaned up by start
+        # time), and again once it answers, with the command line it settled on.
+        self._record_pid(proc.pid, ready=False)
         deadline = time.monotonic() + self.config.start_timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -215,6 +286,7 @@ class Service(ABC):
                     f"read its log at {self.log_file}",
                 )
             if self.answers():
+                self._record_pid(proc.pid, ready=True)
                 return self.status()
             time.sleep(0.25)
         self._kill(proc.pid)
@@ -228,7 +300,11 @@ class Service(ABC):
         return dict(os.environ)
 
     def stop(self) -> bool:
-        """Stop the service if we started it; return whether anything was stopped."""
+        """Stop the service if we started it; return whether anything was stopped.
+
+        A stale PID file (its process gone, or the PID now another process's) is
+        removed and nothing is killed.
+        """
         pid = self.recorded_pid()
         self.pid_file.unlink(missing_ok=True)
         if pid is None:

@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 from zkpot.data import Dataset, FloatArray, LabelArray
-from zkpot.errors import ZkpotError
-from zkpot.handoff import StateDict
+from zkpot.errors import StorageError, ZkpotError
+from zkpot.handoff import HandoffError, ModelPayload, RejectionReason, StateDict
 
 
 class AggregationError(ZkpotError):
@@ -144,35 +144,72 @@ class Rejection:
     """A received model the leader refused, and why (for the round report)."""
 
     participant: str
+    """The submitter whose model was refused."""
     reason: str
+    """One sentence saying what was wrong."""
+    code: RejectionReason = RejectionReason.MALFORMED
+    """The kind of fault, for reports and scripts."""
+
+    @classmethod
+    def of(cls, participant: str, error: BaseException, prefix: str = "") -> Rejection:
+        """The rejection ``error`` calls for (a project error names its own reason)."""
+        if isinstance(error, HandoffError):
+            return cls(participant, prefix + error.sentence(), error.reason)
+        if isinstance(error, StorageError):
+            return cls(participant, prefix + error.sentence(), RejectionReason.UNAVAILABLE)
+        if isinstance(error, ZkpotError):
+            return cls(participant, prefix + error.sentence(), RejectionReason.MALFORMED)
+        return cls(
+            participant,
+            f"{prefix}the model could not be processed ({type(error).__name__}: {error})"[:300],
+            RejectionReason.MALFORMED,
+        )
+
+    def to_json(self) -> dict[str, str]:
+        """The rejection as JSON-ready data."""
+        return {"participant": self.participant, "code": self.code.value, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, str]) -> Rejection:
+        """Inverse of :meth:`to_json`."""
+        return cls(data["participant"], data["reason"], RejectionReason(data["code"]))
 
 
 def check_received(
-    received: Mapping[str, StateDict],
+    received: Mapping[str, StateDict | ModelPayload],
     onchain_commitments: Mapping[str, str | bytes],
-    commitment_of: Callable[[StateDict], str | bytes],
+    commitment_of: Callable[[ModelPayload], str | bytes],
     weights: Mapping[str, float] | None = None,
 ) -> tuple[list[ModelUpdate], list[Rejection]]:
     """Match decrypted models against the model commitments verified on chain.
 
-    ``received`` maps participant → decrypted model; ``onchain_commitments`` maps each
-    participant with a verified submission → its model commitment (bytes or hex);
-    ``commitment_of`` recomputes a model's commitment from its weights (the task
-    circuit's ``model_commitment``). A model is accepted (``verified=True``) only if its
-    recomputed commitment equals the on-chain one; every other model is returned as a
-    :class:`Rejection` and never reaches a strategy. Weights default to 1.0.
+    ``received`` maps participant → decrypted model (a bare ``state_dict`` or a
+    :class:`~zkpot.handoff.ModelPayload` with its blinding); ``onchain_commitments`` maps
+    each participant with a verified submission → its model commitment (bytes or hex);
+    ``commitment_of`` recomputes a model's commitment from the payload (weights and
+    blinding, via the task circuit's ``model_commitment``). A model is accepted
+    (``verified=True``) only if its recomputed commitment equals the on-chain one; every
+    other model is returned as a :class:`Rejection` and never reaches a strategy — an
+    error while recomputing one model's commitment rejects that model only. Weights
+    default to 1.0.
     """
     accepted: list[ModelUpdate] = []
     rejected: list[Rejection] = []
     for participant in sorted(received):
+        value = received[participant]
+        payload = value if isinstance(value, ModelPayload) else ModelPayload(value)
         expected = onchain_commitments.get(participant)
         if expected is None:
-            rejected.append(Rejection(participant, "no verified submission on chain"))
+            rejected.append(
+                Rejection(
+                    participant, "no verified submission on chain", RejectionReason.NOT_VERIFIED
+                )
+            )
             continue
         try:
-            actual = commitment_of(received[participant])
-        except ZkpotError as exc:
-            rejected.append(Rejection(participant, exc.sentence()))
+            actual = commitment_of(payload)
+        except Exception as exc:  # noqa: BLE001 - one bad model must not stop the round
+            rejected.append(Rejection.of(participant, exc))
             continue
         if _hex_norm(actual) != _hex_norm(expected):
             rejected.append(
@@ -180,11 +217,12 @@ def check_received(
                     participant,
                     f"model commitment 0x{_hex_norm(actual)} does not match the on-chain "
                     f"0x{_hex_norm(expected)}",
+                    RejectionReason.COMMITMENT_MISMATCH,
                 )
             )
             continue
         weight = 1.0 if weights is None else float(weights.get(participant, 0.0))
-        accepted.append(ModelUpdate(participant, received[participant], weight, verified=True))
+        accepted.append(ModelUpdate(participant, payload.state, weight, verified=True))
     return accepted, rejected
 
 

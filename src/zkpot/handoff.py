@@ -4,22 +4,31 @@ Models travel as raw little-endian arrays behind a JSON header (no pickle, so a
 received file can never run code), encrypted with a libsodium sealed box
 (X25519 + XSalsa20-Poly1305) to the leader's published public key. Only the
 leader can open it; the sender stays anonymous to anyone reading IPFS.
+
+A hand-off carries the model's ``state_dict`` plus, under reserved ``zkpot.*`` names,
+short int64 vectors that belong with it but are not weights (the per-round
+``zkpot.blinding`` its commitment covers). Decoding is for untrusted bytes: every size
+and count is bounded before it is used, and the only error that escapes is
+:class:`HandoffError`, whose subclass says why the leader refuses that one model.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import struct
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, TypeAlias
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import numpy as np
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 from numpy.typing import NDArray
 
+from zkpot import limits
 from zkpot.errors import ZkpotError
 
 if TYPE_CHECKING:
@@ -38,7 +47,26 @@ MetaValue = str | int | float | bool
 MAGIC: Final = b"ZKPOTARR"
 FORMAT_VERSION: Final = 1
 _PREFIX: Final = struct.Struct("<8sBI")  # magic, version, header length
-_MAX_HEADER: Final = 1 << 20
+_MAX_HEADER: Final = limits.ARRAY_HEADER_CAP
+MAX_ARRAYS: Final = 256
+"""Most arrays one file may hold (the largest architecture has 10 tensors)."""
+MAX_NDIM: Final = 8
+"""Most dimensions one array may have."""
+MAX_DIM: Final = 2**31 - 1
+"""Largest single dimension."""
+MAX_ELEMENTS: Final = 1 << 28
+"""Most elements all arrays of one file may hold together (the data must also be there)."""
+MAX_NAME: Final = 256
+"""Longest array name or metadata key."""
+MAX_META: Final = 64
+"""Most metadata entries."""
+MAX_META_STRING: Final = 4096
+"""Longest metadata string."""
+
+EXTRA_PREFIX: Final = "zkpot."
+"""Arrays whose names start with this travel beside a model's weights, not in them."""
+BLINDING: Final = "zkpot.blinding"
+"""The model's per-round blinding (int64 vector), part of what its commitment covers."""
 
 # Only plain numeric types: no object arrays, so parsing can never call code.
 _DTYPES: Final[dict[str, str]] = {
@@ -54,8 +82,40 @@ _DTYPES: Final[dict[str, str]] = {
 }
 
 
+class RejectionReason(StrEnum):
+    """Why the leader refused one received model (recorded in its aggregation result)."""
+
+    UNAVAILABLE = "unavailable"
+    """Not handed off to this leader, not found on IPFS, or over its size cap."""
+    UNDECRYPTABLE = "undecryptable"
+    """Not a sealed box this leader's key opens."""
+    MALFORMED = "malformed"
+    """Decrypted, but not a well-formed zkpot model (bad header, sizes, non-finite values)."""
+    WRONG_ARCHITECTURE = "wrong-architecture"
+    """A well-formed model, but not of the task's architecture (names, element counts)."""
+    COMMITMENT_MISMATCH = "commitment-mismatch"
+    """Its weights are not the model whose commitment the chain verified."""
+    NOT_VERIFIED = "not-verified"
+    """No verified submission on chain for this sender."""
+
+
 class HandoffError(ZkpotError):
     """A model file or hand-off ciphertext cannot be read, or does not fit the model."""
+
+    reason: RejectionReason = RejectionReason.MALFORMED
+    """What the leader records when this error stops one received model."""
+
+
+class UndecryptableError(HandoffError):
+    """The ciphertext was not sealed to this key (or was altered)."""
+
+    reason = RejectionReason.UNDECRYPTABLE
+
+
+class ArchitectureMismatchError(HandoffError):
+    """A well-formed model of another architecture than the task's."""
+
+    reason = RejectionReason.WRONG_ARCHITECTURE
 
 
 def _bad(reason: str) -> HandoffError:
@@ -95,12 +155,29 @@ def encode_arrays(
     return _PREFIX.pack(MAGIC, FORMAT_VERSION, len(header)) + header + b"".join(blobs)
 
 
-def decode_arrays(data: bytes) -> tuple[dict[str, NDArray[np.generic]], dict[str, MetaValue]]:
+def decode_arrays(
+    data: bytes, *, max_elements: int = MAX_ELEMENTS
+) -> tuple[dict[str, NDArray[np.generic]], dict[str, MetaValue]]:
     """Parse :func:`encode_arrays` output; raise :class:`HandoffError` on anything malformed.
 
-    Every length is checked against the header before it is used, and the data
-    must end exactly where the last array ends.
+    Nothing else ever escapes: the header is at most 64 KiB of strict JSON whose shape
+    is checked field by field (so its nesting is bounded too), at most
+    :data:`MAX_ARRAYS` arrays of at most :data:`MAX_NDIM` dimensions each no larger than
+    :data:`MAX_DIM`, at most ``max_elements`` elements in all (counted with Python
+    integers, which cannot wrap), and every length is checked against the data before it
+    is used; the data must end exactly where the last array ends.
     """
+    try:
+        return _decode_arrays(bytes(data), max_elements)
+    except HandoffError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - untrusted bytes: no other error may escape
+        raise _bad(f"unexpected {type(exc).__name__}") from exc
+
+
+def _decode_arrays(
+    data: bytes, max_elements: int
+) -> tuple[dict[str, NDArray[np.generic]], dict[str, MetaValue]]:
     if len(data) < _PREFIX.size:
         raise _bad("too short")
     magic, version, header_len = _PREFIX.unpack_from(data)
@@ -110,52 +187,119 @@ def decode_arrays(data: bytes) -> tuple[dict[str, NDArray[np.generic]], dict[str
         raise _bad(f"format version {version}, expected {FORMAT_VERSION}")
     if header_len > _MAX_HEADER or _PREFIX.size + header_len > len(data):
         raise _bad("header length out of range")
+    raw_header = data[_PREFIX.size : _PREFIX.size + header_len]
     try:
-        header = json.loads(data[_PREFIX.size : _PREFIX.size + header_len])
-        entries = header["arrays"]
-        meta = header["meta"]
-        if not isinstance(entries, list) or not isinstance(meta, dict):
-            raise TypeError("arrays/meta have the wrong type")
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise _bad(f"unreadable header: {exc}") from exc
+        header = limits.loads_bounded(raw_header, HandoffError, "array header", max_depth=4)
+    except HandoffError as exc:
+        raise _bad(f"unreadable header: {exc.message}") from exc
+    if not isinstance(header, dict) or set(header) != {"arrays", "meta"}:
+        raise _bad("unreadable header: it must hold exactly 'arrays' and 'meta'")
+    entries, meta = header["arrays"], header["meta"]
+    if not isinstance(entries, list) or not isinstance(meta, dict):
+        raise _bad("unreadable header: arrays/meta have the wrong type")
+    if len(entries) > MAX_ARRAYS:
+        raise _bad(f"{len(entries)} arrays, at most {MAX_ARRAYS} allowed")
+    if len(meta) > MAX_META:
+        raise _bad(f"{len(meta)} metadata entries, at most {MAX_META} allowed")
+    parsed = [_parse_entry(entry) for entry in entries]
+    total = sum(math.prod(shape) for _, _, shape in parsed)
+    if total > max_elements:
+        raise _bad(f"{total} elements, at most {max_elements} allowed")
     offset = _PREFIX.size + header_len
     arrays: dict[str, NDArray[np.generic]] = {}
-    for entry in entries:
-        try:
-            name = str(entry["name"])
-            dtype = _DTYPES[str(entry["dtype"])]
-            shape = tuple(int(d) for d in entry["shape"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _bad(f"bad array entry {entry!r}") from exc
-        if any(d < 0 for d in shape) or name in arrays:
-            raise _bad(f"bad array entry {name!r}")
-        length = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    for name, dtype, shape in parsed:
+        if name in arrays:
+            raise _bad(f"bad array entry {name!r} (a duplicate name)")
+        count = math.prod(shape)
+        length = count * dtype.itemsize
         if offset + length > len(data):
             raise _bad(f"array {name!r} runs past the end")
-        array = np.frombuffer(
-            data, dtype=np.dtype(dtype), count=length // np.dtype(dtype).itemsize, offset=offset
-        ).reshape(shape)
+        array = np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape)
         # Native byte order, writable copy: callers may hand it to torch.
         arrays[name] = array.astype(array.dtype.newbyteorder("="), copy=True)
         offset += length
     if offset != len(data):
         raise _bad(f"{len(data) - offset} trailing bytes")
-    clean_meta: dict[str, MetaValue] = {}
+    return arrays, _parse_meta(meta)
+
+
+def _parse_entry(entry: object) -> tuple[str, np.dtype[np.generic], tuple[int, ...]]:
+    if not isinstance(entry, dict) or set(entry) != {"name", "dtype", "shape"}:
+        raise _bad(f"bad array entry {_preview(entry)}")
+    name, dtype_name, shape = entry["name"], entry["dtype"], entry["shape"]
+    if (
+        not isinstance(name, str)
+        or not 0 < len(name) <= MAX_NAME
+        or not isinstance(dtype_name, str)
+        or dtype_name not in _DTYPES
+        or not isinstance(shape, list)
+    ):
+        raise _bad(f"bad array entry {_preview(entry)}")
+    if len(shape) > MAX_NDIM:
+        raise _bad(f"bad array entry {name!r}: {len(shape)} dimensions, at most {MAX_NDIM}")
+    for dim in shape:
+        # bool is an int subclass; a JSON true is not a dimension.
+        if isinstance(dim, bool) or not isinstance(dim, int) or not 0 <= dim <= MAX_DIM:
+            raise _bad(f"bad array entry {name!r}: dimension {_preview(dim)} out of range")
+    return name, np.dtype(_DTYPES[dtype_name]), tuple(shape)
+
+
+def _parse_meta(meta: dict[object, object]) -> dict[str, MetaValue]:
+    clean: dict[str, MetaValue] = {}
     for key, value in meta.items():
+        if not isinstance(key, str) or len(key) > MAX_NAME:
+            raise _bad("metadata key out of range")
         if not isinstance(value, str | int | float | bool):
             raise _bad(f"metadata {key!r} is not a scalar")
-        clean_meta[str(key)] = value
-    return arrays, clean_meta
+        if isinstance(value, str) and len(value) > MAX_META_STRING:
+            raise _bad(f"metadata {key!r} is longer than {MAX_META_STRING} characters")
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
+            raise _bad(f"metadata {key!r} does not fit 64 bits")
+        clean[key] = value
+    return clean
 
 
-def serialize_state_dict(state: Mapping[str, torch.Tensor], *, architecture: str = "") -> bytes:
+def _preview(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+@dataclass(frozen=True)
+class ModelPayload:
+    """A decoded model: its weights and what travels beside them (e.g. its blinding)."""
+
+    state: StateDict
+    """The ``state_dict`` (never holds an ``zkpot.*`` array)."""
+    extras: Mapping[str, NDArray[np.int64]] = field(default_factory=dict)
+    """Named int64 vectors sent with the weights, by their ``zkpot.*`` names; never
+    converted to the architecture or averaged."""
+
+    @property
+    def blinding(self) -> NDArray[np.int64] | None:
+        """The model's blinding, if the sender included one."""
+        return self.extras.get(BLINDING)
+
+
+def serialize_state_dict(
+    state: Mapping[str, torch.Tensor],
+    *,
+    architecture: str = "",
+    blinding: Sequence[int] | NDArray[np.integer[Any]] | None = None,
+    extras: Mapping[str, Sequence[int] | NDArray[np.integer[Any]]] | None = None,
+) -> bytes:
     """Encode a torch ``state_dict`` as deterministic bytes (no pickle).
 
     ``architecture`` is recorded in the metadata so a receiver can refuse a
-    model of the wrong kind before loading it.
+    model of the wrong kind before loading it. ``blinding`` (and any other
+    ``zkpot.*``-named ``extras``) travel as int64 vectors beside the weights.
     """
     arrays: dict[str, NDArray[np.generic]] = {}
     for name, tensor in state.items():
+        if name.startswith(EXTRA_PREFIX):
+            raise HandoffError(
+                f"Tensor name {name!r} is reserved for values sent beside the weights",
+                "rename the tensor",
+            )
         try:
             arrays[name] = tensor.detach().cpu().contiguous().numpy()
         except TypeError as exc:  # e.g. bfloat16, which numpy cannot hold
@@ -163,27 +307,68 @@ def serialize_state_dict(state: Mapping[str, torch.Tensor], *, architecture: str
                 f"Tensor {name!r} has dtype {tensor.dtype}, which the model format does not store",
                 "convert the model to float32",
             ) from exc
+    named = dict(extras or {})
+    if blinding is not None:
+        named[BLINDING] = blinding
+    for name, values in named.items():
+        if not name.startswith(EXTRA_PREFIX):
+            raise HandoffError(
+                f"A value sent beside the weights must be named {EXTRA_PREFIX}*, not {name!r}",
+                f"use {BLINDING!r} for the blinding",
+            )
+        arrays[name] = _extra(name, np.asarray(values))
     return encode_arrays(arrays, {"kind": "state_dict", "architecture": architecture})
 
 
+def _extra(name: str, array: NDArray[Any]) -> NDArray[np.int64]:
+    if (
+        array.ndim != 1
+        or array.size > limits.EXTRA_MAX_ELEMENTS
+        or not (np.issubdtype(array.dtype, np.integer) or array.size == 0)
+    ):
+        raise _bad(
+            f"{name!r} must be a vector of at most {limits.EXTRA_MAX_ELEMENTS} integers, "
+            f"got {array.dtype.name} of shape {array.shape}"
+        )
+    return array.astype(np.int64)
+
+
+def decode_model(
+    data: bytes, *, architecture: str | None = None, max_elements: int = MAX_ELEMENTS
+) -> ModelPayload:
+    """Decode :func:`serialize_state_dict` bytes into CPU tensors plus their extras.
+
+    When ``architecture`` is given, a model recorded under another architecture is
+    refused with :class:`ArchitectureMismatchError`. Only :class:`HandoffError` is raised.
+    """
+    import torch
+
+    arrays, meta = decode_arrays(data, max_elements=max_elements)
+    if meta.get("kind") != "state_dict":
+        raise _bad("not a model state")
+    if architecture is not None and meta.get("architecture") != architecture:
+        raise ArchitectureMismatchError(
+            f"The model is for architecture {_preview(meta.get('architecture'))}, "
+            f"not the task's {architecture!r}",
+            "train a model of the task's architecture",
+        )
+    state: StateDict = {}
+    extras: dict[str, NDArray[np.int64]] = {}
+    for name, array in arrays.items():
+        if name.startswith(EXTRA_PREFIX):
+            extras[name] = _extra(name, array)
+        else:
+            state[name] = torch.from_numpy(array)
+    return ModelPayload(state, extras)
+
+
 def deserialize_state_dict(data: bytes, *, architecture: str | None = None) -> StateDict:
-    """Decode :func:`serialize_state_dict` bytes into CPU tensors.
+    """Decode :func:`serialize_state_dict` bytes into CPU tensors (extras dropped).
 
     When ``architecture`` is given, a model recorded under another architecture
     is refused with :class:`HandoffError`.
     """
-    import torch
-
-    arrays, meta = decode_arrays(data)
-    if meta.get("kind") != "state_dict":
-        raise _bad("not a model state")
-    if architecture is not None and meta.get("architecture") != architecture:
-        raise HandoffError(
-            f"The model is for architecture {meta.get('architecture')!r}, "
-            f"not the task's {architecture!r}",
-            "train a model of the task's architecture",
-        )
-    return {name: torch.from_numpy(array) for name, array in arrays.items()}
+    return decode_model(data, architecture=architecture).state
 
 
 def model_digest(data: bytes) -> str:
@@ -199,11 +384,52 @@ def check_compatible(model: torch.nn.Module, state: Mapping[str, torch.Tensor]) 
         missing = sorted(set(expected) - set(actual))
         extra = sorted(set(actual) - set(expected))
         wrong = sorted(n for n in set(expected) & set(actual) if expected[n] != actual[n])
-        raise HandoffError(
+        raise ArchitectureMismatchError(
             "The model does not match the task's architecture "
-            f"(missing {missing}, unexpected {extra}, wrong shape {wrong})",
+            f"(missing {missing}, unexpected {_preview(extra)}, wrong shape {wrong})",
             "train a model of the task's architecture",
         )
+
+
+def conform_state(
+    template: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor]
+) -> StateDict:
+    """``state`` converted to ``template``'s dtypes and shapes (the architecture's own).
+
+    A received model may arrive at another precision (a float32 model re-encoded as
+    float64 is still the committed model) or with a tensor flattened; it is converted
+    exactly before its commitment is checked or it is averaged, so every model that
+    reaches a strategy has the architecture's tensors. Raises
+    :class:`ArchitectureMismatchError` when names or element counts differ, and
+    :class:`HandoffError` when a value is not finite or does not survive the conversion.
+    """
+    import torch
+
+    missing = sorted(set(template) - set(state))
+    extra = sorted(set(state) - set(template))
+    wrong = sorted(n for n in set(template) & set(state) if template[n].numel() != state[n].numel())
+    if missing or extra or wrong:
+        raise ArchitectureMismatchError(
+            "The model does not match the task's architecture "
+            f"(missing {_preview(missing)}, unexpected {_preview(extra)}, "
+            f"wrong size {_preview(wrong)})",
+            "train a model of the task's architecture",
+        )
+    out: StateDict = {}
+    for name, reference in template.items():
+        tensor = state[name].detach().cpu().reshape(reference.shape)
+        if tensor.dtype.is_complex:
+            raise _bad(f"tensor {name!r} is complex")
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise _bad(f"tensor {name!r} holds non-finite values")
+        converted = tensor.to(reference.dtype)
+        if reference.is_floating_point():
+            if not bool(torch.isfinite(converted).all()):
+                raise _bad(f"tensor {name!r} overflows {reference.dtype}")
+        elif not torch.equal(converted.to(torch.float64), tensor.to(torch.float64)):
+            raise _bad(f"tensor {name!r} does not convert exactly to {reference.dtype}")
+        out[name] = converted.contiguous()
+    return out
 
 
 def load_into(model: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> torch.nn.Module:
@@ -268,26 +494,46 @@ def seal(plaintext: bytes, recipient_public: bytes | str) -> bytes:
 def unseal(ciphertext: bytes, keypair: KeyPair) -> bytes:
     """Decrypt a sealed box; raise :class:`HandoffError` if it was not sealed to ``keypair``."""
     try:
-        return SealedBox(PrivateKey(keypair.secret)).decrypt(ciphertext)
-    except CryptoError as exc:
-        raise HandoffError(
+        return SealedBox(PrivateKey(keypair.secret)).decrypt(bytes(ciphertext))
+    except (CryptoError, TypeError, ValueError) as exc:
+        raise UndecryptableError(
             "The received model could not be decrypted with this leader's key",
             "the sender must encrypt to the key published for this task and round",
         ) from exc
 
 
 def seal_model(
-    state: Mapping[str, torch.Tensor], recipient_public: bytes | str, *, architecture: str = ""
+    state: Mapping[str, torch.Tensor],
+    recipient_public: bytes | str,
+    *,
+    architecture: str = "",
+    blinding: Sequence[int] | NDArray[np.integer[Any]] | None = None,
 ) -> bytes:
-    """Serialize ``state`` and seal it to the leader's public key."""
-    return seal(serialize_state_dict(state, architecture=architecture), recipient_public)
+    """Serialize ``state`` (with its ``blinding``, if any) and seal it to the leader's key."""
+    return seal(
+        serialize_state_dict(state, architecture=architecture, blinding=blinding),
+        recipient_public,
+    )
+
+
+def open_handoff(
+    ciphertext: bytes,
+    keypair: KeyPair,
+    *,
+    architecture: str | None = None,
+    max_elements: int = MAX_ELEMENTS,
+) -> ModelPayload:
+    """Decrypt and parse a sealed model with its extras; only :class:`HandoffError` escapes."""
+    return decode_model(
+        unseal(ciphertext, keypair), architecture=architecture, max_elements=max_elements
+    )
 
 
 def open_model(
     ciphertext: bytes, keypair: KeyPair, *, architecture: str | None = None
 ) -> StateDict:
     """Decrypt and parse a sealed model; one :class:`HandoffError` sentence on any failure."""
-    return deserialize_state_dict(unseal(ciphertext, keypair), architecture=architecture)
+    return open_handoff(ciphertext, keypair, architecture=architecture).state
 
 
 def send_model(
@@ -296,15 +542,38 @@ def send_model(
     recipient_public: bytes | str,
     *,
     architecture: str = "",
+    blinding: Sequence[int] | NDArray[np.integer[Any]] | None = None,
 ) -> str:
     """Seal ``state`` to the leader and add the ciphertext to ``storage``; return its CID."""
     return storage.add(
-        seal_model(state, recipient_public, architecture=architecture), name="model.sealed"
+        seal_model(state, recipient_public, architecture=architecture, blinding=blinding),
+        name="model.sealed",
     )
 
 
+def receive_handoff(
+    storage: Storage,
+    cid: str,
+    keypair: KeyPair,
+    *,
+    architecture: str | None = None,
+    max_bytes: int = limits.DEFAULT_READ_CAP,
+    max_elements: int = MAX_ELEMENTS,
+) -> ModelPayload:
+    """Fetch (CID-verified, at most ``max_bytes``), decrypt and parse a sealed model."""
+    ciphertext = storage.cat(cid, max_bytes=max_bytes, what="sealed model")
+    return open_handoff(ciphertext, keypair, architecture=architecture, max_elements=max_elements)
+
+
 def receive_model(
-    storage: Storage, cid: str, keypair: KeyPair, *, architecture: str | None = None
+    storage: Storage,
+    cid: str,
+    keypair: KeyPair,
+    *,
+    architecture: str | None = None,
+    max_bytes: int = limits.DEFAULT_READ_CAP,
 ) -> StateDict:
     """Fetch (CID-verified), decrypt and parse a model sent with :func:`send_model`."""
-    return open_model(storage.cat(cid), keypair, architecture=architecture)
+    return receive_handoff(
+        storage, cid, keypair, architecture=architecture, max_bytes=max_bytes
+    ).state

@@ -2,6 +2,10 @@
 
 Every read is checked against its CID before it is returned, so a node (or a
 pinning service) that serves the wrong bytes is caught here, never downstream.
+Every read also carries a size cap (from :mod:`zkpot.limits`, derived from what the
+caller expects the object to be): an object over it is refused before it is read
+whole, by its reported size when the node reports one and, whatever the node says,
+by stopping the download once the cap is passed.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any, Final
 
 import httpx
 
+from zkpot import limits
 from zkpot.errors import StorageError
 
 RAW_BLOCK_LIMIT: Final = 256 * 1024
@@ -94,8 +99,15 @@ class Storage(ABC):
         """Store ``data`` and return its CID (CIDv1, base32)."""
 
     @abstractmethod
-    def cat(self, cid: str) -> bytes:
-        """Return the bytes behind ``cid``; raise :class:`StorageError` if they do not match it."""
+    def cat(
+        self, cid: str, *, max_bytes: int = limits.DEFAULT_READ_CAP, what: str = "object"
+    ) -> bytes:
+        """Return the bytes behind ``cid``, at most ``max_bytes`` of them.
+
+        Raise :class:`StorageError` if they do not match the CID, or if the object is
+        larger than ``max_bytes`` (refused before it is read whole); ``what`` names
+        the expected object in that sentence (e.g. ``test set``).
+        """
 
     @abstractmethod
     def pin(self, cid: str) -> None:
@@ -108,16 +120,35 @@ class Storage(ABC):
         """
         return self.add(canonical_json(value), name=name)
 
-    def cat_json(self, cid: str) -> Any:
-        """Fetch ``cid`` (verified) and parse it as JSON."""
-        data = self.cat(cid)
-        try:
-            return json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise StorageError(
-                f"IPFS object {cid} is not valid JSON ({exc})",
-                "check that the CID names a JSON document",
-            ) from exc
+    def cat_json(
+        self,
+        cid: str,
+        *,
+        max_bytes: int = limits.TASK_DOCUMENT_CAP,
+        what: str = "JSON document",
+        max_depth: int = limits.MAX_JSON_DEPTH,
+    ) -> Any:
+        """Fetch ``cid`` (verified, at most ``max_bytes``) and parse it as strict JSON.
+
+        Anything that is not JSON nested at most ``max_depth`` deep is a
+        :class:`StorageError`.
+        """
+        return parse_json(
+            self.cat(cid, max_bytes=max_bytes, what=what), cid, what=what, max_depth=max_depth
+        )
+
+
+def parse_json(
+    data: bytes, cid: str, *, what: str = "JSON document", max_depth: int = limits.MAX_JSON_DEPTH
+) -> Any:
+    """Parse the bytes of IPFS object ``cid`` as strict JSON; only :class:`StorageError` escapes."""
+    return limits.loads_bounded(
+        data,
+        StorageError,
+        f"{what} at IPFS object {cid}",
+        max_depth=max_depth,
+        hint="check that the CID names a JSON document",
+    )
 
 
 def canonical_json(value: Any) -> bytes:
@@ -138,11 +169,15 @@ class IpfsStorage(Storage):
     for larger DAGs).
     """
 
-    def __init__(self, config: IpfsConfig | None = None) -> None:
+    def __init__(
+        self, config: IpfsConfig | None = None, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        """Connect to the node in ``config``; ``transport`` replaces httpx's (e.g. to meter it)."""
         self.config = config or IpfsConfig()
         self._client = httpx.Client(
             base_url=self.config.api_url.rstrip("/") + "/api/v0",
             timeout=self.config.timeout,
+            transport=transport,
         )
 
     def close(self) -> None:
@@ -168,6 +203,21 @@ class IpfsStorage(Storage):
             "start it with `zkpot node up` or set --ipfs-url",
         )
 
+    def _transport_error(self, command: str, exc: httpx.TransportError) -> StorageError:
+        if isinstance(exc, httpx.TimeoutException):
+            return StorageError(
+                f"IPFS node at {self.config.api_url} did not answer `{command}` "
+                f"within {self.config.timeout:.0f} s",
+                "check the node's health with `zkpot node status`",
+            )
+        if isinstance(exc, httpx.ConnectError):
+            return self._unreachable()
+        return StorageError(
+            f"IPFS node at {self.config.api_url} dropped the connection during "
+            f"`{command}` ({type(exc).__name__})",
+            "check the node's health with `zkpot node status` and retry",
+        )
+
     def _post(
         self,
         command: str,
@@ -190,19 +240,7 @@ class IpfsStorage(Storage):
                 if attempt < len(delays):
                     time.sleep(delays[attempt])
                     continue
-                if isinstance(exc, httpx.TimeoutException):
-                    raise StorageError(
-                        f"IPFS node at {self.config.api_url} did not answer `{command}` "
-                        f"within {self.config.timeout:.0f} s",
-                        "check the node's health with `zkpot node status`",
-                    ) from exc
-                if isinstance(exc, httpx.ConnectError):
-                    raise self._unreachable() from exc
-                raise StorageError(
-                    f"IPFS node at {self.config.api_url} dropped the connection during "
-                    f"`{command}` ({type(exc).__name__})",
-                    "check the node's health with `zkpot node status` and retry",
-                ) from exc
+                raise self._transport_error(command, exc) from exc
             if response.status_code in _TRANSIENT_STATUS and attempt < len(delays):
                 time.sleep(delays[attempt])
                 continue
@@ -264,25 +302,116 @@ class IpfsStorage(Storage):
             return raw_cid(data)
         return self._add(data, name="blob", only_hash=True)
 
-    def cat(self, cid: str) -> bytes:
-        """Fetch ``cid`` and check the bytes against it before returning them."""
+    def cat(
+        self, cid: str, *, max_bytes: int = limits.DEFAULT_READ_CAP, what: str = "object"
+    ) -> bytes:
+        """Fetch ``cid`` (at most ``max_bytes``) and check the bytes against it.
+
+        The node's reported size is checked first (``files/stat``: only the root block
+        is read); the download itself asks the node for at most ``max_bytes + 1`` bytes
+        and stops as soon as more than ``max_bytes`` have arrived, so a node that
+        misreports the size still cannot make this read more than the cap.
+        """
+        if max_bytes < 0:
+            raise ValueError("max_bytes must not be negative")
+        size = self._reported_size(cid)
+        if size is not None and size > max_bytes:
+            raise self._too_large(cid, what, max_bytes, f"reports {size:,} bytes")
         try:
-            response = self._post(
+            data = self._download(
                 "cat",
-                {"arg": cid, "timeout": f"{self.config.fetch_timeout:g}s"},
+                {
+                    "arg": cid,
+                    "length": str(max_bytes + 1),
+                    "timeout": f"{self.config.fetch_timeout:g}s",
+                },
+                max_bytes=max_bytes,
                 timeout=self.config.fetch_timeout + self.config.timeout,
             )
         except StorageError as exc:
             if "timed out" in exc.message or "not found" in exc.message:
-                raise StorageError(
-                    f"IPFS node at {self.config.api_url} could not find {cid} "
-                    f"within {self.config.fetch_timeout:g} s",
-                    "check the CID, or connect the node to one that holds it",
-                ) from exc
+                raise self._not_found(cid) from exc
             raise
-        data = response.content
+        if data is None:
+            raise self._too_large(cid, what, max_bytes, "sent more")
         self.verify(cid, data)
         return data
+
+    def size(self, cid: str) -> int | None:
+        """The object's size in bytes as the node reports it, or ``None`` if it cannot say."""
+        return self._reported_size(cid)
+
+    def _reported_size(self, cid: str) -> int | None:
+        try:
+            response = self._post(
+                "files/stat",
+                {"arg": f"/ipfs/{cid}", "timeout": f"{self.config.fetch_timeout:g}s"},
+                timeout=self.config.fetch_timeout + self.config.timeout,
+            )
+        except StorageError as exc:
+            if "timed out" in exc.message or "not found" in exc.message:
+                raise self._not_found(cid) from exc
+            # A node without files/stat, or a CID it cannot parse: the capped
+            # download below still holds the limit (and reports a bad CID).
+            return None
+        try:
+            size = json.loads(response.content[: 64 * 1024])["Size"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        return size if isinstance(size, int) and size >= 0 else None
+
+    def _not_found(self, cid: str) -> StorageError:
+        return StorageError(
+            f"IPFS node at {self.config.api_url} could not find {cid} "
+            f"within {self.config.fetch_timeout:g} s",
+            "check the CID, or connect the node to one that holds it",
+        )
+
+    @staticmethod
+    def _too_large(cid: str, what: str, max_bytes: int, detail: str) -> StorageError:
+        return StorageError(
+            f"IPFS object {cid} is larger than the {max_bytes:,} bytes a {what} may take "
+            f"(the node {detail}); refused without reading it",
+            "check the CID: it does not name what the task expects here",
+        )
+
+    def _download(
+        self, command: str, params: dict[str, str], *, max_bytes: int, timeout: float
+    ) -> bytes | None:
+        """Stream one RPC answer; its body, or ``None`` once it passes ``max_bytes``.
+
+        Retries like :meth:`_post`; the connection is closed as soon as the cap is passed.
+        """
+        delays = self.config.retry.delays()
+        for attempt in range(len(delays) + 1):
+            try:
+                with self._client.stream(
+                    "POST", f"/{command}", params=params, timeout=timeout
+                ) as response:
+                    if response.status_code in _TRANSIENT_STATUS and attempt < len(delays):
+                        time.sleep(delays[attempt])
+                        continue
+                    if response.status_code != 200:
+                        body = _read_some(response, 64 * 1024)
+                        raise StorageError(
+                            f"IPFS node at {self.config.api_url} refused `{command}` "
+                            f"(HTTP {response.status_code}: {_error_text(body)})",
+                            "check the CID and the node's log",
+                        )
+                    parts: list[bytes] = []
+                    received = 0
+                    for part in response.iter_bytes():
+                        received += len(part)
+                        if received > max_bytes:
+                            return None
+                        parts.append(part)
+                    return b"".join(parts)
+            except httpx.TransportError as exc:
+                if attempt < len(delays):
+                    time.sleep(delays[attempt])
+                    continue
+                raise self._transport_error(command, exc) from exc
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     def verify(self, cid: str, data: bytes) -> None:
         """Raise :class:`StorageError` unless ``data`` is the content named by ``cid``.
@@ -320,6 +449,25 @@ class IpfsStorage(Storage):
                 return False
             raise
         return cid in response.text
+
+
+def _read_some(response: httpx.Response, limit: int) -> bytes:
+    """At most ``limit`` bytes of a streamed answer's body (an error message)."""
+    parts: list[bytes] = []
+    received = 0
+    for part in response.iter_bytes():
+        parts.append(part)
+        received += len(part)
+        if received >= limit:
+            break
+    return b"".join(parts)[:limit]
+
+
+def _error_text(body: bytes) -> str:
+    try:
+        return str(json.loads(body).get("Message", body.decode("utf-8", "replace")))[:200]
+    except (ValueError, AttributeError):
+        return body.decode("utf-8", "replace")[:200]
 
 
 def _error_message(response: httpx.Response) -> str:

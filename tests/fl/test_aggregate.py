@@ -144,6 +144,7 @@ def _sha_commitment(state: StateDict) -> str:
 
 def test_leader_accepts_only_models_matching_their_onchain_commitment() -> None:
     from zkpot.aggregate import check_received
+    from zkpot.handoff import RejectionReason
 
     honest, swapped, stranger = _state(1), _state(2), _state(3)
     onchain = {
@@ -154,12 +155,17 @@ def test_leader_accepts_only_models_matching_their_onchain_commitment() -> None:
     accepted, rejected = check_received(
         {"0xA": honest, "0xB": swapped, "0xC": stranger},
         onchain,
-        _sha_commitment,
+        lambda payload: _sha_commitment(payload.state),
         weights={"0xA": 40.0},
     )
     assert [(u.participant, u.weight, u.verified) for u in accepted] == [("0xA", 40.0, True)]
     reasons = {r.participant: r.reason for r in rejected}
     assert "does not match the on-chain" in reasons["0xB"]
     assert reasons["0xC"] == "no verified submission on chain"
+    codes = {r.participant: r.code for r in rejected}
+    assert codes == {
+        "0xB": RejectionReason.COMMITMENT_MISMATCH,
+        "0xC": RejectionReason.NOT_VERIFIED,
+    }
     result = FedAvg().aggregate(accepted, leader="0xA")
     assert all(torch.equal(result[k], honest[k]) for k in honest)

@@ -1,12 +1,16 @@
 """The round leader: collect the verified models, aggregate, prove, publish.
 
-Models reach the leader sealed to its key; each is decrypted and its commitment
-recomputed from the weights. A model whose commitment differs from the one its
-proof verified on chain is ignored (it is not the model that earned its place).
+Models reach the leader sealed to its key; each is decrypted, converted to the
+architecture's own dtypes and shapes, and its commitment recomputed from the weights
+and the blinding sent with them. A model whose commitment differs from the one its
+proof verified on chain is ignored (it is not the model that earned its place), and so
+is any model that cannot be fetched, opened or parsed: each such model is a recorded
+:class:`~zkpot.aggregate.Rejection` with a reason, never an error that stops the round.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from zkpot.aggregate import (
@@ -19,11 +23,20 @@ from zkpot.aggregate import (
 )
 from zkpot.chain import ChunkProof
 from zkpot.data import Dataset
-from zkpot.errors import ChainError, ZkpotError
-from zkpot.handoff import StateDict, load_into, receive_model
+from zkpot.errors import ChainError
+from zkpot.handoff import (
+    HandoffError,
+    ModelPayload,
+    RejectionReason,
+    conform_state,
+    load_into,
+    receive_handoff,
+)
+from zkpot.limits import EXTRA_MAX_ELEMENTS, ObjectCaps, test_set_cap
 from zkpot.models import build_model
 from zkpot.proving import pipeline
-from zkpot.roles.common import model_bytes, model_from_bytes, upload_model
+from zkpot.proving.circuit import check_blinding
+from zkpot.roles.common import model_bytes, model_from_bytes, upload_model, write_json
 from zkpot.roles.participant import Participant, key_dir, pipeline_chunks, task_key
 
 
@@ -36,6 +49,7 @@ class AggregationResult:
     used: list[str] = field(default_factory=list)
     """Addresses whose models were aggregated."""
     rejected: list[Rejection] = field(default_factory=list)
+    """Received models left out, each with its submitter and reason."""
     prove_seconds: float = 0.0
     gas_used: int = 0
 
@@ -51,13 +65,24 @@ def _strategy(policy: str, weighting: str) -> Strategy:
 def collect_models(
     leader: Participant, task_id: int, round_: int
 ) -> tuple[list[ModelUpdate], list[Rejection]]:
-    """Decrypt and check every verified submitter's model (the leader's own included)."""
+    """Decrypt and check every verified submitter's model (the leader's own included).
+
+    Anything wrong with one model — not delivered, missing or oversized on IPFS, not
+    sealed to this leader, malformed, of another architecture, not the committed model,
+    or an error while recomputing its commitment — rejects that model only, recorded
+    with its submitter and a :class:`~zkpot.handoff.RejectionReason`; the rest are still
+    aggregated. Every accepted model holds the architecture's own dtypes and shapes.
+    """
     session = leader.session
     client = session.client
     info = client.round(task_id, round_)
     _, document = session.task(task_id)
     artifacts = session.circuit(document)
-    received: dict[str, StateDict] = {}
+    arch = document.arch
+    template = build_model(arch).state_dict()
+    caps = ObjectCaps.for_task(arch, document.samples_per_proof, document.chunks_per_round)
+    max_elements = sum(t.numel() for t in template.values()) + EXTRA_MAX_ELEMENTS
+    received: dict[str, ModelPayload] = {}
     on_chain: dict[str, bytes] = {}
     weights: dict[str, float] = {}
     rejected: list[Rejection] = []
@@ -68,27 +93,52 @@ def collect_models(
         on_chain[address] = submission.model_commitment
         weights[address] = float(submission.correct)
         if address.lower() == leader.address.lower():
-            received[address] = leader.model(task_id, round_).state_dict()
-        elif not submission.encrypted_model_cid or (
+            received[address] = own_payload(leader, task_id, round_)
+            continue
+        if not submission.encrypted_model_cid or (
             submission.handoff_leader.lower() != info.leader.lower()
         ):
-            rejected.append(Rejection(address, "model not delivered to this leader"))
-        else:
-            try:
-                received[address] = receive_model(
-                    session.storage,
-                    submission.encrypted_model_cid,
-                    leader.keypair,
-                    architecture=document.architecture,
+            rejected.append(
+                Rejection(
+                    address, "model not delivered to this leader", RejectionReason.UNAVAILABLE
                 )
-            except ZkpotError as error:
-                rejected.append(Rejection(address, f"unreadable model: {error.sentence()}"))
+            )
+            continue
+        try:
+            payload = receive_handoff(
+                session.storage,
+                submission.encrypted_model_cid,
+                leader.keypair,
+                architecture=document.architecture,
+                max_bytes=caps.sealed_model,
+                max_elements=max_elements,
+            )
+            received[address] = ModelPayload(conform_state(template, payload.state), payload.extras)
+        except Exception as error:  # noqa: BLE001 - one bad hand-off must not stop the round
+            rejected.append(Rejection.of(address, error, "unreadable model: "))
 
-    def commitment_of(state: StateDict) -> bytes:
-        return pipeline.model_commitment(artifacts, load_into(build_model(document.arch), state))
+    def commitment_of(payload: ModelPayload) -> bytes:
+        if payload.blinding is None:
+            raise HandoffError(
+                "The model arrived without its blinding, so its commitment cannot be checked",
+                "send it with `zkpot send-model`, which seals the blinding with the weights",
+            )
+        blinding = check_blinding([int(v) for v in payload.blinding])
+        model = load_into(build_model(arch), payload.state)
+        return pipeline.model_commitment(artifacts, model, blinding=blinding)
 
     accepted, mismatched = check_received(received, on_chain, commitment_of, weights)
-    return accepted, rejected + mismatched
+    return accepted, sorted(rejected + mismatched, key=lambda r: r.participant)
+
+
+def own_payload(leader: Participant, task_id: int, round_: int) -> ModelPayload:
+    """The leader's own model of the round, as it would have handed it off."""
+    arch = leader.session.task(task_id)[1].arch
+    state = conform_state(
+        build_model(arch).state_dict(), leader.model(task_id, round_).state_dict()
+    )
+    # The lead wires the leader's own blinding here: extras={BLINDING: <its blinding>}.
+    return ModelPayload(state)
 
 
 def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> AggregationResult:
@@ -115,10 +165,14 @@ def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> Agg
     model_file = workdir / "global.zkpt"
     used: list[str] = []
     rejected: list[Rejection] = []
+    rejections_file = workdir / "rejected.json"
     if model_file.is_file():
         global_model = model_from_bytes(model_file.read_bytes(), arch)
+        if rejections_file.is_file():
+            rejected = [Rejection.from_json(r) for r in json.loads(rejections_file.read_text())]
     else:
         updates, rejected = collect_models(leader, task_id, round_)
+        write_json(rejections_file, [r.to_json() for r in rejected])
         used = [u.participant for u in updates]
         weighting = document.fedavg_weighting
         if not any(u.weight > 0 for u in updates):
@@ -127,7 +181,15 @@ def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> Agg
         state = strategy.aggregate(updates, leader=leader.address)
         global_model = load_into(build_model(arch), state)
         model_file.write_bytes(model_bytes(global_model, arch))
-    test_set = Dataset.from_bytes(session.storage.cat(info.test_set_cid))
+    test_set = Dataset.from_bytes(
+        session.storage.cat(
+            info.test_set_cid,
+            max_bytes=test_set_cap(
+                document.samples_per_proof * document.chunks_per_round, arch.input_size
+            ),
+            what="test set",
+        )
+    )
     proofs: list[pipeline.AccuracyProof] = []
     for i, batch in enumerate(pipeline_chunks(test_set, document.samples_per_proof)):
         existing = workdir / f"global-{i}.json"

@@ -1,0 +1,189 @@
+"""Bounds on untrusted input: how large each kind of IPFS object may be, and bounded JSON.
+
+Everything a role reads from IPFS was written by someone else (the publisher, another
+participant, whoever pinned it). Each read therefore carries a size cap derived from what
+the task says the object is: a model of the task's architecture, a test set of N samples,
+a proof bundle of k chunks, a task document. An object over its cap is refused while it
+streams in, never read whole. JSON is parsed strictly and its nesting depth bounded, so
+a deeply nested document is one clear error, not a ``RecursionError`` somewhere later.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from zkpot.errors import ZkpotError
+
+if TYPE_CHECKING:
+    from zkpot.models import Architecture
+
+KIB: Final = 1024
+MIB: Final = 1024 * KIB
+
+DEFAULT_READ_CAP: Final = 64 * MIB
+"""Cap of an IPFS read whose caller names no smaller one (every project call names one)."""
+
+TASK_DOCUMENT_CAP: Final = 64 * KIB
+"""A task document is a few hundred bytes of JSON; 64 KiB leaves room for long names."""
+
+ARRAY_HEADER_CAP: Final = 64 * KIB
+"""Largest JSON header of a zkpot array file (models, test sets); real ones are < 2 KiB."""
+
+ARRAY_PREFIX_SIZE: Final = 13
+"""Magic (8) + version (1) + header length (4) before an array file's header."""
+
+SEALED_BOX_OVERHEAD: Final = 48
+"""A libsodium sealed box adds an ephemeral public key (32) and a MAC (16)."""
+
+EXTRA_MAX_ELEMENTS: Final = 256
+"""Most int64 values a hand-off may carry beside the weights (e.g. the model's blinding)."""
+
+PROOF_CAP_PER_CHUNK: Final = 1 * MIB
+"""One EZKL proof file; the tiny and default circuits' are ~64 KiB (logrows 15, 4 columns)."""
+
+BUNDLE_OVERHEAD: Final = 64 * KIB
+"""The proof bundle's own JSON around its proof files."""
+
+MAX_JSON_DEPTH: Final = 32
+"""Deepest nesting of any JSON the project reads (its own documents nest at most 6 deep)."""
+
+_FLOAT64_BYTES: Final = 8
+_INT64_BYTES: Final = 8
+_FLOAT32_BYTES: Final = 4
+
+
+def model_elements(arch: Architecture) -> int:
+    """Number of scalars in a ``state_dict`` of ``arch`` (weights, biases and buffers)."""
+    from zkpot.models import build_model
+
+    return sum(int(t.numel()) for t in build_model(arch).state_dict().values())
+
+
+def model_cap(arch: Architecture) -> int:
+    """Largest encoded model of ``arch`` accepted: every weight as float64 plus extras.
+
+    A model re-encoded at float64 is still the committed model (it is converted back
+    to the architecture's own dtypes before any check), so the cap allows it.
+    """
+    return (
+        ARRAY_PREFIX_SIZE
+        + ARRAY_HEADER_CAP
+        + _FLOAT64_BYTES * model_elements(arch)
+        + _INT64_BYTES * EXTRA_MAX_ELEMENTS
+    )
+
+
+def sealed_model_cap(arch: Architecture) -> int:
+    """Largest sealed hand-off of a model of ``arch``."""
+    return model_cap(arch) + SEALED_BOX_OVERHEAD
+
+
+def test_set_cap(samples: int, input_size: int) -> int:
+    """Largest encoded test set of ``samples`` samples of ``input_size`` float32 features."""
+    return (
+        ARRAY_PREFIX_SIZE
+        + ARRAY_HEADER_CAP
+        + samples * (_FLOAT32_BYTES * input_size + _INT64_BYTES)
+    )
+
+
+def proof_bundle_cap(chunks: int) -> int:
+    """Largest proof bundle of a submission that proves ``chunks`` chunks."""
+    return BUNDLE_OVERHEAD + max(chunks, 1) * PROOF_CAP_PER_CHUNK
+
+
+@dataclass(frozen=True)
+class ObjectCaps:
+    """The size cap (bytes) of each kind of IPFS object one task reads."""
+
+    model: int
+    """A plain model of the task's architecture (global models)."""
+    sealed_model: int
+    """A sealed hand-off to the leader."""
+    test_set: int
+    """A round's revealed test set (``samples_per_proof * chunks_per_round`` samples)."""
+    proof_bundle: int
+    """A submission's proof bundle (``chunks_per_round`` proof files)."""
+    task_document: int = TASK_DOCUMENT_CAP
+    """The task's JSON document."""
+
+    @classmethod
+    def for_task(cls, arch: Architecture, samples_per_proof: int, chunks: int) -> ObjectCaps:
+        """The caps of a task over ``arch`` proving ``chunks`` chunks of ``samples_per_proof``."""
+        return cls(
+            model=model_cap(arch),
+            sealed_model=sealed_model_cap(arch),
+            test_set=test_set_cap(samples_per_proof * chunks, arch.input_size),
+            proof_bundle=proof_bundle_cap(chunks),
+        )
+
+
+# -- bounded JSON ---------------------------------------------------------------------
+
+
+def json_depth(value: Any) -> int:
+    """How deeply ``value`` (parsed JSON) nests lists and objects; a scalar is depth 0.
+
+    Iterative, so it cannot itself run out of stack on whatever it is given.
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: list[Any] = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} overflows a float")
+    return value
+
+
+def loads_bounded(
+    data: bytes,
+    error: type[ZkpotError],
+    what: str,
+    *,
+    max_depth: int = MAX_JSON_DEPTH,
+    hint: str = "check the CID",
+) -> Any:
+    """Parse ``data`` as strict JSON (no NaN/Infinity) nested at most ``max_depth`` deep.
+
+    Any problem — not UTF-8, not JSON, too deep, an integer too long to convert — is
+    raised as ``error`` with a sentence naming ``what`` was being read.
+    """
+    try:
+        # CPython's decoder raises RecursionError (cleanly) on deep nesting; the
+        # depth check below then holds the result to the much smaller project bound.
+        value = json.loads(
+            data.decode("utf-8"), parse_constant=_no_constants, parse_float=_finite_float
+        )
+    except RecursionError as exc:
+        raise error(f"The {what} nests too deeply (at most {max_depth} levels)", hint) from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise error(f"The {what} is not valid JSON ({_short(exc)})", hint) from exc
+    depth = json_depth(value)
+    if depth > max_depth:
+        raise error(f"The {what} nests {depth} levels deep (at most {max_depth} allowed)", hint)
+    return value
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -27,6 +27,9 @@ IndexArray = NDArray[np.int64]
 MAX_SAMPLES_PER_CHUNK: Final = 64
 """Largest test-set chunk one proof covers (circuit size grows with it)."""
 
+MAX_CLASSES: Final = 1 << 16
+"""Most classes a dataset read from bytes may name."""
+
 
 class DataError(ZkpotError):
     """A data file is missing or malformed, or a data configuration cannot be met."""
@@ -113,7 +116,24 @@ class Dataset:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Dataset:
-        """Parse :meth:`to_bytes` output; raise :class:`DataError` if it is not a dataset."""
+        """Parse :meth:`to_bytes` output; raise :class:`DataError` if it is not a dataset.
+
+        For untrusted bytes (a test set from IPFS): nothing but :class:`DataError`
+        escapes, whatever ``data`` holds; the decoder's own bounds apply, and the
+        result has float32 finite features of at least one dimension per sample,
+        one int64 label per sample, and 1 to :data:`MAX_CLASSES` classes.
+        """
+        try:
+            return cls._from_bytes(data)
+        except DataError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - untrusted bytes: no other error may escape
+            raise DataError(
+                f"Not a zkpot dataset (unexpected {type(exc).__name__})", "check the CID"
+            ) from exc
+
+    @classmethod
+    def _from_bytes(cls, data: bytes) -> Dataset:
         from zkpot.handoff import HandoffError, decode_arrays
 
         try:
@@ -125,10 +145,27 @@ class Dataset:
         X, y = arrays["X"], arrays["y"]
         if X.dtype != np.float32 or y.dtype != np.int64:
             raise DataError("A zkpot dataset must hold float32 X and int64 y", "check the CID")
+        if X.ndim < 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
+            raise DataError(
+                f"A zkpot dataset holds one label per sample, got X {X.shape} and y {y.shape}",
+                "check the CID",
+            )
+        num_classes = meta.get("num_classes")
+        if (
+            not isinstance(num_classes, int)
+            or isinstance(num_classes, bool)
+            or not 1 <= num_classes <= MAX_CLASSES
+        ):
+            raise DataError(
+                f"A zkpot dataset names 1 to {MAX_CLASSES} classes, not {num_classes!r}",
+                "check the CID",
+            )
+        if not np.isfinite(X).all():
+            raise DataError("A zkpot dataset's features must be finite", "check the CID")
         return cls(
             X.astype(np.float32),
             y.astype(np.int64),
-            int(meta["num_classes"]),
+            num_classes,
             str(meta.get("name", "dataset")),
         )
 

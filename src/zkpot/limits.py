@@ -10,8 +10,10 @@ a deeply nested document is one clear error, not a ``RecursionError`` somewhere 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -187,3 +189,40 @@ def loads_bounded(
 def _short(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+MAX_CHUNKS_PER_ROUND: Final = 1024
+"""Most proofs per round a task document may ask for (bounds the proof-bundle cap)."""
+
+_JSON_FIELD_TYPES: Final[dict[str, tuple[type, ...]]] = {
+    "str": (str,),
+    "int": (int,),
+    "bool": (bool,),
+    "float": (int, float),
+    "dict[str, float]": (dict,),
+}
+
+
+def check_json_fields(cls: type, values: Mapping[str, Any]) -> None:
+    """Raise ``TypeError`` unless ``values`` fits dataclass ``cls``'s simple fields.
+
+    Every key must be a field of ``cls``; a field annotated ``str``, ``int``, ``bool``,
+    ``float`` or ``dict[str, float]`` must hold a JSON value of that type (``true`` is
+    not an int, an int is a float). Fields of other types are the caller's to check;
+    missing fields are left to the dataclass constructor.
+    """
+    known = {f.name: str(f.type) for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise TypeError(f"unknown field(s) {', '.join(map(str, unknown))[:120]}")
+    for name, value in values.items():
+        expected = _JSON_FIELD_TYPES.get(known[name])
+        if expected is None:
+            continue
+        if (isinstance(value, bool) and bool not in expected) or not isinstance(value, expected):
+            raise TypeError(f"field {name} must be {known[name]}, not {type(value).__name__}")
+        if isinstance(value, dict) and not all(
+            isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool)
+            for k, v in value.items()
+        ):
+            raise TypeError(f"field {name} must map names to numbers")

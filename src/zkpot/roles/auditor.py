@@ -27,9 +27,12 @@ from pathlib import Path
 from zkpot.chain import BlockHeader, RoundInfo, RoundStatus, SubmissionInfo, verify_chain
 from zkpot.data import Dataset
 from zkpot.errors import ZkpotError
+from zkpot.handoff import decode_model, load_into
+from zkpot.limits import ObjectCaps
+from zkpot.models import build_model
 from zkpot.proving import pipeline
-from zkpot.proving.circuit import TestBatch
-from zkpot.roles.common import Session, fetch_model
+from zkpot.proving.circuit import TestBatch, check_blinding
+from zkpot.roles.common import Session
 from zkpot.roles.participant import chunk_proof, parse_proof_bundle, pipeline_chunks
 
 
@@ -58,20 +61,34 @@ class _Audit:
         self.task_id = task_id
         self.state, self.document = session.task(task_id)
         self.artifacts = session.circuit(self.document)
+        arch = self.document.arch
+        self.caps = ObjectCaps.for_task(
+            arch, self.document.samples_per_proof, self.document.chunks_per_round
+        )
         self.findings: list[Finding] = []
 
     def record(self, round_: int | None, item: str, check: Callable[[], Verdict]) -> bool:
-        """Run one check; an error it raises (IPFS, chain) is a failed verdict."""
+        """Run one check; an error it raises (IPFS, chain, a malformed object) is a FAIL.
+
+        Every object the auditor reads is untrusted, so whatever one check raises is
+        that check's failed verdict and the audit goes on with the next one.
+        """
         try:
             ok, detail = check()
         except ZkpotError as error:
             ok, detail = False, error.sentence()
+        except Exception as error:  # noqa: BLE001 - one bad object must not end the audit
+            ok, detail = False, f"could not be checked ({type(error).__name__}: {error})"[:300]
         self.findings.append(Finding(round_, item, ok, detail))
         return ok
 
     def verifying_key(self) -> Verdict:
-        published = self.session.storage.cat(self.document.circuit.vk_cid)
-        ok = published == self.artifacts.vk.read_bytes()
+        local = self.artifacts.vk.read_bytes()
+        # The published key must equal the local one, so it may not be any larger.
+        published = self.session.storage.cat(
+            self.document.circuit.vk_cid, max_bytes=len(local), what="verifying key"
+        )
+        ok = published == local
         return ok, (
             "local verifying key equals the task's published one"
             if ok
@@ -95,7 +112,11 @@ class _Audit:
         )
 
     def test_set(self, info: RoundInfo, out: list[TestBatch]) -> Verdict:
-        data = Dataset.from_bytes(self.session.storage.cat(info.test_set_cid))
+        data = Dataset.from_bytes(
+            self.session.storage.cat(
+                info.test_set_cid, max_bytes=self.caps.test_set, what="test set"
+            )
+        )
         chunks = pipeline_chunks(data, self.document.samples_per_proof)
         computed = [pipeline.test_set_commitment(self.artifacts, b) for b in chunks]
         if tuple(computed) != tuple(info.chunk_commitments):
@@ -105,7 +126,9 @@ class _Audit:
 
     def submission(self, round_: int, info: RoundInfo, address: str) -> Verdict:
         submission = self.client.submission(self.task_id, round_, address)
-        return _audit_submission(self.session, self.artifacts, info.chunk_commitments, submission)
+        return _audit_submission(
+            self.session, self.artifacts, info.chunk_commitments, submission, self.caps
+        )
 
     def global_model(
         self, info: RoundInfo, header: BlockHeader, chunks: list[TestBatch]
@@ -113,8 +136,16 @@ class _Audit:
         if header.global_model_cid == info.global_model_cid:
             ok = header.global_model_commitment == info.global_model_commitment
             return ok, "no new model; the previous global model carries over"
-        model = fetch_model(self.session.storage, header.global_model_cid, self.document.arch)
-        if pipeline.model_commitment(self.artifacts, model) != header.global_model_commitment:
+        data = self.session.storage.cat(
+            header.global_model_cid, max_bytes=self.caps.model, what="model"
+        )
+        payload = decode_model(data, architecture=self.document.architecture)
+        model = load_into(build_model(self.document.arch), payload.state)
+        if payload.blinding is None:
+            return False, "global model carries no blinding, so its commitment cannot be checked"
+        blinding = check_blinding([int(v) for v in payload.blinding])
+        commitment = pipeline.model_commitment(self.artifacts, model, blinding=blinding)
+        if commitment != header.global_model_commitment:
             return False, "global model weights do not match the block's commitment"
         if not chunks:
             return False, "cannot recompute its accuracy without the test set"
@@ -138,7 +169,11 @@ class _Audit:
 
 def audit_task(session: Session, task_id: int, rounds: list[int] | None = None) -> list[Finding]:
     """Audit ``rounds`` of a task (all by default); return every finding, in order."""
-    audit = _Audit(session, task_id)
+    try:
+        audit = _Audit(session, task_id)
+    except ZkpotError as error:
+        # Without a readable task document nothing else can be checked.
+        return [Finding(None, "task document", False, error.sentence())]
     audit.record(None, "verifying key", audit.verifying_key)
     headers = audit.client.blocks(task_id)
     audit.record(None, "block chain", lambda: audit.block_chain(headers))
@@ -173,10 +208,15 @@ def _audit_submission(
     artifacts: pipeline.CircuitArtifacts,
     chunk_commitments: tuple[bytes, ...],
     submission: SubmissionInfo,
+    caps: ObjectCaps,
 ) -> Verdict:
     if not submission.verified:
         return True, "not verified on chain; carries no weight"
-    bundle = parse_proof_bundle(session.storage.cat_json(submission.proof_cid))
+    bundle = parse_proof_bundle(
+        session.storage.cat_json(
+            submission.proof_cid, max_bytes=caps.proof_bundle, what="proof bundle"
+        )
+    )
     if len(bundle) != len(chunk_commitments):
         return False, f"{len(bundle)} proofs for {len(chunk_commitments)} chunks"
     total = 0

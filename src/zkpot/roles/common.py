@@ -18,9 +18,10 @@ from torch import nn
 
 from zkpot import toolchain
 from zkpot.chain import TaskState, ZKPoTClient
-from zkpot.data import Dataset
+from zkpot.data import MAX_SAMPLES_PER_CHUNK, Dataset
 from zkpot.errors import ChainError, StateError, ZkpotError
 from zkpot.handoff import deserialize_state_dict, load_into, serialize_state_dict
+from zkpot.limits import MAX_CHUNKS_PER_ROUND, check_json_fields, model_cap
 from zkpot.models import Architecture, architecture_by_name, build_model
 from zkpot.proving.circuit import TestBatch
 from zkpot.proving.pipeline import CircuitArtifacts, default_zk_dir
@@ -116,8 +117,24 @@ class TaskDocument:
                 "check the task id and the network",
             )
         fields = dict(data)
-        fields["circuit"] = CircuitRef(**fields["circuit"])
-        return cls(**fields)
+        try:  # untrusted JSON: every field's type is checked, only ZkpotError escapes
+            circuit = fields.get("circuit")
+            if not isinstance(circuit, dict):
+                raise TypeError("field circuit must be an object")
+            check_json_fields(CircuitRef, circuit)
+            fields["circuit"] = CircuitRef(**circuit)
+            check_json_fields(cls, fields)
+            document = cls(**fields)
+            if not 1 <= document.samples_per_proof <= MAX_SAMPLES_PER_CHUNK:
+                raise ValueError(f"samples_per_proof {document.samples_per_proof} out of range")
+            if not 1 <= document.chunks_per_round <= MAX_CHUNKS_PER_ROUND:
+                raise ValueError(f"chunks_per_round {document.chunks_per_round} out of range")
+        except (TypeError, ValueError) as error:
+            raise ZkpotError(
+                f"The task specification on IPFS is malformed ({str(error)[:160]})",
+                "check the task id and the network",
+            ) from error
+        return document
 
     @property
     def arch(self) -> Architecture:
@@ -177,7 +194,7 @@ def upload_model(storage: IpfsStorage, model: nn.Module, arch: Architecture) -> 
 
 def fetch_model(storage: IpfsStorage, cid: str, arch: Architecture) -> nn.Module:
     """Fetch (CID-checked) and load a model of ``arch`` from IPFS."""
-    return model_from_bytes(storage.cat(cid), arch)
+    return model_from_bytes(storage.cat(cid, max_bytes=model_cap(arch), what="model"), arch)
 
 
 def batches(chunks: tuple[Dataset, ...] | list[Dataset]) -> list[TestBatch]:

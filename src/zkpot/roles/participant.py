@@ -21,6 +21,7 @@ from zkpot.chain import ChunkProof, Phase, SubmissionInfo, commitment_hash
 from zkpot.data import Dataset
 from zkpot.errors import ChainError, StateError
 from zkpot.handoff import KeyPair, send_model
+from zkpot.limits import test_set_cap
 from zkpot.models import build_model
 from zkpot.proving import curve, pipeline
 from zkpot.proving.circuit import TestBatch, chunks
@@ -80,21 +81,37 @@ def proof_bundle(proofs: list[pipeline.AccuracyProof]) -> dict[str, Any]:
 
 
 def parse_proof_bundle(data: Any) -> list[dict[str, Any]]:
-    """The EZKL proof files in a bundle written by :func:`proof_bundle`."""
+    """The EZKL proof files in a bundle written by :func:`proof_bundle`.
+
+    Untrusted JSON: every proof file must hold a hex ``hex_proof`` and ``instances`` as
+    lists of hex field elements (so :func:`chunk_proof` cannot fail on it); anything
+    else is one :class:`StateError`.
+    """
     if not isinstance(data, dict) or data.get("format") != "zkpot-proofs/1":
         raise StateError("The proof bundle is not a zkpot-proofs/1 document", "check the CID")
     proofs = data.get("proofs")
     if not isinstance(proofs, list) or not all(isinstance(p, dict) for p in proofs):
         raise StateError("The proof bundle holds no proof files", "check the CID")
+    for i, proof in enumerate(proofs):
+        try:
+            chunk_proof(proof)
+        except StateError as error:
+            raise StateError(f"Proof {i} in the bundle is malformed", "check the CID") from error
     return proofs
 
 
 def chunk_proof(ezkl_proof: dict[str, Any]) -> ChunkProof:
     """The calldata form (proof bytes, instances) of one EZKL proof file."""
     try:
+        hex_proof, instances = ezkl_proof["hex_proof"], ezkl_proof["instances"]
+        if not isinstance(hex_proof, str) or not isinstance(instances, list):
+            raise TypeError("hex_proof must be a string and instances a list")
+        felts = [v for group in instances for v in group]
+        if not all(isinstance(v, str) and len(v.removeprefix("0x")) <= 64 for v in felts):
+            raise TypeError("an instance is not a 32-byte hex field element")
         return ChunkProof(
-            bytes.fromhex(str(ezkl_proof["hex_proof"]).removeprefix("0x")),
-            tuple(curve.felt_from_hex(v) for group in ezkl_proof["instances"] for v in group),
+            bytes.fromhex(hex_proof.removeprefix("0x")),
+            tuple(curve.felt_from_hex(v) for v in felts),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise StateError("A proof in the bundle is malformed", "check the CID") from error
@@ -275,7 +292,16 @@ class Participant:
         _, document = self.session.task(task_id)
         artifacts = self.session.circuit(document)
         model = self._model(record, document)
-        test_set = Dataset.from_bytes(self.session.storage.cat(info.test_set_cid))
+        test_set = Dataset.from_bytes(
+            self.session.storage.cat(
+                info.test_set_cid,
+                max_bytes=test_set_cap(
+                    document.samples_per_proof * document.chunks_per_round,
+                    document.arch.input_size,
+                ),
+                what="test set",
+            )
+        )
         chunk_batches = pipeline_chunks(test_set, document.samples_per_proof)
         if len(chunk_batches) != len(info.chunk_commitments):
             raise ChainError(

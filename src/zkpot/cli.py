@@ -142,11 +142,18 @@ def _pool(data: str, holdout: float, seed: int) -> Any:
 
 
 def _private_data(data: str, part: str | None, holdout: float, seed: int) -> Any:
-    """A participant's private training data: a file, or part I/K of digits' training split."""
-    from zkpot.data import PartitionConfig, partition, split_holdout
+    """A participant's private training data, never the publisher's held-out pool.
+
+    Without ``--part``: a file as it is (the participant's own data), or the whole
+    *training split* of the bundled digits (the pool ``--holdout``/``--seed`` hold out
+    is where test sets come from). With ``--part I/K``: part I of K of the training split.
+    """
+    from zkpot.data import PartitionConfig, is_public_dataset, partition, split_holdout
 
     dataset = _load_data(data)
     if part is None:
+        if is_public_dataset(dataset):
+            return split_holdout(dataset, holdout, seed=seed)[0]
         return dataset
     try:
         index, total = (int(x) for x in part.split("/"))
@@ -469,9 +476,16 @@ def join(
 @cli.command()
 @participant_options
 @click.option("--data", default="digits", show_default=True, help="digits, csv:PATH, idx:I:L")
-@click.option("--part", default=None, help="With digits: use part I/K of the training split.")
-@click.option("--holdout", default=0.3, show_default=True)
-@click.option("--seed", default=0, show_default=True)
+@click.option(
+    "--part",
+    default=None,
+    help="Use part I/K of the training split (digits without --part: the whole training "
+    "split; never the held-out pool).",
+)
+@click.option(
+    "--holdout", default=0.3, show_default=True, help="Share held out as the publisher's pool."
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the hold-out split.")
 @click.option("--epochs", default=5, show_default=True)
 @click.option("--lr", default=0.05, show_default=True)
 @friendly_errors

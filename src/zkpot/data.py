@@ -460,8 +460,12 @@ class TestSetConfig:
     """Samples per proof (at most 64; must equal the circuit's batch size)."""
     chunks: int = 1
     """Chunks per round; the round's test set has ``samples_per_chunk * chunks`` samples."""
-    seed: int = 0
-    """Task seed; with the round number it fixes the draw."""
+    seed: int | None = None
+    """The publisher's secret seed; it fixes the order in which rounds use up the pool.
+
+    There is no usable default: a public seed would let anyone compute every future
+    round's test set from a public pool. :func:`round_test_set` refuses ``None``.
+    """
 
     def __post_init__(self) -> None:
         if not 1 <= self.samples_per_chunk <= MAX_SAMPLES_PER_CHUNK:
@@ -503,26 +507,63 @@ class RoundTestSet:
         )
 
 
+def rounds_in_pool(pool_size: int, config: TestSetConfig) -> int:
+    """How many rounds a pool of ``pool_size`` samples can fill without reusing a sample."""
+    return pool_size // config.size
+
+
+def pool_order(pool_size: int, seed: int) -> IndexArray:
+    """The order in which rounds use up the pool: a permutation fixed by the secret ``seed``."""
+    return np.random.default_rng([seed, 0x7E57, 0x9001]).permutation(pool_size).astype(np.int64)
+
+
 def round_test_set(pool: Dataset, round_number: int, config: TestSetConfig) -> RoundTestSet:
     """Draw round ``round_number``'s test set from ``pool``, a pure function of (seed, round).
 
-    Samples within one round are distinct; different rounds draw independently.
+    Rounds draw *without replacement*: round ``r`` takes the ``r``-th block of
+    ``config.size`` samples of :func:`pool_order`, so its samples are disjoint from
+    every earlier round's (a revealed sample is never tested again), and a publisher
+    that crashed can redraw any round from its seed. A round the pool cannot fill
+    raises :class:`DataError`.
     """
     if round_number < 0:
         raise DataError(f"Round {round_number} is negative", "rounds count from 0")
-    if len(pool) < config.size:
+    needed = (round_number + 1) * config.size
+    if len(pool) < needed:
         raise DataError(
-            f"The held-out pool has {len(pool)} samples, fewer than the {config.size} "
-            "a round's test set needs",
-            "hold out a larger fraction or use fewer/smaller chunks",
+            f"The held-out pool has {len(pool)} samples, fewer than the {needed} that rounds "
+            f"0 to {round_number} need at {config.size} each without reusing a sample, so "
+            f"round {round_number} cannot be opened",
+            "create a new task with a larger held-out pool (more data or a larger "
+            "hold-out fraction) or fewer/smaller chunks",
         )
-    rng = np.random.default_rng([config.seed, 0x7E57, round_number])
-    indices = rng.choice(len(pool), size=config.size, replace=False).astype(np.int64)
+    if config.seed is None:
+        raise DataError(
+            "A round's test set needs the publisher's secret seed, and none was given",
+            "draw test sets through the publisher, which keeps a secret seed per task",
+        )
+    start = round_number * config.size
+    indices = pool_order(len(pool), config.seed)[start : start + config.size]
     chunks = tuple(
         pool.subset(part, f"round{round_number}:chunk{i}")
         for i, part in enumerate(np.split(indices, config.chunks))
     )
     return RoundTestSet(round_number, indices, chunks)
+
+
+PUBLIC_DATASETS: Final = frozenset({"digits"})
+"""Bundled datasets anyone can load: a pool held out from them is not secret."""
+
+PUBLIC_POOL_WARNING: Final = (
+    "WARNING: DEMO-ONLY TASK. Its held-out pool comes from the public bundled {name} data, "
+    "which anyone can load: the test sets are hidden from participants only by convention, "
+    "not by secrecy. Use a private held-out pool for anything real."
+)
+
+
+def is_public_dataset(dataset: Dataset) -> bool:
+    """Whether ``dataset`` (or a split of it, e.g. ``digits:pool``) is public bundled data."""
+    return dataset.name.split(":")[0] in PUBLIC_DATASETS
 
 
 # -- poisoning -----------------------------------------------------------------------

@@ -175,6 +175,60 @@ BEGIN SELECT RAISE(ABORT, 'round records cannot be deleted'); END;
 """
 
 
+PRIVATE_DIR_MODE: Final = 0o700
+"""Folders holding secrets (keys, salts, seeds, models): owner only."""
+PRIVATE_FILE_MODE: Final = 0o600
+"""Files holding secrets: owner read/write only."""
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents) as owner-only folders; tighten it if it exists.
+
+    Every folder this creates gets mode 0700, and ``path`` itself is set to 0700
+    even if it already existed with a wider mode, so what is stored inside is
+    readable by its owner only whatever the file modes.
+    """
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)  # a concurrent caller may win
+        os.chmod(folder, PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
+    os.chmod(path, PRIVATE_DIR_MODE)
+    return path
+
+
+def restrict_private(path: Path) -> None:
+    """Set an existing secret file to 0600 (files written by older versions were 0644)."""
+    if path.exists() and (path.stat().st_mode & 0o777) != PRIVATE_FILE_MODE:
+        os.chmod(path, PRIVATE_FILE_MODE)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` atomically to a 0600 file in a 0700 folder (never half a file).
+
+    The file is created 0600 before any byte is written, so a secret is never
+    briefly readable by others.
+    """
+    private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)  # O_CREAT's mode is filtered by the umask
+        with os.fdopen(fd, "wb") as handle:
+            fd = -1
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    tmp.replace(path)
+
+
+def write_private_json(path: Path, data: object) -> None:
+    """:func:`write_private` of ``data`` as indented, key-sorted JSON."""
+    write_private(path, json.dumps(data, indent=2, sort_keys=True).encode())
+
+
 def default_path(name: str) -> Path:
     """``$ZKPOT_STATE_DIR/participants/<name>/state.db``."""
     if not name or "/" in name or name in (".", ".."):
@@ -188,10 +242,13 @@ class ParticipantState:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # The folder also holds the participant's models, proofs and sidecar files
+            # (SQLite's -wal/-shm): owner only, whatever their own modes.
+            private_dir(self.path.parent)
             # The file holds a secret key: create it readable by the owner only.
             if not self.path.exists():
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE_MODE))
+            restrict_private(self.path)
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             # FULL: a commit is on disk before we act on it (e.g. send the transaction).

@@ -1,5 +1,5 @@
 # The two commands of the README. Both run bin/setup first (idempotent).
-.PHONY: setup demo test lint up down
+.PHONY: setup demo test lint slither up down
 
 setup:
 	@bin/setup
@@ -13,6 +13,9 @@ test: setup lint
 lint:
 	.venv/bin/ruff check
 	.venv/bin/mypy
+
+slither: setup
+	bin/slither
 
 up: setup
 	.venv/bin/zkpot node up

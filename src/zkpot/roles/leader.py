@@ -165,15 +165,18 @@ def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> Agg
     model_file = workdir / "global.zkpt"
     used: list[str] = []
     rejected: list[Rejection] = []
-    rejections_file = workdir / "rejected.json"
+    # Which models were used and which refused (and why), kept for a resumed run.
+    record_file = workdir / "aggregation.json"
     if model_file.is_file():
         global_model = model_from_bytes(model_file.read_bytes(), arch)
-        if rejections_file.is_file():
-            rejected = [Rejection.from_json(r) for r in json.loads(rejections_file.read_text())]
+        if record_file.is_file():
+            record = json.loads(record_file.read_text())
+            used = [str(a) for a in record["used"]]
+            rejected = [Rejection.from_json(r) for r in record["rejected"]]
     else:
         updates, rejected = collect_models(leader, task_id, round_)
-        write_json(rejections_file, [r.to_json() for r in rejected])
         used = [u.participant for u in updates]
+        write_json(record_file, {"used": used, "rejected": [r.to_json() for r in rejected]})
         weighting = document.fedavg_weighting
         if not any(u.weight > 0 for u in updates):
             weighting = "equal"  # no model proved any accuracy: nothing to weigh by

@@ -201,6 +201,7 @@ def _decode_arrays(
         raise _bad(f"{len(entries)} arrays, at most {MAX_ARRAYS} allowed")
     if len(meta) > MAX_META:
         raise _bad(f"{len(meta)} metadata entries, at most {MAX_META} allowed")
+    clean_meta = _parse_meta(meta)
     parsed = [_parse_entry(entry) for entry in entries]
     total = sum(math.prod(shape) for _, _, shape in parsed)
     if total > max_elements:
@@ -220,7 +221,7 @@ def _decode_arrays(
         offset += length
     if offset != len(data):
         raise _bad(f"{len(data) - offset} trailing bytes")
-    return arrays, _parse_meta(meta)
+    return arrays, clean_meta
 
 
 def _parse_entry(entry: object) -> tuple[str, np.dtype[np.generic], tuple[int, ...]]:

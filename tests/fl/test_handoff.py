@@ -158,3 +158,98 @@ def test_send_and_receive_through_ipfs(local_services: ServicesConfig) -> None:
         assert all(torch.equal(received[k], state[k]) for k in state)
         with pytest.raises(HandoffError, match="could not be decrypted"):
             receive_model(store, cid, eve)
+
+
+# -- bounds, conversion and extras ----------------------------------------------------------
+
+
+def _entry(name: str = "a", dtype: str = "float32", shape: object = (1,)) -> dict[str, object]:
+    return {"name": name, "dtype": dtype, "shape": list(shape)}  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        ({"arrays": [_entry(f"a{i}", shape=(0,)) for i in range(257)], "meta": {}}, "257 arrays"),
+        ({"arrays": [_entry(shape=(1,) * 9)], "meta": {}}, "9 dimensions"),
+        ({"arrays": [_entry(shape=(2**31,))], "meta": {}}, "out of range"),
+        ({"arrays": [_entry(shape=(True,))], "meta": {}}, "out of range"),
+        ({"arrays": [_entry(shape=(1.0,))], "meta": {}}, "out of range"),
+        ({"arrays": [_entry(shape=(2**32, 2**32))], "meta": {}}, "out of range"),
+        ({"arrays": [_entry(shape=(2**20, 2**10))], "meta": {}}, "elements, at most"),
+        ({"arrays": [_entry(), _entry()], "meta": {}}, "duplicate"),
+        ({"arrays": [], "meta": {f"k{i}": 1 for i in range(65)}}, "65 metadata"),
+        ({"arrays": [], "meta": {"k": "x" * 5000}}, "longer than"),
+        ({"arrays": [], "meta": {"k": 2**64}}, "64 bits"),
+        ({"arrays": [], "meta": {}, "extra": 1}, "exactly 'arrays' and 'meta'"),
+        ({"arrays": [[[[[[]]]]]], "meta": {}}, "nests"),
+    ],
+)
+def test_decoder_bounds_every_size_and_count(header: dict[str, object], reason: str) -> None:
+    body = b"\x00" * 4
+    with pytest.raises(HandoffError, match=reason):
+        decode_arrays(_with_header(header, body), max_elements=1 << 20)
+
+
+def test_header_of_wrapping_shape_is_refused_not_reshaped() -> None:
+    # 2**32 * 2**32 = 2**64 wraps to 0 in int64: the old decoder "needed" no data.
+    header = {"arrays": [_entry(dtype="float64", shape=(2**31 - 1, 2**31 - 1))], "meta": {}}
+    with pytest.raises(HandoffError, match="elements, at most"):
+        decode_arrays(_with_header(header, b""))
+
+
+def test_received_model_is_converted_to_the_architectures_dtypes_and_shapes() -> None:
+    from zkpot.handoff import ArchitectureMismatchError, conform_state
+
+    template = build_model(TINY_MLP).state_dict()
+    state = build_model(TINY_MLP, seed=4).state_dict()
+    double = {k: v.double() for k, v in state.items()}
+    double["0.weight"] = double["0.weight"].flatten()
+    out = conform_state(template, double)
+    for name, tensor in out.items():
+        assert tensor.dtype == torch.float32 and tensor.shape == template[name].shape
+        assert torch.equal(tensor, state[name])
+    nan = dict(state, **{"2.bias": torch.full((10,), float("nan"))})
+    with pytest.raises(HandoffError, match="non-finite") as info:
+        conform_state(template, nan)
+    assert info.value.reason == "malformed"
+    huge = dict(double, **{"2.bias": torch.full((10,), 1e300, dtype=torch.float64)})
+    with pytest.raises(HandoffError, match="overflows"):
+        conform_state(template, huge)
+    with pytest.raises(ArchitectureMismatchError, match="missing") as wrong:
+        conform_state(template, {k: v for k, v in state.items() if k != "0.bias"})
+    assert wrong.value.reason == "wrong-architecture"
+    with pytest.raises(ArchitectureMismatchError, match="wrong size"):
+        conform_state(template, dict(state, **{"0.bias": torch.zeros(9)}))
+
+
+def test_blinding_travels_as_an_int64_extra_beside_the_weights() -> None:
+    from zkpot.handoff import BLINDING, decode_model, open_handoff
+
+    leader = KeyPair.generate()
+    state = build_model(TINY_MLP, seed=5).state_dict()
+    blob = serialize_state_dict(state, architecture=TINY_MLP.name, blinding=[-1, 2, -3, 4])
+    payload = decode_model(blob, architecture=TINY_MLP.name)
+    assert set(payload.state) == set(state) and BLINDING not in payload.state
+    assert payload.blinding is not None and payload.blinding.tolist() == [-1, 2, -3, 4]
+    assert payload.blinding.dtype == np.int64
+    assert deserialize_state_dict(blob).keys() == state.keys()
+    box = seal_model(state, leader.public, architecture=TINY_MLP.name, blinding=[7] * 8)
+    opened = open_handoff(box, leader, architecture=TINY_MLP.name)
+    assert opened.blinding is not None and opened.blinding.tolist() == [7] * 8
+    assert decode_model(serialize_state_dict(state)).blinding is None
+    with pytest.raises(HandoffError, match="named zkpot"):
+        serialize_state_dict(state, extras={"salt": [1]})
+
+
+def test_undecryptable_and_wrong_architecture_errors_name_their_reason() -> None:
+    from zkpot.handoff import RejectionReason, open_handoff
+
+    leader = KeyPair.generate()
+    with pytest.raises(HandoffError) as undecryptable:
+        open_handoff(b"\x00" * 100, leader)
+    assert undecryptable.value.reason == RejectionReason.UNDECRYPTABLE
+    box = seal_model(build_model(TINY_MLP).state_dict(), leader.public, architecture="x")
+    with pytest.raises(HandoffError) as wrong:
+        open_handoff(box, leader, architecture=TINY_MLP.name)
+    assert wrong.value.reason == RejectionReason.WRONG_ARCHITECTURE

@@ -560,7 +560,7 @@ def aggregate(
         f"published global model {result.global_model_cid} ({result.global_correct} correct)"
     )
     for rejection in result.rejected:
-        click.echo(f"  ignored {rejection.participant}: {rejection.reason}")
+        click.echo(f"  ignored {rejection.participant} ({rejection.code}): {rejection.reason}")
 
 
 @cli.command()

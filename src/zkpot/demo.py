@@ -313,7 +313,7 @@ def _round(
         baseline_accuracy_holdout=baseline_accuracy,
         aggregated=[names.get(a.lower(), a) for a in result.used],
         rejected=[
-            f"{names.get(r.participant.lower(), r.participant)}: {r.reason}"
+            f"{names.get(r.participant.lower(), r.participant)} ({r.code}): {r.reason}"
             for r in result.rejected
         ],
         seconds=time.perf_counter() - started,

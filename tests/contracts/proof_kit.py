@@ -27,6 +27,10 @@ CHUNKS = 2
 TEST_SET_STARTS = {"s1": 1000, "s2": 1200}
 # Which (model, test set) pairs get proofs.
 PROVEN = [("a", "s1"), ("b", "s1"), ("c", "s1"), ("d", "s1"), ("a", "s2"), ("b", "s2")]
+# Constant-output models ("always class k"): exact, known counts for rank admission and
+# reward tests. On s1 (labels 1 4 0 5 3 6 9 6) "z" (always 8) scores 0, "k1" 1, "k6" 2.
+CONSTANT_MODELS = {"z": 8, "k1": 1, "k6": 6}
+PROVEN += [("z", "s1"), ("k1", "s1"), ("k6", "s1"), ("c", "s2")]
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,17 @@ def _trained(seed: int, epochs: int) -> nn.Module:
     return train.train_local(
         model, digits.X[:800], digits.y[:800], epochs=epochs, lr=0.05, batch_size=32, seed=seed
     )
+
+
+def _constant(model: nn.Module, label: int) -> nn.Module:
+    """A copy of ``model`` whose output is always ``label`` (last layer zero, one bias up)."""
+    out = copy.deepcopy(model)
+    last = [m for m in out.modules() if isinstance(m, nn.Linear)][-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.zero_()
+        last.bias[label] = 2.0
+    return out
 
 
 def _batch(start: int) -> circuit.TestBatch:
@@ -106,6 +121,7 @@ def build_kit() -> ProofKit:
     artifacts = pipeline.setup_circuit(spec, model_a, batches["s1"][0], zk_dir=root)
     named = {"a": model_a, "b": model_b, "c": model_c}
     named["d"] = _tie_twin(model_a, artifacts, batches["s1"])
+    named.update({k: _constant(model_a, label) for k, label in CONSTANT_MODELS.items()})
     work = root / "work"
     raw: dict[str, object] = {"commitments": {}, "proofs": {}}
     commitments = {k: pipeline.model_commitment(artifacts, m) for k, m in named.items()}
@@ -153,5 +169,7 @@ def _load(
             raise ValueError("cached proofs do not match the test sets")
         proofs[(model_name, set_name)] = chunk_proofs
         counts[(model_name, set_name)] = sum(s.correct for s in statements)
+    if set(PROVEN) - set(proofs):
+        raise ValueError("cached kit lacks proofs the tests now need")
     commitments = {k: bytes.fromhex(v) for k, v in raw["commitments"].items()}
     return ProofKit(artifacts, test_sets, commitments, proofs, counts)

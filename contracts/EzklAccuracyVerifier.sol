@@ -86,6 +86,12 @@ contract EzklAccuracyVerifier is IAccuracyVerifier {
         return _samples;
     }
 
+    /// @inheritdoc IAccuracyVerifier
+    /// @dev keccak256 of the VK artifact words, as registered with the reusable verifier.
+    function vkDigest() external view returns (bytes32) {
+        return _vkaDigest;
+    }
+
     /// @notice The reusable verifier this adapter calls.
     function halo2Verifier() external view returns (address) {
         return address(_halo2);

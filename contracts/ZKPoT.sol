@@ -1,23 +1,30 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.20;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IAccuracyVerifier} from "./interfaces/IAccuracyVerifier.sol";
 import {IZKPoT} from "./interfaces/IZKPoT.sol";
+import {ZKPoTRewards} from "./ZKPoTRewards.sol";
 
 /// @title ZKPoT
 /// @notice Zero-Knowledge Proof of Training consensus for federated learning. The round
 ///         leader is the participant with the highest verified accuracy; nobody stakes.
-/// @dev See {IZKPoT} for the commitment formats and the reward rule.
+/// @dev See {IZKPoT} for the commitment formats, rank admission and the tie-break seed.
+///      Reward pools are held and paid by the {ZKPoTRewards} contract this one creates.
 contract ZKPoT is IZKPoT, ReentrancyGuard {
-    using SafeERC20 for IERC20;
-
-    /// @notice Cap on a task's maxSubmissions: bounds the loops of leader selection and finalisation.
+    /// @notice Cap on a task's maxSubmissions: bounds the loops of admission, leader
+    ///         selection and finalisation (each at most this many storage reads).
     uint256 public constant MAX_SUBMISSIONS_PER_ROUND = 64;
+    /// @notice Cap on chunksPerRound: one EZKL chunk proof costs ~2.2M gas to verify, so
+    ///         12 proofs (~26.5M with calldata and bookkeeping) still fit a 30M-gas block.
+    uint256 public constant MAX_CHUNKS_PER_ROUND = 12;
+    /// @notice Cap on each phase duration (30 days).
+    uint256 public constant MAX_PHASE_DURATION = 30 days;
+    /// @notice Cap on the four phase durations together (60 days): a round, and the reward
+    ///         pool behind it, cannot be locked for longer by its configuration.
+    uint256 public constant MAX_ROUND_DURATION = 60 days;
 
-    uint256 private constant _BPS = 10_000;
+    ZKPoTRewards private immutable _rewards;
 
     uint256 private _taskCount;
     mapping(uint256 taskId => TaskConfig) private _configs;
@@ -29,6 +36,10 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         private _submissions;
     mapping(uint256 taskId => mapping(uint256 round => mapping(bytes32 model => bool))) private _modelUsed;
     mapping(uint256 taskId => mapping(uint256 index => BlockHeader)) private _blocks;
+
+    constructor() {
+        _rewards = new ZKPoTRewards();
+    }
 
     // ------------------------------------------------------------ modifiers
 
@@ -46,27 +57,7 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         nonReentrant
         returns (uint256 taskId)
     {
-        address verifier = address(config.verifier);
-        if (verifier == address(0) || verifier.code.length == 0) revert InvalidVerifier();
-        if (config.verifier.circuitId() != config.circuitId) revert CircuitMismatch();
-        if (config.chunksPerRound == 0) revert InvalidChunkCount();
-        if (
-            config.commitDuration == 0 || config.revealDuration == 0 || config.submitDuration == 0
-                || config.aggregateDuration == 0
-        ) revert InvalidPhaseDuration();
-        if (config.leaderShareBps > _BPS) revert InvalidLeaderShare();
-        if (config.maxSubmissions == 0 || config.maxSubmissions > MAX_SUBMISSIONS_PER_ROUND) {
-            revert InvalidSubmissionLimit();
-        }
-        bool hasToken = address(config.rewardToken) != address(0);
-        if (hasToken != (config.rewardPool > 0) || hasToken != (config.rewardPerRound > 0)) {
-            revert InvalidRewardConfig();
-        }
-        if (config.initialModelCommitment == bytes32(0)) revert InvalidModelCommitment();
-        if (bytes(config.initialModelCID).length == 0 || bytes(config.specCID).length == 0) {
-            revert EmptyCID();
-        }
-
+        _checkConfig(config);
         taskId = _taskCount++;
         _configs[taskId] = config;
         TaskState storage state = _states[taskId];
@@ -80,18 +71,53 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
                 emit AllowlistUpdated(taskId, allowlist[i], true);
             }
         }
-        uint256 funded;
-        if (hasToken) {
-            // Count what arrived, so a fee-taking token cannot make the pool promise more.
-            uint256 before = config.rewardToken.balanceOf(address(this));
-            config.rewardToken.safeTransferFrom(msg.sender, address(this), config.rewardPool);
-            funded = config.rewardToken.balanceOf(address(this)) - before;
-            state.funded = funded;
-            state.unallocated = funded;
-        }
-        emit TaskCreated(
-            taskId, msg.sender, config.circuitId, verifier, config.policy, config.chunksPerRound, funded, config.specCID
+        // The pool contract pulls the reward straight from the publisher (approve it, see {rewards}).
+        uint256 funded = _rewards.fund(
+            taskId, msg.sender, config.rewardToken, config.rewardPool, config.rewardPerRound, config.leaderShareBps
         );
+        emit TaskCreated(
+            taskId,
+            msg.sender,
+            config.circuitId,
+            address(config.verifier),
+            config.policy,
+            config.chunksPerRound,
+            funded,
+            config.specCID
+        );
+    }
+
+    function _checkConfig(TaskConfig calldata config) private view {
+        address verifier = address(config.verifier);
+        if (verifier == address(0) || verifier.code.length == 0) revert InvalidVerifier();
+        if (config.verifier.circuitId() != config.circuitId) revert CircuitMismatch();
+        bytes32 digest = config.verifier.vkDigest();
+        if (digest != config.vkDigest) revert VkDigestMismatch(digest, config.vkDigest);
+        if (config.chunksPerRound == 0) revert InvalidChunkCount();
+        if (config.chunksPerRound > MAX_CHUNKS_PER_ROUND) {
+            revert TooManyChunks(config.chunksPerRound, MAX_CHUNKS_PER_ROUND);
+        }
+        uint64[4] memory durations =
+            [config.commitDuration, config.revealDuration, config.submitDuration, config.aggregateDuration];
+        uint256 total;
+        for (uint256 i = 0; i < 4; ++i) {
+            if (durations[i] == 0) revert InvalidPhaseDuration();
+            if (durations[i] > MAX_PHASE_DURATION) revert PhaseDurationTooLong(durations[i], MAX_PHASE_DURATION);
+            total += durations[i];
+        }
+        if (total > MAX_ROUND_DURATION) revert RoundDurationTooLong(total, MAX_ROUND_DURATION);
+        if (config.leaderShareBps > 10_000) revert InvalidLeaderShare();
+        if (config.maxSubmissions == 0 || config.maxSubmissions > MAX_SUBMISSIONS_PER_ROUND) {
+            revert InvalidSubmissionLimit();
+        }
+        bool hasToken = address(config.rewardToken) != address(0);
+        if (hasToken != (config.rewardPool > 0) || hasToken != (config.rewardPerRound > 0)) {
+            revert InvalidRewardConfig();
+        }
+        if (config.initialModelCommitment == bytes32(0)) revert InvalidModelCommitment();
+        if (bytes(config.initialModelCID).length == 0 || bytes(config.specCID).length == 0) {
+            revert EmptyCID();
+        }
     }
 
     /// @inheritdoc IZKPoT
@@ -122,11 +148,10 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         TaskState storage state = _states[taskId];
         if (state.closed) revert TaskIsClosed();
         if (_roundInProgress(taskId)) revert RoundInProgress();
-        uint256 refund = state.unallocated;
         state.closed = true;
-        state.unallocated = 0;
+        uint256 refund;
+        if (address(_configs[taskId].rewardToken) != address(0)) refund = _rewards.refund(taskId, msg.sender);
         emit TaskClosed(taskId, refund);
-        if (refund > 0) _configs[taskId].rewardToken.safeTransfer(msg.sender, refund);
     }
 
     // --------------------------------------------------------------- rounds
@@ -151,7 +176,6 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         r.submitDeadline = r.revealDeadline + config.submitDuration;
         r.globalModelCID = state.globalModelCID;
         r.globalModelCommitment = state.globalModelCommitment;
-        r.previousGlobalCorrect = state.globalCorrect;
         r.testSetCommitment = testSetCommitment;
         emit RoundOpened(
             taskId,
@@ -208,7 +232,7 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         uint256[][] calldata instances,
         bytes32 salt
     ) external view returns (bool accepted, bytes4 reason, bytes32 modelCommitment, uint256 correct) {
-        (reason, modelCommitment, correct) = _checkSubmission(taskId, round, participant, proofs, instances, salt);
+        (reason, modelCommitment, correct,) = _checkSubmission(taskId, round, participant, proofs, instances, salt);
         accepted = reason == bytes4(0);
     }
 
@@ -221,26 +245,51 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         bytes32 salt,
         string calldata proofCID
     ) external {
-        (bytes4 reason, bytes32 model, uint256 correct) =
+        (bytes4 reason, bytes32 model, uint256 correct, uint256 evict) =
             _checkSubmission(taskId, round, msg.sender, proofs, instances, salt);
         if (reason != bytes4(0)) _revertWith(reason);
         if (bytes(proofCID).length == 0) revert EmptyCID();
-        _recordSubmission(taskId, round, model, correct, proofCID);
+        _admit(taskId, round, model, correct, salt, proofCID, evict);
     }
 
-    function _recordSubmission(uint256 taskId, uint256 round, bytes32 model, uint256 correct, string calldata proofCID)
-        private
-    {
+    function _admit(
+        uint256 taskId,
+        uint256 round,
+        bytes32 model,
+        uint256 correct,
+        bytes32 salt,
+        string calldata proofCID,
+        uint256 evict
+    ) private {
         Round storage r = _rounds[taskId][round];
+        if (evict != type(uint256).max) _evict(taskId, round, r, evict);
+        if (r.randaoSeed == bytes32(0)) r.randaoSeed = bytes32(block.prevrandao);
         Submission storage s = _submissions[taskId][round][msg.sender];
         s.modelCommitment = model;
         s.correct = correct;
         s.verified = true;
+        s.salt = salt;
         s.proofCID = proofCID;
         _modelUsed[taskId][round][model] = true;
         r.submitters.push(msg.sender);
+        r.saltMix ^= salt;
         r.submissionsDigest = keccak256(abi.encode(r.submissionsDigest, msg.sender, model, correct, proofCID));
         emit SubmissionVerified(taskId, round, msg.sender, model, correct, proofCID);
+    }
+
+    /// @dev Removes submitter `index` from the round: it no longer counts for the leader,
+    ///      its model commitment is free again, and its salt leaves the seed mix.
+    function _evict(uint256 taskId, uint256 round, Round storage r, uint256 index) private {
+        address[] storage submitters = r.submitters;
+        address evicted = submitters[index];
+        submitters[index] = submitters[submitters.length - 1];
+        submitters.pop();
+        Submission storage s = _submissions[taskId][round][evicted];
+        s.verified = false;
+        s.evicted = true;
+        _modelUsed[taskId][round][s.modelCommitment] = false;
+        r.saltMix ^= s.salt;
+        emit SubmissionEvicted(taskId, round, evicted, s.correct, msg.sender);
     }
 
     /// @inheritdoc IZKPoT
@@ -255,9 +304,9 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         }
         if (r.status != RoundStatus.Revealed) revert NotAwaitingLeader();
         if (block.timestamp < r.submitDeadline) revert SubmitPhaseNotOver();
-        // Fixed once, here: nobody could know it when submitting, and it orders every
-        // later replacement the same way.
-        r.tieSeed = bytes32(block.prevrandao);
+        // Everything in the seed was fixed when the submit phase ended: the block that
+        // carries this call (and its prevrandao) changes nothing.
+        r.tieSeed = keccak256(abi.encode(r.randaoSeed, r.saltMix));
         _installNextLeader(taskId, round, r);
     }
 
@@ -289,33 +338,77 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         uint256 taskId,
         uint256 round,
         string calldata globalModelCID,
+        address[] calldata included,
         bytes[] calldata proofs,
         uint256[][] calldata instances
     ) external {
         Round storage r = _aggregatingRound(taskId, round);
         if (msg.sender != r.leader) revert NotLeader();
         if (bytes(globalModelCID).length == 0) revert EmptyCID();
-        (bytes4 reason, bytes32 model, uint256 correct) =
-            _verifyProofs(_configs[taskId].verifier, r.chunkCommitments, proofs, instances);
-        if (reason != bytes4(0)) _revertWith(reason);
-        if (
-            _configs[taskId].policy == AggregationPolicy.LEADER_MODEL
-                && model != _submissions[taskId][round][msg.sender].modelCommitment
-        ) revert GlobalModelMismatch();
+        {
+            bool leaderModel = _configs[taskId].policy == AggregationPolicy.LEADER_MODEL;
+            if (leaderModel && included.length > 0) revert InclusionNotAllowed();
+            _checkIncluded(_submissions[taskId][round], included);
+            (bytes32 model, uint256 correct) = _mustVerify(taskId, r, proofs, instances);
+            if (leaderModel && model != _submissions[taskId][round][msg.sender].modelCommitment) {
+                revert GlobalModelMismatch();
+            }
+            r.newModelCommitment = model;
+            r.newGlobalCorrect = correct;
+        }
         r.status = RoundStatus.Published;
+        r.included = included;
         r.newModelCID = globalModelCID;
-        r.newModelCommitment = model;
-        r.newGlobalCorrect = correct;
-        emit GlobalModelPublished(taskId, round, msg.sender, globalModelCID, model, correct);
+        emit GlobalModelPublished(
+            taskId, round, msg.sender, globalModelCID, r.newModelCommitment, r.newGlobalCorrect, included
+        );
+    }
+
+    /// @dev Each included account handed its model off to the sender (the leader); ascending.
+    function _checkIncluded(mapping(address => Submission) storage subs, address[] calldata included)
+        private
+        view
+    {
+        address previous;
+        for (uint256 i = 0; i < included.length; ++i) {
+            address a = included[i];
+            if (a <= previous) revert IncludedNotAscending();
+            Submission storage s = subs[a];
+            if (!s.verified || s.handoffLeader != msg.sender) revert NotHandedOff(a);
+            previous = a;
+        }
+    }
+
+    /// @inheritdoc IZKPoT
+    function recordBaseline(uint256 taskId, uint256 round, bytes[] calldata proofs, uint256[][] calldata instances)
+        external
+    {
+        Round storage r = _round(taskId, round);
+        RoundStatus status = r.status;
+        if (status != RoundStatus.Revealed && status != RoundStatus.LeaderSelected && status != RoundStatus.Published)
+        {
+            revert BaselinePhaseClosed();
+        }
+        if (msg.sender != _states[taskId].publisher && msg.sender != r.leader) revert NotBaselineProver();
+        if (r.baselineProven) revert BaselineAlreadyRecorded();
+        (bytes32 model, uint256 correct) = _mustVerify(taskId, r, proofs, instances);
+        if (model != r.globalModelCommitment) revert BaselineModelMismatch();
+        r.baselineProven = true;
+        r.baselineCorrect = correct;
+        emit BaselineRecorded(taskId, round, msg.sender, correct);
     }
 
     /// @inheritdoc IZKPoT
     function finalise(uint256 taskId, uint256 round) external returns (bytes32 blockHash) {
         Round storage r = _round(taskId, round);
         if (r.status != RoundStatus.Published) revert NotPublished();
+        bool rewarded = address(_configs[taskId].rewardToken) != address(0);
+        if (rewarded && !r.baselineProven) revert BaselineNotProven();
         TaskState storage state = _states[taskId];
 
         BlockHeader memory header = BlockHeader({
+            chainId: block.chainid,
+            zkpot: address(this),
             taskId: taskId,
             round: round,
             prevBlockHash: state.lastBlockHash,
@@ -335,27 +428,31 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         state.globalCorrect = r.newGlobalCorrect;
         r.blockHash = blockHash;
         r.status = RoundStatus.Finalised;
-        if (state.unallocated > 0) _allocateRewards(taskId, round, r, state);
         emit BlockFinalised(taskId, round, blockHash, header);
+        if (rewarded) _allocate(taskId, round, r);
     }
 
-    // -------------------------------------------------------------- rewards
-
-    /// @inheritdoc IZKPoT
-    function claim(uint256 taskId, uint256 round) external nonReentrant returns (uint256 amount) {
-        Round storage r = _round(taskId, round);
-        if (address(_configs[taskId].rewardToken) == address(0)) revert NoRewardPool();
-        if (r.status != RoundStatus.Finalised) revert RoundNotFinalised();
-        Submission storage s = _submissions[taskId][round][msg.sender];
-        if (s.claimed) revert AlreadyClaimed();
-        amount = _owed(taskId, r, s, msg.sender);
-        if (amount == 0) revert NothingToClaim();
-        s.claimed = true;
-        emit RewardClaimed(taskId, round, msg.sender, amount);
-        _configs[taskId].rewardToken.safeTransfer(msg.sender, amount);
+    /// @dev The earners are the leader, then the included participants, with their counts.
+    function _allocate(uint256 taskId, uint256 round, Round storage r) private {
+        address[] storage included = r.included;
+        uint256 n = included.length + 1;
+        address[] memory earners = new address[](n);
+        uint256[] memory corrects = new uint256[](n);
+        earners[0] = r.leader;
+        corrects[0] = _submissions[taskId][round][r.leader].correct;
+        for (uint256 i = 1; i < n; ++i) {
+            earners[i] = included[i - 1];
+            corrects[i] = _submissions[taskId][round][earners[i]].correct;
+        }
+        _rewards.allocate(taskId, round, earners, corrects, r.newGlobalCorrect, r.baselineCorrect);
     }
 
     // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IZKPoT
+    function rewards() external view returns (address) {
+        return address(_rewards);
+    }
 
     /// @inheritdoc IZKPoT
     function taskConfig(uint256 taskId) external view returns (TaskConfig memory) {
@@ -435,17 +532,9 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         returns (BlockHeader memory header, bytes32 blockHash)
     {
         _requireTask(taskId);
-        if (index >= _states[taskId].blockCount) revert UnknownRound();
+        if (index >= _states[taskId].blockCount) revert UnknownBlock(index);
         header = _blocks[taskId][index];
         blockHash = keccak256(abi.encode(header));
-    }
-
-    /// @inheritdoc IZKPoT
-    function claimable(uint256 taskId, uint256 round, address account) external view returns (uint256) {
-        Round storage r = _round(taskId, round);
-        Submission storage s = _submissions[taskId][round][account];
-        if (r.status != RoundStatus.Finalised || s.claimed) return 0;
-        return _owed(taskId, r, s, account);
     }
 
     // ------------------------------------------------------------ internals
@@ -478,7 +567,8 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
     }
 
     /// @dev The single definition of "acceptable submission": {submit} reverts with the
-    ///      returned selector, {checkSubmission} reports it. Zero means accepted.
+    ///      returned selector, {checkSubmission} reports it. Zero means accepted; `evict` is
+    ///      the index of the submitter to evict (type(uint256).max: none).
     function _checkSubmission(
         uint256 taskId,
         uint256 round,
@@ -486,12 +576,36 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         bytes[] calldata proofs,
         uint256[][] calldata instances,
         bytes32 salt
-    ) private view returns (bytes4 reason, bytes32 model, uint256 correct) {
+    ) private view returns (bytes4 reason, bytes32 model, uint256 correct, uint256 evict) {
+        evict = type(uint256).max;
         reason = _checkSubmitter(taskId, round, participant);
-        if (reason != bytes4(0)) return (reason, 0, 0);
-        (reason, model, correct) = _verifyProofs(_configs[taskId].verifier, _rounds[taskId][round].chunkCommitments, proofs, instances);
-        if (reason != bytes4(0)) return (reason, 0, 0);
+        if (reason != bytes4(0)) return (reason, 0, 0, evict);
+        Round storage r = _rounds[taskId][round];
+        (reason, model, correct) = _verifyProofs(_configs[taskId].verifier, r.chunkCommitments, proofs, instances);
+        if (reason != bytes4(0)) return (reason, 0, 0, evict);
         reason = _checkOpening(taskId, round, participant, model, salt);
+        if (reason != bytes4(0)) return (reason, model, correct, evict);
+        if (correct == 0) return (ZeroCountSubmission.selector, model, 0, evict);
+        (reason, evict) = _rank(taskId, round, r.submitters, correct);
+    }
+
+    /// @dev Rank admission in a full round: only a count strictly above the lowest admitted
+    ///      one is admitted, evicting that one (the first found at the lowest count).
+    function _rank(uint256 taskId, uint256 round, address[] storage submitters, uint256 correct)
+        private
+        view
+        returns (bytes4, uint256 evict)
+    {
+        evict = type(uint256).max;
+        if (submitters.length < _configs[taskId].maxSubmissions) return (bytes4(0), evict);
+        uint256 lowest = type(uint256).max;
+        mapping(address => Submission) storage subs = _submissions[taskId][round];
+        for (uint256 i = 0; i < submitters.length; ++i) {
+            uint256 c = subs[submitters[i]].correct;
+            if (c < lowest) (lowest, evict) = (c, i);
+        }
+        if (correct <= lowest) return (ScoreNotAboveLowest.selector, type(uint256).max);
+        return (bytes4(0), evict);
     }
 
     function _checkSubmitter(uint256 taskId, uint256 round, address participant) private view returns (bytes4) {
@@ -501,10 +615,11 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         if (r.status != RoundStatus.Revealed || block.timestamp >= r.submitDeadline) {
             return SubmitPhaseClosed.selector;
         }
+        // The allowlist may have changed since the commit.
+        if (!_isAllowed(taskId, participant)) return NotAllowed.selector;
         Submission storage s = _submissions[taskId][round][participant];
         if (s.commitment == bytes32(0)) return NoCommitment.selector;
-        if (s.verified) return AlreadySubmitted.selector;
-        if (r.submitters.length >= _configs[taskId].maxSubmissions) return SubmissionLimitReached.selector;
+        if (s.verified || s.evicted) return AlreadySubmitted.selector;
         return bytes4(0);
     }
 
@@ -514,7 +629,10 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         returns (bytes4)
     {
         // The commitment names the sender: a proof lifted from the mempool fails here.
-        if (keccak256(abi.encode(taskId, round, participant, model, salt)) != _submissions[taskId][round][participant].commitment) {
+        if (
+            keccak256(abi.encode(taskId, round, participant, model, salt))
+                != _submissions[taskId][round][participant].commitment
+        ) {
             return CommitmentMismatch.selector;
         }
         if (_modelUsed[taskId][round][model]) return ModelAlreadySubmitted.selector;
@@ -541,6 +659,17 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         return (bytes4(0), model, correct);
     }
 
+    /// @dev {_verifyProofs} against the round's chunks, reverting with the reason.
+    function _mustVerify(uint256 taskId, Round storage r, bytes[] calldata proofs, uint256[][] calldata instances)
+        private
+        view
+        returns (bytes32 model, uint256 correct)
+    {
+        bytes4 reason;
+        (reason, model, correct) = _verifyProofs(_configs[taskId].verifier, r.chunkCommitments, proofs, instances);
+        if (reason != bytes4(0)) _revertWith(reason);
+    }
+
     function _verifyOne(IAccuracyVerifier verifier, bytes calldata proof, uint256[] calldata instances)
         private
         view
@@ -554,8 +683,8 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         }
     }
 
-    /// @dev Makes the best not-passed-over submitter leader, or closes the round empty.
-    ///      Order: higher correct first; equal correct -> higher keccak(tieSeed, address).
+    /// @dev Makes the best not-passed-over admitted submitter leader, or closes the round
+    ///      empty. Order: higher correct first; equal correct -> higher keccak(tieSeed, address).
     function _installNextLeader(uint256 taskId, uint256 round, Round storage r) private {
         address best;
         uint256 bestCorrect;
@@ -581,57 +710,6 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         r.leader = best;
         r.aggregateDeadline = deadline;
         emit LeaderSelected(taskId, round, best, bestCorrect, deadline);
-    }
-
-    function _eligible(uint256 taskId, Round storage r, Submission storage s, address account)
-        private
-        view
-        returns (uint256 improvement)
-    {
-        if (!s.verified || s.correct <= r.previousGlobalCorrect) return 0;
-        if (
-            account != r.leader && _configs[taskId].policy == AggregationPolicy.FEDAVG
-                && s.handoffLeader != r.leader
-        ) return 0;
-        return s.correct - r.previousGlobalCorrect;
-    }
-
-    function _allocateRewards(uint256 taskId, uint256 round, Round storage r, TaskState storage state) private {
-        uint256 total = _configs[taskId].rewardPerRound;
-        if (total > state.unallocated) total = state.unallocated;
-        uint256 leaderReward = total * _configs[taskId].leaderShareBps / _BPS;
-        uint256 pool = total - leaderReward;
-        uint256 sumImprovement = _sumShares(taskId, round, r, 1, 1);
-        r.leaderReward = leaderReward;
-        r.participantPool = sumImprovement > 0 ? pool : 0;
-        r.totalImprovement = sumImprovement;
-        uint256 allocated = leaderReward + (sumImprovement > 0 ? _sumShares(taskId, round, r, pool, sumImprovement) : 0);
-        // Floors never sum above the pool, so unallocated cannot underflow.
-        state.unallocated -= allocated;
-    }
-
-    /// @dev Sum over submitters of floor(improvement * numerator / denominator).
-    function _sumShares(uint256 taskId, uint256 round, Round storage r, uint256 numerator, uint256 denominator)
-        private
-        view
-        returns (uint256 sum)
-    {
-        address[] storage submitters = r.submitters;
-        for (uint256 i = 0; i < submitters.length; ++i) {
-            address a = submitters[i];
-            sum += numerator * _eligible(taskId, r, _submissions[taskId][round][a], a) / denominator;
-        }
-    }
-
-    function _owed(uint256 taskId, Round storage r, Submission storage s, address account)
-        private
-        view
-        returns (uint256 amount)
-    {
-        if (account == r.leader) amount = r.leaderReward;
-        if (r.totalImprovement > 0) {
-            amount += r.participantPool * _eligible(taskId, r, s, account) / r.totalImprovement;
-        }
     }
 
     function _revertWith(bytes4 selector) private pure {

@@ -78,11 +78,13 @@ def cli(  # noqa: PLR0913
                 )
             verifier = deployment.verifier.address
         record = read_verifier(verifier)
-        digest = vk_digest or record.vka_digest or "0x" + "00" * 32
+        # The contract refuses a task whose digest differs from the verifier's own.
+        digest = vk_digest or "0x" + client.verifier_vk_digest(verifier).hex()
         if reward_token and reward_pool:
             from ape import Contract
 
-            Contract(reward_token).approve(client.address, reward_pool, sender=account)
+            # The pool contract pulls the reward at creation.
+            Contract(reward_token).approve(client.rewards.address, reward_pool, sender=account)
         spec = TaskSpec(
             circuit_id=parse_bytes32(record.circuit_id),
             verifier=verifier,

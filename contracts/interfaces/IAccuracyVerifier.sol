@@ -22,6 +22,11 @@ interface IAccuracyVerifier {
     /// @notice Samples in one test-set chunk, i.e. covered by one proof.
     function samplesPerProof() external view returns (uint256);
 
+    /// @notice Digest of the verification-key artifact this verifier checks proofs against.
+    /// @dev A task's `vkDigest` must equal it (checked at task creation), so the key a
+    ///      publisher names in the task document is the key the chain uses.
+    function vkDigest() external view returns (bytes32);
+
     /// @notice Decodes the statement a proof claims, without checking the proof.
     function statementOf(bytes calldata proof, uint256[] calldata instances)
         external

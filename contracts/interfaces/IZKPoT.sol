@@ -6,7 +6,8 @@ import {IAccuracyVerifier} from "./IAccuracyVerifier.sol";
 
 /// @title IZKPoT
 /// @notice Zero-Knowledge Proof of Training consensus: tasks, rounds with commit-reveal,
-///         leader selection by verified accuracy, hash-linked blocks and pull rewards.
+///         rank-admitted submissions, leader selection by verified accuracy, hash-linked
+///         blocks. Reward pools live in a separate contract ({IZKPoTRewards}, see {rewards}).
 /// @dev A round moves Open -> Revealed -> LeaderSelected -> Published -> Finalised, or
 ///      ends ClosedEmpty. Deadlines are `block.timestamp` values fixed when the round
 ///      opens, except the aggregate deadline, which restarts for every leader.
@@ -16,21 +17,32 @@ import {IAccuracyVerifier} from "./IAccuracyVerifier.sol";
 ///        modelCommitment, salt))` (uint256, uint256, address, bytes32, bytes32);
 ///      - test set: `keccak256(abi.encode(testSetCID, chunkCommitments, salt))`
 ///        (string, bytes32[], bytes32);
-///      - block hash: `keccak256(abi.encode(header))` with `header` a {BlockHeader};
-///      - submissions digest: starts at zero, then for each accepted submission in
-///        arrival order `keccak256(abi.encode(digest, participant, modelCommitment,
-///        correct, proofCID))`.
+///      - block hash: `keccak256(abi.encode(header))` with `header` a {BlockHeader}
+///        (it carries the chain id and this contract's address);
+///      - submissions digest: starts at zero, then for each admitted submission in
+///        arrival order (later-evicted ones included) `keccak256(abi.encode(digest,
+///        participant, modelCommitment, correct, proofCID))`.
 ///
-///      Reward rule (tasks with a pool): each finalised round allocates
-///      `R = min(rewardPerRound, unallocated)`. The leader gets
-///      `R * leaderShareBps / 10000`; the rest `P` is split among the eligible verified
-///      submitters (leader included) in proportion to their improvement
-///      `correct - previousGlobalCorrect` (only positive improvements count; the
-///      previous global correct is the last finalised global model's verified count,
-///      0 before the first block). Under FEDAVG a participant other than the leader is
-///      eligible only if it handed its encrypted model to the final leader. Shares are
-///      floored; the rounding dust and `P` when nobody improved stay unallocated and
-///      return to the publisher when the task is closed. Nothing is staked or slashed.
+///      Admission is by rank, never by arrival: a zero count is never admitted; a round
+///      holding `maxSubmissions` admits a new submission only when its count is strictly
+///      greater than the lowest admitted count, and that lowest submission (the first
+///      found at that count) is evicted: it stops counting for the leader, its model
+///      commitment is free again, it cannot hand off and earns nothing.
+///
+///      Tie-break seed: `keccak256(abi.encode(randaoSeed, saltMix))`, where `randaoSeed` is
+///      `block.prevrandao` of the first admitted submission and `saltMix` the XOR of the
+///      admitted submitters' commit salts (each fixed at commit time, before the reveal).
+///      Both are fixed when the submit phase ends, so the block that carries
+///      {selectLeader} does not matter. What remains: the last submitter, knowing every
+///      other salt and `randaoSeed`, can choose to withhold its submission (one bit of
+///      bias per colluding account, at the cost of not competing); on L2s whose
+///      `prevrandao` is constant the seed is the salt mix alone, with that same bias.
+///
+///      Rewards (tasks with a pool): the leader publishes the list of participants whose
+///      models it aggregated; each must have handed its model off to it on chain. The
+///      previous global model's count on this round's own chunks (the baseline) must be
+///      proven with {recordBaseline} before {finalise}. Only the leader and the included
+///      participants earn, by improvement over that baseline; see {IZKPoTRewards}.
 interface IZKPoT {
     // ------------------------------------------------------------------ types
 
@@ -70,16 +82,18 @@ interface IZKPoT {
     /// @notice What a publisher fixes when creating a task.
     /// @param circuitId Circuit (architecture + chunk shape) id; must equal the verifier's.
     /// @param verifier Verifier adapter for the circuit; `samplesPerProof` is read from it.
-    /// @param vkDigest Digest of the verification-key artifact the verifier was set up with.
-    /// @param chunksPerRound Proofs per submission, one per test-set chunk.
+    /// @param vkDigest Digest of the verification-key artifact; must equal the verifier's `vkDigest()`.
+    /// @param chunksPerRound Proofs per submission, one per test-set chunk (1..MAX_CHUNKS_PER_ROUND).
     /// @param policy Aggregation policy.
-    /// @param commitDuration Seconds from opening to the commit deadline.
-    /// @param revealDuration Seconds from the commit deadline to the reveal deadline.
-    /// @param submitDuration Seconds from the reveal deadline to the submit deadline.
-    /// @param aggregateDuration Seconds a leader has to publish the global model.
+    /// @param commitDuration Seconds from opening to the commit deadline (1..MAX_PHASE_DURATION).
+    /// @param revealDuration Seconds from the commit deadline to the reveal deadline (1..MAX_PHASE_DURATION).
+    /// @param submitDuration Seconds from the reveal deadline to the submit deadline (1..MAX_PHASE_DURATION).
+    /// @param aggregateDuration Seconds a leader has to publish the global model (1..MAX_PHASE_DURATION);
+    ///        the four durations together are at most MAX_ROUND_DURATION.
     /// @param allowlistEnabled True: only publisher-allowed accounts take part.
     /// @param rewardToken ERC-20 of the reward pool, or zero for no rewards.
-    /// @param rewardPool Amount pulled from the publisher at creation (needs an approval).
+    /// @param rewardPool Amount the rewards contract ({rewards}) pulls from the publisher at
+    ///        creation (approve that contract for it).
     /// @param rewardPerRound Amount allocated by each finalised round.
     /// @param leaderShareBps Leader's share of a round's reward, in basis points.
     /// @param maxSubmissions Most accepted submissions per round (1..MAX_SUBMISSIONS_PER_ROUND).
@@ -117,8 +131,6 @@ interface IZKPoT {
     /// @param globalModelCommitment Commitment of the current global model.
     /// @param globalCorrect Verified correct count of the current global model (0 initially).
     /// @param lastBlockHash Hash of the last block (zero before the first).
-    /// @param funded Reward tokens received at creation.
-    /// @param unallocated Reward tokens not yet allocated to any round.
     struct TaskState {
         address publisher;
         bool closed;
@@ -129,8 +141,6 @@ interface IZKPoT {
         bytes32 globalModelCommitment;
         uint256 globalCorrect;
         bytes32 lastBlockHash;
-        uint256 funded;
-        uint256 unallocated;
     }
 
     /// @notice A round's stored record.
@@ -141,21 +151,22 @@ interface IZKPoT {
     /// @param aggregateDeadline The current leader publishes before this.
     /// @param globalModelCID Global model the round starts from.
     /// @param globalModelCommitment Its commitment.
-    /// @param previousGlobalCorrect Verified correct count of that model (reward baseline).
+    /// @param baselineProven True once {recordBaseline} proved that model's count on this round's chunks.
+    /// @param baselineCorrect That count (the reward baseline).
     /// @param testSetCommitment Hiding commitment to the round's test set.
     /// @param testSetCID Revealed test-set CID.
     /// @param chunkCommitments Revealed per-chunk commitments, proof i runs on chunk i.
-    /// @param submitters Accounts with a verified submission, in arrival order.
-    /// @param submissionsDigest Running digest of accepted submissions.
-    /// @param tieSeed `block.prevrandao` mixed in at leader selection.
+    /// @param submitters Accounts with an admitted submission (evicted ones removed; order not meaningful).
+    /// @param submissionsDigest Running digest of admitted submissions.
+    /// @param randaoSeed `block.prevrandao` at the first admitted submission.
+    /// @param saltMix XOR of the admitted submitters' commit salts.
+    /// @param tieSeed `keccak256(abi.encode(randaoSeed, saltMix))`, fixed at leader selection.
     /// @param leader Current (then final) leader.
+    /// @param included Participants whose models the leader aggregated (ascending addresses).
     /// @param newModelCID Published global model CID.
     /// @param newModelCommitment Published global model commitment.
     /// @param newGlobalCorrect Verified correct count of the published global model.
     /// @param blockHash Hash of the block the round appended.
-    /// @param leaderReward Reward allocated to the leader.
-    /// @param participantPool Reward shared by improvement.
-    /// @param totalImprovement Sum of eligible improvements.
     struct Round {
         RoundStatus status;
         uint64 commitDeadline;
@@ -164,30 +175,32 @@ interface IZKPoT {
         uint64 aggregateDeadline;
         string globalModelCID;
         bytes32 globalModelCommitment;
-        uint256 previousGlobalCorrect;
+        bool baselineProven;
+        uint256 baselineCorrect;
         bytes32 testSetCommitment;
         string testSetCID;
         bytes32[] chunkCommitments;
         address[] submitters;
         bytes32 submissionsDigest;
+        bytes32 randaoSeed;
+        bytes32 saltMix;
         bytes32 tieSeed;
         address leader;
+        address[] included;
         string newModelCID;
         bytes32 newModelCommitment;
         uint256 newGlobalCorrect;
         bytes32 blockHash;
-        uint256 leaderReward;
-        uint256 participantPool;
-        uint256 totalImprovement;
     }
 
     /// @notice One participant's record in one round.
     /// @param commitment Commit-phase commitment.
     /// @param modelCommitment Model commitment read from the verified proofs.
     /// @param correct Verified correct count over all chunks.
-    /// @param verified True once the submission was accepted.
+    /// @param verified True while the submission is admitted (false again once evicted).
+    /// @param evicted True once a better submission evicted it from a full round.
     /// @param passedOver True if it was leader and missed its deadline.
-    /// @param claimed True once its reward was claimed.
+    /// @param salt Commit salt revealed by the submission (mixed into the tie-break seed).
     /// @param proofCID IPFS CID of the proofs.
     /// @param handoffLeader Leader the encrypted model was handed to.
     /// @param encryptedModelCID IPFS CID of the model encrypted to that leader.
@@ -196,14 +209,17 @@ interface IZKPoT {
         bytes32 modelCommitment;
         uint256 correct;
         bool verified;
+        bool evicted;
         bool passedOver;
-        bool claimed;
+        bytes32 salt;
         string proofCID;
         address handoffLeader;
         string encryptedModelCID;
     }
 
     /// @notice A ZKPoT block; its hash is `keccak256(abi.encode(header))`.
+    /// @param chainId Chain id of the chain the contract runs on (`block.chainid`).
+    /// @param zkpot Address of the consensus contract that appended it.
     /// @param taskId Task the chain of blocks belongs to.
     /// @param round Round that produced it.
     /// @param prevBlockHash Previous block's hash (zero for the first).
@@ -215,6 +231,8 @@ interface IZKPoT {
     /// @param submissionsDigest Digest of the round's accepted submissions.
     /// @param timestamp Block time of finalisation.
     struct BlockHeader {
+        uint256 chainId;
+        address zkpot;
         uint256 taskId;
         uint256 round;
         bytes32 prevBlockHash;
@@ -235,10 +253,26 @@ interface IZKPoT {
     error InvalidVerifier();
     /// @notice Thrown when the verifier serves a different circuit than the task names.
     error CircuitMismatch();
+    /// @notice Thrown when the task's vkDigest differs from the verifier's `vkDigest()`.
+    /// @param expected The verifier's digest.
+    /// @param given The digest in the task configuration.
+    error VkDigestMismatch(bytes32 expected, bytes32 given);
     /// @notice Thrown when chunksPerRound is zero.
     error InvalidChunkCount();
+    /// @notice Thrown when chunksPerRound is above MAX_CHUNKS_PER_ROUND (a submission would not fit a block).
+    /// @param chunks The requested chunks per round.
+    /// @param max MAX_CHUNKS_PER_ROUND.
+    error TooManyChunks(uint256 chunks, uint256 max);
     /// @notice Thrown when a phase duration is zero.
     error InvalidPhaseDuration();
+    /// @notice Thrown when a phase duration is above MAX_PHASE_DURATION.
+    /// @param duration The offending duration in seconds.
+    /// @param max MAX_PHASE_DURATION.
+    error PhaseDurationTooLong(uint256 duration, uint256 max);
+    /// @notice Thrown when the four phase durations add up to more than MAX_ROUND_DURATION.
+    /// @param total Their sum in seconds.
+    /// @param max MAX_ROUND_DURATION.
+    error RoundDurationTooLong(uint256 total, uint256 max);
     /// @notice Thrown when the leader share exceeds 10000 basis points.
     error InvalidLeaderShare();
     /// @notice Thrown when maxSubmissions is zero or above MAX_SUBMISSIONS_PER_ROUND.
@@ -287,8 +321,10 @@ interface IZKPoT {
     error NoCommitment();
     /// @notice Thrown when a participant submits twice in a round.
     error AlreadySubmitted();
-    /// @notice Thrown when a round already holds the maximum number of submissions.
-    error SubmissionLimitReached();
+    /// @notice Thrown when a submission proves a zero count: it is never admitted.
+    error ZeroCountSubmission();
+    /// @notice Thrown when a full round receives a count not strictly above its lowest admitted count.
+    error ScoreNotAboveLowest();
     /// @notice Thrown when the number of proofs or instance vectors differs from chunksPerRound.
     error ProofCountMismatch();
     /// @notice Thrown when the verifier rejects a proof (or reverts).
@@ -319,18 +355,30 @@ interface IZKPoT {
     error LeaderCannotHandOff();
     /// @notice Thrown under LEADER_MODEL when the global model is not the leader's model.
     error GlobalModelMismatch();
+    /// @notice Thrown under LEADER_MODEL when the leader lists included participants (nothing is shared).
+    error InclusionNotAllowed();
+    /// @notice Thrown when the included list is not in strictly ascending address order (or repeats one).
+    error IncludedNotAscending();
+    /// @notice Thrown when an included account has not handed its model off to this leader on chain.
+    /// @param account The account.
+    error NotHandedOff(address account);
+    /// @notice Thrown when recording a baseline from neither the publisher nor the current leader.
+    error NotBaselineProver();
+    /// @notice Thrown when recording a baseline before the reveal or after the round ended.
+    error BaselinePhaseClosed();
+    /// @notice Thrown when the round's baseline is already recorded.
+    error BaselineAlreadyRecorded();
+    /// @notice Thrown when the baseline proofs are not of the round's starting global model.
+    error BaselineModelMismatch();
+    /// @notice Thrown when finalising a round of a rewarded task whose baseline was not proven.
+    error BaselineNotProven();
     /// @notice Thrown when finalising a round whose global model is not published.
     error NotPublished();
-    /// @notice Thrown when claiming in a round that is not finalised.
-    error RoundNotFinalised();
-    /// @notice Thrown when claiming on a task without a reward pool.
-    error NoRewardPool();
-    /// @notice Thrown when the caller has no reward in the round.
-    error NothingToClaim();
-    /// @notice Thrown when the caller already claimed the round's reward.
-    error AlreadyClaimed();
     /// @notice Thrown when a string CID argument is empty.
     error EmptyCID();
+    /// @notice Thrown when {getBlock} is asked for a block the task has not appended.
+    /// @param index The block index asked for.
+    error UnknownBlock(uint256 index);
 
     // ----------------------------------------------------------------- events
 
@@ -422,6 +470,23 @@ interface IZKPoT {
         string proofCID
     );
 
+    /// @notice Emitted when a full round evicted its lowest submission for a better one.
+    /// @param taskId Task.
+    /// @param round Round.
+    /// @param participant The evicted account.
+    /// @param correct Its verified count.
+    /// @param by The account whose better submission took the place.
+    event SubmissionEvicted(
+        uint256 indexed taskId, uint256 indexed round, address indexed participant, uint256 correct, address by
+    );
+
+    /// @notice Emitted when the round's starting global model was proven on the round's chunks.
+    /// @param taskId Task.
+    /// @param round Round.
+    /// @param prover Publisher or leader that sent the proofs.
+    /// @param correct The starting model's count on this round's test set (the reward baseline).
+    event BaselineRecorded(uint256 indexed taskId, uint256 indexed round, address indexed prover, uint256 correct);
+
     /// @notice Emitted when a leader was selected.
     /// @param taskId Task.
     /// @param round Round.
@@ -463,13 +528,15 @@ interface IZKPoT {
     /// @param globalModelCID New global model CID.
     /// @param globalModelCommitment Its commitment.
     /// @param globalCorrect Its verified correct count.
+    /// @param included Participants whose models the leader aggregated.
     event GlobalModelPublished(
         uint256 indexed taskId,
         uint256 indexed round,
         address indexed leader,
         string globalModelCID,
         bytes32 globalModelCommitment,
-        uint256 globalCorrect
+        uint256 globalCorrect,
+        address[] included
     );
 
     /// @notice Emitted when a round was finalised and its block appended.
@@ -487,15 +554,6 @@ interface IZKPoT {
     /// @param testSetRevealed False when the publisher never revealed the test set.
     event RoundClosedEmpty(uint256 indexed taskId, uint256 indexed round, bool testSetRevealed);
 
-    /// @notice Emitted when a reward was paid.
-    /// @param taskId Task.
-    /// @param round Round.
-    /// @param account Recipient.
-    /// @param amount Amount.
-    event RewardClaimed(
-        uint256 indexed taskId, uint256 indexed round, address indexed account, uint256 amount
-    );
-
     /// @notice Emitted when a task was closed.
     /// @param taskId Task.
     /// @param refunded Unallocated reward returned to the publisher.
@@ -503,7 +561,8 @@ interface IZKPoT {
 
     // -------------------------------------------------------------- functions
 
-    /// @notice Creates a task; pulls `config.rewardPool` of `config.rewardToken` from the caller.
+    /// @notice Creates a task; the rewards contract ({rewards}) pulls `config.rewardPool` of
+    ///         `config.rewardToken` from the caller, who must have approved it.
     function createTask(TaskConfig calldata config, address[] calldata allowlist)
         external
         returns (uint256 taskId);
@@ -529,7 +588,8 @@ interface IZKPoT {
         bytes32 salt
     ) external;
 
-    /// @notice Whether {submit} with these arguments from `participant` would be accepted now.
+    /// @notice Whether {submit} with these arguments from `participant` would be accepted now
+    ///         (including rank admission: a zero count, or a full round's lowest not beaten).
     /// @return accepted True if it would be accepted.
     /// @return reason Selector of the error {submit} would revert with (zero when accepted).
     /// @return modelCommitment Model commitment read from the proofs (when they verify).
@@ -543,7 +603,8 @@ interface IZKPoT {
         bytes32 salt
     ) external view returns (bool accepted, bytes4 reason, bytes32 modelCommitment, uint256 correct);
 
-    /// @notice Verifies one proof per chunk and records the sender's verified correct count.
+    /// @notice Verifies one proof per chunk and admits the sender's verified correct count
+    ///         (evicting the lowest admitted submission when the round is full).
     function submit(
         uint256 taskId,
         uint256 round,
@@ -562,20 +623,26 @@ interface IZKPoT {
     /// @notice A verified participant records the CID of its model encrypted to the leader.
     function handOffModel(uint256 taskId, uint256 round, string calldata encryptedModelCID) external;
 
-    /// @notice The leader publishes the new global model with one accuracy proof per chunk.
+    /// @notice The leader publishes the new global model with one accuracy proof per chunk and
+    ///         the participants whose models it aggregated (ascending; each handed off to it;
+    ///         empty under LEADER_MODEL).
     function publishGlobalModel(
         uint256 taskId,
         uint256 round,
         string calldata globalModelCID,
+        address[] calldata included,
         bytes[] calldata proofs,
         uint256[][] calldata instances
     ) external;
 
-    /// @notice Appends the round's block and allocates its rewards (anyone, once published).
-    function finalise(uint256 taskId, uint256 round) external returns (bytes32 blockHash);
+    /// @notice Publisher or current leader proves the round's starting global model on the
+    ///         round's chunks (one proof per chunk); records the reward baseline once.
+    function recordBaseline(uint256 taskId, uint256 round, bytes[] calldata proofs, uint256[][] calldata instances)
+        external;
 
-    /// @notice Pays the caller's reward for a finalised round.
-    function claim(uint256 taskId, uint256 round) external returns (uint256 amount);
+    /// @notice Appends the round's block and allocates its rewards (anyone, once published;
+    ///         on a rewarded task only once the baseline is recorded).
+    function finalise(uint256 taskId, uint256 round) external returns (bytes32 blockHash);
 
     /// @notice Publisher closes the task; unallocated reward returns to it.
     function closeTask(uint256 taskId) external;
@@ -612,12 +679,12 @@ interface IZKPoT {
     /// @notice Whether an account may take part (always true on open tasks).
     function isAllowed(uint256 taskId, address account) external view returns (bool);
 
-    /// @notice Block number `index` of a task's chain, with its hash.
+    /// @notice The reward-pool contract this consensus contract funds and allocates through.
+    function rewards() external view returns (address);
+
+    /// @notice Block number `index` of a task's chain, with its hash; reverts {UnknownBlock} past the end.
     function getBlock(uint256 taskId, uint256 index)
         external
         view
         returns (BlockHeader memory header, bytes32 blockHash);
-
-    /// @notice Reward `account` can claim in a round now.
-    function claimable(uint256 taskId, uint256 round, address account) external view returns (uint256);
 }

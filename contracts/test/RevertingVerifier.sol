@@ -11,6 +11,8 @@ contract RevertingVerifier is IAccuracyVerifier {
 
     bytes32 public immutable circuitId;
     uint256 public immutable samplesPerProof;
+    /// @notice A fixed, recognisable VK digest (this fake has no key).
+    bytes32 public constant vkDigest = keccak256("RevertingVerifier");
 
     constructor(bytes32 circuitId_, uint256 samplesPerProof_) {
         circuitId = circuitId_;

@@ -125,7 +125,23 @@ _HINTS: dict[str, str] = {
     "NothingToClaim": "this account earned nothing in this round",
     "AlreadyClaimed": "the reward was already paid",
     "TaskIsClosed": "the task is closed",
-    "SubmissionLimitReached": "the round is full (the task's maxSubmissions); wait for the next",
+    "ZeroCountSubmission": "a model that classifies nothing correctly is never admitted",
+    "ScoreNotAboveLowest": "the round is full and this count does not beat its lowest admitted one",
+    "VkDigestMismatch": "pass the verifier's vkDigest() as the task's vk digest",
+    "TooManyChunks": "use fewer chunks per round (MAX_CHUNKS_PER_ROUND)",
+    "InvalidPhaseDuration": "every phase duration must be at least one second",
+    "PhaseDurationTooLong": "shorten the phase (MAX_PHASE_DURATION)",
+    "RoundDurationTooLong": "shorten the phases (their sum is capped by MAX_ROUND_DURATION)",
+    "InclusionNotAllowed": "under leader-model nothing is aggregated; include nobody",
+    "IncludedNotAscending": "list included participants once each, in ascending address order",
+    "NotHandedOff": "include only participants that handed their model off to this leader",
+    "NotBaselineProver": "the baseline is proven by the publisher or the round's leader",
+    "BaselinePhaseClosed": "prove the baseline after the reveal and before finalising",
+    "BaselineAlreadyRecorded": "the round's baseline is already recorded; nothing to do",
+    "BaselineModelMismatch": "prove the round's starting global model on the round's chunks",
+    "BaselineNotProven": "prove the previous global model on this round's test set first",
+    "UnknownBlock": "check the block index (taskState().blockCount tells how many exist)",
+    "NotConsensus": "pool operations come from the ZKPoT contract only",
 }
 
 
@@ -192,6 +208,10 @@ def next_submissions_digest(
 class BlockHeader:
     """A ZKPoT block header, field for field ``IZKPoT.BlockHeader``."""
 
+    chain_id: int
+    """Chain id of the chain the consensus contract runs on."""
+    zkpot: str
+    """Address of the consensus contract that appended the block."""
     task_id: int
     round: int
     prev_block_hash: bytes
@@ -212,9 +232,14 @@ def block_hash(header: BlockHeader) -> bytes:
     """Return the block hash of ``header``: ``keccak256(abi.encode(header))``."""
     return keccak(
         encode(
-            ["(uint256,uint256,bytes32,address,string,bytes32,uint256,bytes32,bytes32,uint256)"],
+            [
+                "(uint256,address,uint256,uint256,bytes32,address,string,bytes32,uint256,bytes32,"
+                "bytes32,uint256)"
+            ],
             [
                 (
+                    header.chain_id,
+                    to_checksum_address(header.zkpot),
                     header.task_id,
                     header.round,
                     _b32(header.prev_block_hash),
@@ -280,7 +305,7 @@ class TaskSpec:
     leader_share_bps: int = 0
     """Leader's share of a round's reward, in basis points."""
     max_submissions: int = 64
-    """Most accepted submissions per round (1..64); bounds the contract's loops."""
+    """Most admitted submissions per round (1..64); a full round admits by rank."""
 
     def as_tuple(self) -> tuple[Any, ...]:
         """The ``TaskConfig`` struct as ABI values."""
@@ -320,7 +345,9 @@ class TaskState:
     global_correct: int
     last_block_hash: bytes
     funded: int
+    """Reward tokens received at creation (read from the rewards contract)."""
     unallocated: int
+    """Reward tokens not yet allocated (read from the rewards contract)."""
 
 
 @dataclass(frozen=True)
@@ -334,19 +361,31 @@ class RoundInfo:
     aggregate_deadline: int
     global_model_cid: str
     global_model_commitment: bytes
-    previous_global_correct: int
+    baseline_proven: bool
+    """True once the starting global model's count on this round's chunks is proven."""
+    baseline_correct: int
+    """That count: the reward baseline."""
     test_set_commitment: bytes
     test_set_cid: str
     chunk_commitments: tuple[bytes, ...]
     submitters: tuple[str, ...]
+    """Admitted submitters (evicted ones removed; order not meaningful)."""
     submissions_digest: bytes
+    randao_seed: bytes
+    """``prevrandao`` at the first admitted submission."""
+    salt_mix: bytes
+    """XOR of the admitted submitters' commit salts."""
     tie_seed: bytes
+    """``keccak256(abi.encode(randaoSeed, saltMix))``, fixed at leader selection."""
     leader: str
+    included: tuple[str, ...]
+    """Participants whose models the leader aggregated, as it published them."""
     new_model_cid: str
     new_model_commitment: bytes
     new_global_correct: int
     block_hash: bytes
     leader_reward: int
+    """From the rewards contract (zero before finalisation or without a pool)."""
     participant_pool: int
     total_improvement: int
 
@@ -359,11 +398,16 @@ class SubmissionInfo:
     model_commitment: bytes
     correct: int
     verified: bool
+    """True while admitted (false once evicted)."""
+    evicted: bool
+    """True once a better submission evicted it from a full round."""
     passed_over: bool
-    claimed: bool
+    salt: bytes
     proof_cid: str
     handoff_leader: str
     encrypted_model_cid: str
+    claimed: bool = False
+    """From the rewards contract: whether its reward for the round was claimed."""
 
 
 @dataclass(frozen=True)
@@ -387,11 +431,24 @@ class ZKPoTClient:
     contract: Any
     """The ape contract instance."""
     _selectors: dict[bytes, str] = field(default_factory=dict, repr=False)
+    _rewards: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for abi in self.contract.contract_type.errors:
             types = ",".join(inp.canonical_type for inp in abi.inputs)
             self._selectors[keccak(text=f"{abi.name}({types})")[:4]] = abi.name
+
+    @property
+    def rewards(self) -> Any:
+        """The ``ZKPoTRewards`` contract (reward pools, ``claim``) this contract created.
+
+        A publisher approves *this* address for a task's reward pool.
+        """
+        if self._rewards is None:
+            from ape import project
+
+            self._rewards = project.ZKPoTRewards.at(str(self.contract.rewards()))
+        return self._rewards
 
     # ------------------------------------------------------------- deploy
 
@@ -567,14 +624,45 @@ class ZKPoTClient:
         global_model_cid: str,
         proofs: Sequence[ChunkProof],
         sender: Any,
+        included: Iterable[str] = (),
     ) -> Any:
-        """Leader publishes the new global model with one accuracy proof per chunk."""
+        """Leader publishes the new global model with one accuracy proof per chunk.
+
+        ``included`` names the participants whose models the aggregate used (each must have
+        handed its model off to this leader on chain; empty under leader-model); only they
+        and the leader earn rewards. Sent in the ascending order the contract requires.
+        """
+        # The leader is an earner by itself; listing it would read as a missing hand-off.
+        own = to_checksum_address(str(sender.address))
+        ordered = sorted(
+            {to_checksum_address(a) for a in included} - {own}, key=lambda a: int(a, 16)
+        )
         return _transact(
             "publishGlobalModel",
             lambda: self.contract.publishGlobalModel(
                 task_id,
                 round_,
                 global_model_cid,
+                ordered,
+                [p.proof for p in proofs],
+                [list(p.instances) for p in proofs],
+                sender=sender,
+            ),
+        )
+
+    def record_baseline(
+        self, task_id: int, round_: int, proofs: Sequence[ChunkProof], sender: Any
+    ) -> Any:
+        """Prove the round's starting global model on the round's chunks (reward baseline).
+
+        Sent by the publisher or the round's leader, after the reveal and before
+        ``finalise``; a task with a reward pool cannot finalise a round without it.
+        """
+        return _transact(
+            "recordBaseline",
+            lambda: self.contract.recordBaseline(
+                task_id,
+                round_,
                 [p.proof for p in proofs],
                 [list(p.instances) for p in proofs],
                 sender=sender,
@@ -590,8 +678,9 @@ class ZKPoTClient:
 
     def claim(self, task_id: int, round_: int, sender: Any) -> int:
         """Claim the sender's reward for a finalised round; returns the amount paid."""
-        receipt = _transact("claim", lambda: self.contract.claim(task_id, round_, sender=sender))
-        return int(next(iter(receipt.events.filter(self.contract.RewardClaimed))).amount)
+        rewards = self.rewards
+        receipt = _transact("claim", lambda: rewards.claim(task_id, round_, sender=sender))
+        return int(next(iter(receipt.events.filter(rewards.RewardClaimed))).amount)
 
     # -------------------------------------------------------------- views
 
@@ -602,6 +691,7 @@ class ZKPoTClient:
     def task_state(self, task_id: int) -> TaskState:
         """The task's current state."""
         s = _call("taskState", lambda: self.contract.taskState(task_id))
+        pool = self.rewards.pool(task_id)
         return TaskState(
             publisher=str(s.publisher),
             closed=bool(s.closed),
@@ -612,13 +702,14 @@ class ZKPoTClient:
             global_model_commitment=bytes(s.globalModelCommitment),
             global_correct=int(s.globalCorrect),
             last_block_hash=bytes(s.lastBlockHash),
-            funded=int(s.funded),
-            unallocated=int(s.unallocated),
+            funded=int(pool.funded),
+            unallocated=int(pool.unallocated),
         )
 
     def round(self, task_id: int, round_: int) -> RoundInfo:
         """The round's stored record."""
         r = _call("getRound", lambda: self.contract.getRound(task_id, round_))
+        paid = self.rewards.roundRewards(task_id, round_)
         return RoundInfo(
             status=RoundStatus(int(r.status)),
             commit_deadline=int(r.commitDeadline),
@@ -627,21 +718,25 @@ class ZKPoTClient:
             aggregate_deadline=int(r.aggregateDeadline),
             global_model_cid=str(r.globalModelCID),
             global_model_commitment=bytes(r.globalModelCommitment),
-            previous_global_correct=int(r.previousGlobalCorrect),
+            baseline_proven=bool(r.baselineProven),
+            baseline_correct=int(r.baselineCorrect),
             test_set_commitment=bytes(r.testSetCommitment),
             test_set_cid=str(r.testSetCID),
             chunk_commitments=tuple(bytes(c) for c in r.chunkCommitments),
             submitters=tuple(str(a) for a in r.submitters),
             submissions_digest=bytes(r.submissionsDigest),
+            randao_seed=bytes(r.randaoSeed),
+            salt_mix=bytes(r.saltMix),
             tie_seed=bytes(r.tieSeed),
             leader=str(r.leader),
+            included=tuple(str(a) for a in r.included),
             new_model_cid=str(r.newModelCID),
             new_model_commitment=bytes(r.newModelCommitment),
             new_global_correct=int(r.newGlobalCorrect),
             block_hash=bytes(r.blockHash),
-            leader_reward=int(r.leaderReward),
-            participant_pool=int(r.participantPool),
-            total_improvement=int(r.totalImprovement),
+            leader_reward=int(paid.leaderReward),
+            participant_pool=int(paid.participantPool),
+            total_improvement=int(paid.totalImprovement),
         )
 
     def phase(self, task_id: int, round_: int) -> Phase:
@@ -658,11 +753,13 @@ class ZKPoTClient:
             model_commitment=bytes(s.modelCommitment),
             correct=int(s.correct),
             verified=bool(s.verified),
+            evicted=bool(s.evicted),
             passed_over=bool(s.passedOver),
-            claimed=bool(s.claimed),
+            salt=bytes(s.salt),
             proof_cid=str(s.proofCID),
             handoff_leader=str(s.handoffLeader),
             encrypted_model_cid=str(s.encryptedModelCID),
+            claimed=bool(self.rewards.claimed(task_id, round_, participant)),
         )
 
     def participant_key(self, task_id: int, account: str) -> bytes | None:
@@ -688,7 +785,25 @@ class ZKPoTClient:
 
     def claimable(self, task_id: int, round_: int, account: str) -> int:
         """Reward ``account`` can claim in the round now."""
-        return int(_call("claimable", lambda: self.contract.claimable(task_id, round_, account)))
+        return int(_call("claimable", lambda: self.rewards.claimable(task_id, round_, account)))
+
+    def code_hash(self, address: str) -> bytes:
+        """keccak256 of the runtime code at ``address`` (``EXTCODEHASH``; empty code hashes too).
+
+        Lets a participant check, before proving, that a task's verifier adapter runs the
+        code its task document names.
+        """
+        from ape import chain
+
+        code = chain.provider.get_code(to_checksum_address(address))
+        return keccak(bytes(code))
+
+    def verifier_vk_digest(self, address: str) -> bytes:
+        """The ``vkDigest()`` an ``IAccuracyVerifier`` adapter checks proofs against."""
+        from ape import Contract, project
+
+        adapter = Contract(address, contract_type=project.IAccuracyVerifier.contract_type)
+        return bytes(_call("vkDigest", lambda: adapter.vkDigest()))
 
     def _leader_or_none(self, task_id: int, round_: int) -> str | None:
         info = self.round(task_id, round_)
@@ -721,16 +836,18 @@ def header_from_abi(h: Any) -> BlockHeader:
     # multi-value results; both keep the ABI field order.
     values = list(h)
     return BlockHeader(
-        task_id=int(values[0]),
-        round=int(values[1]),
-        prev_block_hash=bytes(values[2]),
-        leader=to_checksum_address(str(values[3])),
-        global_model_cid=str(values[4]),
-        global_model_commitment=bytes(values[5]),
-        global_correct=int(values[6]),
-        test_set_commitment=bytes(values[7]),
-        submissions_digest=bytes(values[8]),
-        timestamp=int(values[9]),
+        chain_id=int(values[0]),
+        zkpot=to_checksum_address(str(values[1])),
+        task_id=int(values[2]),
+        round=int(values[3]),
+        prev_block_hash=bytes(values[4]),
+        leader=to_checksum_address(str(values[5])),
+        global_model_cid=str(values[6]),
+        global_model_commitment=bytes(values[7]),
+        global_correct=int(values[8]),
+        test_set_commitment=bytes(values[9]),
+        submissions_digest=bytes(values[10]),
+        timestamp=int(values[11]),
     )
 
 

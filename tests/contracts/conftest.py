@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from ape import accounts, project
 from proof_kit import ProofKit, build_kit
-from zkpot_helpers import AGGREGATE, CIRCUIT_ID, COMMIT, INITIAL_MODEL, REVEAL, SUBMIT, VK_DIGEST
+from zkpot_helpers import AGGREGATE, CIRCUIT_ID, COMMIT, INITIAL_MODEL, REVEAL, SUBMIT
 
 from zkpot.chain import AggregationPolicy, TaskSpec, ZKPoTClient
 from zkpot.proving import evm
@@ -70,7 +70,7 @@ def spec_factory() -> Callable[..., TaskSpec]:
         base = TaskSpec(
             circuit_id=bytes(verifier.circuitId()),
             verifier=str(verifier.address),
-            vk_digest=VK_DIGEST,
+            vk_digest=bytes(verifier.vkDigest()),
             chunks_per_round=1,
             spec_cid="bafyspec",
             initial_model_cid="bafyinitialmodel",

@@ -341,7 +341,7 @@ def test_empty_proof_cid_is_rejected(
         raw_submit(zkpot, task, round_, kit.proofs[("a", "s1")], salt_for(alice), "", alice)
 
 
-def test_submission_limit_is_enforced(
+def test_full_round_admits_by_rank_evicting_the_lowest(
     zkpot: Any,
     client: ZKPoTClient,
     kit: ProofKit,
@@ -350,12 +350,33 @@ def test_submission_limit_is_enforced(
     publisher: Any,
     participants: list[Any],
 ) -> None:
-    alice, bob = participants[0], participants[1]
+    alice, bob, carol = participants[0], participants[1], participants[2]
+    assert kit.correct("k1", "s1") < kit.correct("a", "s1")
     task = _task(client, verifier, spec_factory, publisher, participants, max_submissions=1)
-    round_ = open_and_commit(client, kit, task, "s1", {alice: "a", bob: "b"}, publisher)
-    submit(client, kit, task, round_, alice, "a", "s1")
-    with ape.reverts(zkpot.SubmissionLimitReached):
-        submit(client, kit, task, round_, bob, "b", "s1")
+    members = {alice: "k1", bob: "a", carol: "k1"}
+    round_ = open_and_commit(client, kit, task, "s1", members, publisher)
+    submit(client, kit, task, round_, alice, "k1", "s1")
+    receipt = submit(client, kit, task, round_, bob, "a", "s1")
+    [evicted] = receipt.events.filter(zkpot.SubmissionEvicted)
+    assert (evicted.taskId, evicted.round, evicted.participant, evicted.correct, evicted.by) == (
+        task,
+        round_,
+        alice.address,
+        kit.correct("k1", "s1"),
+        bob.address,
+    )
+    assert client.round(task, round_).submitters == (bob.address,)
+    gone = client.submission(task, round_, alice.address)
+    assert gone.evicted and not gone.verified
+    # The evicted model commitment no longer blocks anyone, but its count is not enough.
+    check = client.check_submission(
+        task, round_, carol.address, kit.proofs[("k1", "s1")], salt_for(carol)
+    )
+    assert (check.accepted, check.reason) == (False, "ScoreNotAboveLowest")
+    with ape.reverts(zkpot.ScoreNotAboveLowest):
+        submit(client, kit, task, round_, carol, "k1", "s1")
+    with ape.reverts(zkpot.AlreadySubmitted):
+        submit(client, kit, task, round_, alice, "k1", "s1")
 
 
 def _ranked(kit: ProofKit, members: dict[Any, str], seed: bytes) -> list[Any]:
@@ -385,9 +406,14 @@ def test_leader_is_highest_verified_count_with_unchosen_tie_break(
     to_leader_selection(client, task, round_)
     receipt = zkpot.selectLeader(task, round_, sender=outsider)
     info = client.round(task, round_)
-    # The seed is the selection block's prevrandao: unknown while submitting.
-    block = ape.chain.provider.web3.eth.get_block(receipt.block_number)
-    assert info.tie_seed == bytes(block["mixHash"])
+    # The seed was fixed by the submissions: the first one's prevrandao and every salt.
+    mix = 0
+    for account in members:
+        mix ^= int.from_bytes(salt_for(account), "big")
+    assert info.salt_mix == mix.to_bytes(32, "big")
+    assert info.tie_seed == keccak(
+        encode(["bytes32", "bytes32"], [info.randao_seed, info.salt_mix])
+    )
     expected = _ranked(kit, members, info.tie_seed)[0]
     assert info.leader == expected.address
     assert kit.correct(members[expected], "s1") == max(
@@ -429,6 +455,7 @@ def test_late_leader_is_replaced_by_the_next_best_then_round_closes_empty(
             task,
             round_,
             "bafy-late",
+            [],
             [p.proof for p in kit.proofs[(members[order[0]], "s1")]],
             [list(p.instances) for p in kit.proofs[(members[order[0]], "s1")]],
             sender=order[0],
@@ -498,6 +525,8 @@ def test_hand_off_and_publish_checks(
         raw_publish(zkpot, task, round_, "", own, leader)
     with ape.reverts(zkpot.GlobalModelMismatch):
         raw_publish(zkpot, task, round_, "bafy-global", theirs, leader)
+    with ape.reverts(zkpot.InclusionNotAllowed):
+        raw_publish(zkpot, task, round_, "bafy-global", own, leader, included=[other.address])
     with ape.reverts(zkpot.ChunkMismatch):
         raw_publish(zkpot, task, round_, "bafy-global", list(reversed(own)), leader)
     with ape.reverts(zkpot.ProofCountMismatch):
@@ -512,6 +541,7 @@ def test_hand_off_and_publish_checks(
     )
     assert bytes(published.globalModelCommitment) == kit.commitments[members[leader]]
     assert published.globalCorrect == kit.correct(members[leader], "s1")
+    assert list(published.included) == []
     assert client.phase(task, round_) == Phase.PUBLISHED
     with ape.reverts(zkpot.NotAggregating):
         zkpot.handOffModel(task, round_, "bafy-enc", sender=other)
@@ -532,11 +562,16 @@ def _full_round(
     to_leader_selection(client, task, round_)
     leader_addr = client.select_leader(task, round_, publisher)
     leader = next(a for a in members if a.address == leader_addr)
-    for account in members:
-        if account is not leader:
-            client.hand_off_model(task, round_, f"bafy-enc-{account.address[:8]}", account)
+    others = [a for a in members if a is not leader]
+    for account in others:
+        client.hand_off_model(task, round_, f"bafy-enc-{account.address[:8]}", account)
     client.publish_global_model(
-        task, round_, f"bafy-global-{round_}", kit.proofs[(global_model, test_set)], leader
+        task,
+        round_,
+        f"bafy-global-{round_}",
+        kit.proofs[(global_model, test_set)],
+        leader,
+        included=[a.address for a in others],
     )
     return round_, leader
 
@@ -570,6 +605,7 @@ def test_full_multi_round_task_appends_hash_linked_blocks(
     emitted = header_from_abi(event.header)
     assert emitted.hash() == hash0 and emitted.leader == leader0.address
     assert header0.prev_block_hash == bytes(32)
+    assert header0.chain_id == ape.chain.chain_id and header0.zkpot == zkpot.address
     assert header0.leader == leader0.address
     assert header0.global_model_commitment == kit.commitments["c"]
     assert header0.global_correct == kit.correct("c", "s1")
@@ -589,7 +625,10 @@ def test_full_multi_round_task_appends_hash_linked_blocks(
     r1 = r0 + 1
     _full_round(client, kit, task, "s2", {alice: "a", bob: "b"}, publisher, "b")
     assert client.round(task, r1).global_model_cid == "bafy-global-0"
-    assert client.round(task, r1).previous_global_correct == kit.correct("c", "s1")
+    # The reward baseline is the previous global model (c) proven on round 1's own chunks.
+    client.record_baseline(task, r1, kit.proofs[("c", "s2")], publisher)
+    assert client.round(task, r1).baseline_proven
+    assert client.round(task, r1).baseline_correct == kit.correct("c", "s2")
     hash1 = client.finalise(task, r1, outsider)
     headers = client.blocks(task)
     assert [h.round for h in headers] == [r0, r1]

@@ -1,4 +1,9 @@
-"""ZKPoT rewards: the published split rule, pull claims, no double pay, no re-entry."""
+"""ZKPoT rewards: the published split rule, pull claims, no double pay, no re-entry.
+
+Pools live in the ``ZKPoTRewards`` contract the consensus contract created; the
+improvement of each earner is measured against the previous global model's count
+proven on the round's own test set (the baseline, ``recordBaseline``).
+"""
 
 from __future__ import annotations
 
@@ -22,26 +27,31 @@ from zkpot_helpers import (
 from zkpot.chain import AggregationPolicy, TaskSpec, ZKPoTClient, commitment_hash
 
 POOL, PER_ROUND, LEADER_BPS = 1000, 600, 2000
+# Every reward task starts from the "always class 1" model: its count on s1 is the baseline.
+INITIAL = "k1"
 
 
 def _reward_task(
     client: ZKPoTClient,
+    kit: ProofKit,
     verifier: Any,
     token: Any,
     spec_factory: Callable[..., TaskSpec],
     publisher: Any,
     participants: list[Any],
     policy: AggregationPolicy,
+    per_round: int = PER_ROUND,
 ) -> int:
-    token.approve(client.address, POOL, sender=publisher)
+    token.approve(client.rewards.address, POOL, sender=publisher)
     spec = spec_factory(
         verifier,
         chunks_per_round=2,
         policy=policy,
         reward_token=token.address,
         reward_pool=POOL,
-        reward_per_round=PER_ROUND,
+        reward_per_round=per_round,
         leader_share_bps=LEADER_BPS,
+        initial_model_commitment=kit.commitments[INITIAL],
     )
     task = client.create_task(spec, publisher)
     for p in participants:
@@ -53,23 +63,24 @@ def _expected(
     kit: ProofKit,
     members: dict[Any, str],
     leader: Any,
-    eligible: set[Any],
+    earners: set[Any],
     baseline: int,
+    global_correct: int,
     total: int,
 ) -> dict[Any, int]:
-    leader_reward = total * LEADER_BPS // 10_000
-    pool = total - leader_reward
+    share = total * LEADER_BPS // 10_000
     improvements = {
-        a: max(0, kit.correct(m, "s1") - baseline) if a in eligible else 0
+        a: max(0, kit.correct(m, "s1") - baseline) if a in earners else 0
         for a, m in members.items()
     }
     denominator = sum(improvements.values())
+    pool = total - share if denominator else 0
     owed = {a: (pool * i // denominator if denominator else 0) for a, i in improvements.items()}
-    owed[leader] += leader_reward
+    owed[leader] += share if global_correct > baseline else 0
     return owed
 
 
-def test_leader_model_rewards_follow_the_rule_and_never_exceed_the_pool(
+def test_leader_model_pays_only_the_leader_by_the_rule_and_never_exceeds_the_pool(
     zkpot: Any,
     client: ZKPoTClient,
     kit: ProofKit,
@@ -80,9 +91,11 @@ def test_leader_model_rewards_follow_the_rule_and_never_exceed_the_pool(
     participants: list[Any],
     outsider: Any,
 ) -> None:
+    rewards = client.rewards
     members = {participants[0]: "a", participants[1]: "b", participants[2]: "c"}
     task = _reward_task(
         client,
+        kit,
         verifier,
         token,
         spec_factory,
@@ -93,22 +106,39 @@ def test_leader_model_rewards_follow_the_rule_and_never_exceed_the_pool(
     round_ = open_and_commit(client, kit, task, "s1", members, publisher)
     for account, model in members.items():
         submit(client, kit, task, round_, account, model, "s1")
-    with ape.reverts(zkpot.RoundNotFinalised):
-        zkpot.claim(task, round_, sender=participants[0])
+    with ape.reverts(rewards.RoundNotFinalised):
+        rewards.claim(task, round_, sender=participants[0])
     to_leader_selection(client, task, round_)
     leader_addr = client.select_leader(task, round_, outsider)
     leader = next(a for a in members if a.address == leader_addr)
     client.publish_global_model(task, round_, "bafy-g", kit.proofs[(members[leader], "s1")], leader)
-    client.finalise(task, round_, outsider)
-    expected = _expected(kit, members, leader, set(members), 0, PER_ROUND)
+    # Under leader-model only the leader's model is used, so only the leader earns.
+    client.record_baseline(task, round_, kit.proofs[(INITIAL, "s1")], leader)
+    receipt = zkpot.finalise(task, round_, sender=outsider)
+    baseline = kit.correct(INITIAL, "s1")
+    global_correct = kit.correct(members[leader], "s1")
+    expected = _expected(kit, members, leader, {leader}, baseline, global_correct, PER_ROUND)
+    [allocated] = receipt.events.filter(rewards.RewardsAllocated)
     info = client.round(task, round_)
-    assert info.leader_reward == PER_ROUND * LEADER_BPS // 10_000
+    assert (allocated.taskId, allocated.round, allocated.leader, allocated.baseline) == (
+        task,
+        round_,
+        leader.address,
+        baseline,
+    )
+    assert allocated.leaderReward == info.leader_reward == PER_ROUND * LEADER_BPS // 10_000
+    assert allocated.participantPool == info.participant_pool
+    assert allocated.totalImprovement == info.total_improvement == global_correct - baseline
     paid = 0
     for account in members:
         assert client.claimable(task, round_, account.address) == expected[account]
+        if expected[account] == 0:
+            with ape.reverts(rewards.NothingToClaim):
+                rewards.claim(task, round_, sender=account)
+            continue
         before = token.balanceOf(account)
-        receipt = zkpot.claim(task, round_, sender=account)
-        [event] = receipt.events.filter(zkpot.RewardClaimed)
+        receipt = rewards.claim(task, round_, sender=account)
+        [event] = receipt.events.filter(rewards.RewardClaimed)
         assert (event.taskId, event.round, event.account, event.amount) == (
             task,
             round_,
@@ -117,11 +147,12 @@ def test_leader_model_rewards_follow_the_rule_and_never_exceed_the_pool(
         )
         assert token.balanceOf(account) == before + expected[account]
         paid += expected[account]
-        with ape.reverts(zkpot.AlreadyClaimed):
-            zkpot.claim(task, round_, sender=account)
+        with ape.reverts(rewards.AlreadyClaimed):
+            rewards.claim(task, round_, sender=account)
         assert client.claimable(task, round_, account.address) == 0
-    with ape.reverts(zkpot.NothingToClaim):
-        zkpot.claim(task, round_, sender=outsider)
+    assert paid == PER_ROUND
+    with ape.reverts(rewards.NothingToClaim):
+        rewards.claim(task, round_, sender=outsider)
     state = client.task_state(task)
     # What was allocated was paid in full; the rounding dust stayed unallocated.
     assert paid + state.unallocated == POOL
@@ -132,7 +163,7 @@ def test_leader_model_rewards_follow_the_rule_and_never_exceed_the_pool(
     assert paid + refunded == POOL
 
 
-def test_fedavg_pays_only_participants_who_handed_off_their_model(
+def test_fedavg_pays_the_leader_and_the_included_participants_only(
     zkpot: Any,
     client: ZKPoTClient,
     kit: ProofKit,
@@ -143,24 +174,43 @@ def test_fedavg_pays_only_participants_who_handed_off_their_model(
     participants: list[Any],
     outsider: Any,
 ) -> None:
+    rewards = client.rewards
     members = {participants[0]: "a", participants[1]: "b", participants[2]: "c"}
     task = _reward_task(
-        client, verifier, token, spec_factory, publisher, list(members), AggregationPolicy.FEDAVG
+        client,
+        kit,
+        verifier,
+        token,
+        spec_factory,
+        publisher,
+        list(members),
+        AggregationPolicy.FEDAVG,
     )
     round_ = open_and_commit(client, kit, task, "s1", members, publisher)
     for account, model in members.items():
         submit(client, kit, task, round_, account, model, "s1")
+    client.record_baseline(task, round_, kit.proofs[(INITIAL, "s1")], publisher)
     to_leader_selection(client, task, round_)
     leader_addr = client.select_leader(task, round_, outsider)
     leader = next(a for a in members if a.address == leader_addr)
     others = [a for a in members if a is not leader]
-    client.hand_off_model(task, round_, "bafy-enc", others[0])  # others[1] withholds its model
-    client.publish_global_model(task, round_, "bafy-g", kit.proofs[("c", "s1")], leader)
+    client.hand_off_model(task, round_, "bafy-enc-0", others[0])
+    client.hand_off_model(task, round_, "bafy-enc-1", others[1])
+    # The leader used others[0]'s model only (others[1]'s did not decrypt, say).
+    receipt = client.publish_global_model(
+        task, round_, "bafy-g", kit.proofs[("c", "s1")], leader, included=[others[0].address]
+    )
+    [published] = receipt.events.filter(zkpot.GlobalModelPublished)
+    assert list(published.included) == [others[0].address]
+    assert client.round(task, round_).included == (others[0].address,)
     client.finalise(task, round_, outsider)
-    expected = _expected(kit, members, leader, {leader, others[0]}, 0, PER_ROUND)
+    baseline = kit.correct(INITIAL, "s1")
+    expected = _expected(
+        kit, members, leader, {leader, others[0]}, baseline, kit.correct("c", "s1"), PER_ROUND
+    )
     assert expected[others[1]] == 0
-    with ape.reverts(zkpot.NothingToClaim):
-        zkpot.claim(task, round_, sender=others[1])
+    with ape.reverts(rewards.NothingToClaim):
+        rewards.claim(task, round_, sender=others[1])
     total = sum(client.claim(task, round_, a) for a in (leader, others[0]) if expected[a] > 0)
     assert total == sum(expected.values())
     assert total + client.task_state(task).unallocated == POOL
@@ -178,22 +228,28 @@ def test_reward_is_capped_by_what_is_left_in_the_pool(
 ) -> None:
     alice = participants[0]
     task = _reward_task(
-        client, verifier, token, spec_factory, publisher, [alice], AggregationPolicy.LEADER_MODEL
+        client,
+        kit,
+        verifier,
+        token,
+        spec_factory,
+        publisher,
+        [alice],
+        AggregationPolicy.LEADER_MODEL,
+        per_round=POOL * 3,
     )
-    paid = 0
-    for test_set in ("s1", "s2"):
-        round_ = open_and_commit(client, kit, task, test_set, {alice: "a"}, publisher)
-        submit(client, kit, task, round_, alice, "a", test_set)
-        to_leader_selection(client, task, round_)
-        client.select_leader(task, round_, outsider)
-        client.publish_global_model(task, round_, "bafy-g", kit.proofs[("a", test_set)], alice)
-        client.finalise(task, round_, outsider)
-        owed = client.claimable(task, round_, alice.address)
-        if owed:
-            paid += client.claim(task, round_, alice)
-    # Round 0 takes 600 of 1000; round 1 at most the remaining 400.
-    assert paid <= POOL
-    assert paid + client.task_state(task).unallocated == POOL
+    round_ = open_and_commit(client, kit, task, "s1", {alice: "a"}, publisher)
+    submit(client, kit, task, round_, alice, "a", "s1")
+    to_leader_selection(client, task, round_)
+    client.select_leader(task, round_, outsider)
+    client.publish_global_model(task, round_, "bafy-g", kit.proofs[("a", "s1")], alice)
+    client.record_baseline(task, round_, kit.proofs[(INITIAL, "s1")], publisher)
+    client.finalise(task, round_, outsider)
+    # The round asks for three pools' worth; it allocates what there is.
+    assert client.round(task, round_).leader_reward == POOL * LEADER_BPS // 10_000
+    paid = client.claim(task, round_, alice)
+    assert paid == POOL
+    assert client.task_state(task).unallocated == 0
 
 
 def test_reentering_token_cannot_claim_twice(
@@ -205,9 +261,10 @@ def test_reentering_token_cannot_claim_twice(
     publisher: Any,
     outsider: Any,
 ) -> None:
+    rewards = client.rewards
     evil = publisher.deploy(project.ReentrantToken)
     evil.mint(publisher, POOL, sender=publisher)
-    evil.approve(zkpot.address, POOL, sender=publisher)
+    evil.approve(rewards.address, POOL, sender=publisher)
     spec = spec_factory(
         verifier,
         chunks_per_round=2,
@@ -216,6 +273,7 @@ def test_reentering_token_cannot_claim_twice(
         reward_pool=POOL,
         reward_per_round=PER_ROUND,
         leader_share_bps=LEADER_BPS,
+        initial_model_commitment=kit.commitments[INITIAL],
     )
     task = client.create_task(spec, publisher)
     # The token contract itself takes part, so the claim pays it and its hook fires.
@@ -244,19 +302,20 @@ def test_reentering_token_cannot_claim_twice(
     to_leader_selection(client, task, round_)
     assert client.select_leader(task, round_, outsider) == evil.address
     data = zkpot.publishGlobalModel.encode_input(
-        task, round_, "bafy-g", [p.proof for p in proofs], [list(p.instances) for p in proofs]
+        task, round_, "bafy-g", [], [p.proof for p in proofs], [list(p.instances) for p in proofs]
     )
     evil.execute(zkpot.address, data, sender=outsider)
+    client.record_baseline(task, round_, kit.proofs[(INITIAL, "s1")], publisher)
     client.finalise(task, round_, outsider)
     owed = client.claimable(task, round_, evil.address)
     assert owed > 0
-    claim_data = zkpot.claim.encode_input(task, round_)
-    evil.arm(zkpot.address, claim_data, sender=outsider)
-    evil.execute(zkpot.address, claim_data, sender=outsider)
+    claim_data = rewards.claim.encode_input(task, round_)
+    evil.arm(rewards.address, claim_data, sender=outsider)
+    evil.execute(rewards.address, claim_data, sender=outsider)
     assert evil.reentryAttempts() == 1
     assert not evil.reentrySucceeded()
     assert bytes(evil.reentryRevertData())[:4] == keccak(text="ReentrancyGuardReentrantCall()")[:4]
     assert evil.balanceOf(evil.address) == owed
     assert client.submission(task, round_, evil.address).claimed
-    with ape.reverts(zkpot.AlreadyClaimed):
-        evil.execute(zkpot.address, claim_data, sender=outsider)
+    with ape.reverts(rewards.AlreadyClaimed):
+        evil.execute(rewards.address, claim_data, sender=outsider)

@@ -272,13 +272,13 @@ def test_aggregate_phase_calls_revert_without_leader(
     with ape.reverts(zkpot.NotAggregating):
         zkpot.handOffModel(task_id, round_, "bafyenc", sender=alice)
     with ape.reverts(zkpot.NotAggregating):
-        zkpot.publishGlobalModel(task_id, round_, "bafyglobal", [], [], sender=alice)
+        zkpot.publishGlobalModel(task_id, round_, "bafyglobal", [], [], [], sender=alice)
     with ape.reverts(zkpot.NotAggregating):
         zkpot.replaceLeader(task_id, round_, sender=alice)
     with ape.reverts(zkpot.NotPublished):
         zkpot.finalise(task_id, round_, sender=alice)
-    with ape.reverts(zkpot.NoRewardPool):
-        zkpot.claim(task_id, round_, sender=alice)
+    with ape.reverts(client.rewards.NoRewardPool):
+        client.rewards.claim(task_id, round_, sender=alice)
     assert client.claimable(task_id, round_, alice.address) == 0
 
 

@@ -1,8 +1,9 @@
 """Hypothesis stateful test: random call sequences against ZKPoT with real proofs.
 
 Invariants after every step: at most one leader per round and it holds the maximum
-verified count among the submitters not passed over; blocks are hash-linked; tokens
-held + paid out equals what was funded, so no funds are created.
+verified count among the submitters not passed over; a round never admits more than
+maxSubmissions nor a zero count; blocks are hash-linked; tokens held + paid out equals
+what was funded, so no funds are created.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from zkpot.chain import (
 from zkpot.errors import ChainError
 
 POOL = 10_000
-MODELS = ["a", "b", "c", "d"]
+MODELS = ["a", "b", "c", "d", "k6", "z"]
+MAX_SUBMISSIONS = 2
 
 
 @pytest.mark.slow
@@ -49,7 +51,7 @@ def test_random_call_sequences_keep_the_invariants(
         def __init__(self) -> None:
             super().__init__()
             self.snapshot = chain.snapshot()
-            token.approve(client.address, POOL, sender=publisher)
+            token.approve(client.rewards.address, POOL, sender=publisher)
             spec = spec_factory(
                 verifier,
                 chunks_per_round=2,
@@ -58,11 +60,13 @@ def test_random_call_sequences_keep_the_invariants(
                 reward_pool=POOL,
                 reward_per_round=3_000,
                 leader_share_bps=2_500,
+                max_submissions=MAX_SUBMISSIONS,
+                initial_model_commitment=kit.commitments["k1"],
             )
             self.task = client.create_task(spec, publisher)
             for p in members:
                 client.join(self.task, X25519_KEY, p)
-            self.balance0 = token.balanceOf(client.address)
+            self.balance0 = token.balanceOf(client.rewards.address)
             self.paid = 0
             self.models: dict[tuple[int, str], str] = {}
 
@@ -159,6 +163,27 @@ def test_random_call_sequences_keep_the_invariants(
                     )
                 )
 
+        @rule(by_leader=st.booleans())
+        def baseline(self, by_leader: bool) -> None:
+            r = self._round()
+            if r is None:
+                return
+            info = client.round(self.task, r)
+            model = next(
+                (
+                    m
+                    for m, c in kit.commitments.items()
+                    if c == info.global_model_commitment and (m, "s1") in kit.proofs
+                ),
+                None,
+            )
+            leader = next((p for p in members if p.address == info.leader), None)
+            sender = leader if by_leader and leader is not None else publisher
+            if model is not None:
+                self._try(
+                    lambda: client.record_baseline(self.task, r, kit.proofs[(model, "s1")], sender)
+                )
+
         @rule()
         def finalise(self) -> None:
             r = self._round()
@@ -191,6 +216,15 @@ def test_random_call_sequences_keep_the_invariants(
                 assert records[info.leader].correct == max(standing)
 
         @invariant()
+        def admission_is_bounded_and_never_zero(self) -> None:
+            for r in range(client.task_state(self.task).round_count):
+                info = client.round(self.task, r)
+                assert len(info.submitters) <= MAX_SUBMISSIONS
+                for a in info.submitters:
+                    record = client.submission(self.task, r, a)
+                    assert record.verified and not record.evicted and record.correct > 0
+
+        @invariant()
         def blocks_are_hash_linked(self) -> None:
             state = client.task_state(self.task)
             headers = client.blocks(self.task)
@@ -199,7 +233,7 @@ def test_random_call_sequences_keep_the_invariants(
 
         @invariant()
         def no_funds_are_created(self) -> None:
-            held = token.balanceOf(client.address)
+            held = token.balanceOf(client.rewards.address)
             assert held + self.paid == self.balance0
             assert client.task_state(self.task).unallocated <= held
 

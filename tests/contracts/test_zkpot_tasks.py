@@ -50,6 +50,18 @@ def test_create_task_records_config_and_emits_task_created(
         ({"verifier": "0x0000000000000000000000000000000000000000"}, "InvalidVerifier"),
         ({"circuit_id": bytes(32)}, "CircuitMismatch"),
         ({"chunks_per_round": 0}, "InvalidChunkCount"),
+        ({"chunks_per_round": 13}, "TooManyChunks"),
+        ({"vk_digest": bytes(32)}, "VkDigestMismatch"),
+        ({"commit_duration": 30 * 86400 + 1}, "PhaseDurationTooLong"),
+        ({"aggregate_duration": 2**64 - 1}, "PhaseDurationTooLong"),
+        (
+            {
+                "commit_duration": 20 * 86400,
+                "reveal_duration": 20 * 86400,
+                "submit_duration": 20 * 86400,
+            },
+            "RoundDurationTooLong",
+        ),
         ({"commit_duration": 0}, "InvalidPhaseDuration"),
         ({"reveal_duration": 0}, "InvalidPhaseDuration"),
         ({"submit_duration": 0}, "InvalidPhaseDuration"),
@@ -104,11 +116,17 @@ def test_create_task_pulls_reward_pool(
     spec = spec_factory(
         verifier, reward_token=token.address, reward_pool=1000, reward_per_round=300
     )
-    token.approve(zkpot.address, 1000, sender=publisher)
+    token.approve(client.rewards.address, 1000, sender=publisher)
     before = token.balanceOf(publisher)
-    task_id = client.create_task(spec, publisher)
+    held = token.balanceOf(client.rewards.address)
+    receipt = client.contract.createTask(spec.as_tuple(), [], sender=publisher)
+    [event] = receipt.events.filter(zkpot.TaskCreated)
+    task_id = event.taskId
+    assert event.funded == 1000
     assert token.balanceOf(publisher) == before - 1000
-    assert token.balanceOf(zkpot.address) >= 1000
+    assert token.balanceOf(client.rewards.address) == held + 1000
+    pool = client.rewards.pool(task_id)
+    assert (pool.token, pool.perRound, pool.leaderShareBps) == (token.address, 300, 0)
     state = client.task_state(task_id)
     assert state.funded == 1000 and state.unallocated == 1000
 
@@ -208,7 +226,7 @@ def test_close_task_refunds_unallocated_pool_and_blocks_further_use(
     outsider: Any,
 ) -> None:
     spec = spec_factory(verifier, reward_token=token.address, reward_pool=700, reward_per_round=100)
-    token.approve(zkpot.address, 700, sender=publisher)
+    token.approve(client.rewards.address, 700, sender=publisher)
     task_id = client.create_task(spec, publisher)
     before = token.balanceOf(publisher)
     with ape.reverts(zkpot.NotPublisher):

@@ -16,7 +16,6 @@ REVEAL = 300
 SUBMIT = 900
 AGGREGATE = 400
 CIRCUIT_ID = bytes.fromhex("c1" * 32)
-VK_DIGEST = bytes.fromhex("7d" * 32)
 INITIAL_MODEL = bytes.fromhex("11" * 32)
 X25519_KEY = bytes.fromhex("ab" * 32)
 
@@ -96,11 +95,20 @@ def raw_submit(
     )
 
 
-def raw_publish(zkpot: Any, task_id: int, round_: int, cid: str, proofs: Any, sender: Any) -> Any:
+def raw_publish(
+    zkpot: Any,
+    task_id: int,
+    round_: int,
+    cid: str,
+    proofs: Any,
+    sender: Any,
+    included: Any = (),
+) -> Any:
     return zkpot.publishGlobalModel(
         task_id,
         round_,
         cid,
+        list(included),
         [p.proof for p in proofs],
         [list(p.instances) for p in proofs],
         sender=sender,

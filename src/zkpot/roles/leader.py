@@ -208,6 +208,8 @@ def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> Agg
         cid,
         [ChunkProof(p.proof, tuple(p.instances)) for p in proofs],
         sender=leader.account,
+        # Only the participants whose models the aggregate used earn rewards.
+        included=used if document.policy == "fedavg" else (),
     )
     return AggregationResult(
         global_model_cid=cid,

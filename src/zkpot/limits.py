@@ -241,8 +241,9 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-MAX_CHUNKS_PER_ROUND: Final = 1024
-"""Most proofs per round a task document may ask for (bounds the proof-bundle cap)."""
+MAX_CHUNKS_PER_ROUND: Final = 12
+"""Most proofs per round a task document may ask for: the contract's
+``MAX_CHUNKS_PER_ROUND`` (a submission must fit a block); bounds the proof-bundle cap."""
 
 _JSON_FIELD_TYPES: Final[dict[str, tuple[type, ...]]] = {
     "str": (str,),

@@ -100,7 +100,7 @@ class Storage(ABC):
 
     @abstractmethod
     def cat(
-        self, cid: str, *, max_bytes: int = limits.DEFAULT_READ_CAP, what: str = "object"
+        self, cid: str, *, max_bytes: int = limits.DEFAULT_READ_CAP, what: str = "single read"
     ) -> bytes:
         """Return the bytes behind ``cid``, at most ``max_bytes`` of them.
 
@@ -303,7 +303,7 @@ class IpfsStorage(Storage):
         return self._add(data, name="blob", only_hash=True)
 
     def cat(
-        self, cid: str, *, max_bytes: int = limits.DEFAULT_READ_CAP, what: str = "object"
+        self, cid: str, *, max_bytes: int = limits.DEFAULT_READ_CAP, what: str = "single read"
     ) -> bytes:
         """Fetch ``cid`` (at most ``max_bytes``) and check the bytes against it.
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -149,6 +150,21 @@ def parse_json(
         max_depth=max_depth,
         hint="check that the CID names a JSON document",
     )
+
+
+_CID_TEXT: Final = re.compile(r"[A-Za-z0-9]{1,256}")
+
+
+def check_cid(cid: object) -> str:
+    """Return ``cid`` if it can be a CID (1-256 base-encoding characters), else refuse it.
+
+    CIDs come from the chain, where anyone may write any string; one that is not even
+    shaped like a CID is refused here, before it reaches a URL.
+    """
+    if not isinstance(cid, str) or not _CID_TEXT.fullmatch(cid):
+        shown = repr(cid) if len(repr(cid)) <= 60 else repr(cid)[:57] + "..."
+        raise StorageError(f"{shown} is not an IPFS CID", "check the CID recorded on chain")
+    return cid
 
 
 def canonical_json(value: Any) -> bytes:
@@ -314,6 +330,7 @@ class IpfsStorage(Storage):
         """
         if max_bytes < 0:
             raise ValueError("max_bytes must not be negative")
+        check_cid(cid)
         size = self._reported_size(cid)
         if size is not None and size > max_bytes:
             raise self._too_large(cid, what, max_bytes, f"reports {size:,} bytes")

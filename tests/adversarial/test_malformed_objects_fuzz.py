@@ -40,7 +40,7 @@ from zkpot.limits import json_depth, loads_bounded
 from zkpot.models import TINY_MLP, build_model
 from zkpot.roles.common import TaskDocument
 from zkpot.roles.participant import parse_proof_bundle
-from zkpot.storage import parse_json
+from zkpot.storage import check_cid, parse_json
 
 EXAMPLES = 300
 """Examples per fuzz test and strategy."""
@@ -338,3 +338,9 @@ def test_deep_json_is_one_clear_error(depth: int) -> None:
         parse_json(b"[" * depth + b"]" * depth, "bafydeep")
     with pytest.raises(HandoffError, match="nests"):
         loads_bounded(b"[" * depth + b"]" * depth, HandoffError, "header")
+
+
+@FUZZ
+@given(st.one_of(st.text(max_size=300), st.binary(max_size=40), st.integers(), st.none()))
+def test_cid_strings_from_chain_raise_only_storage_error(value: Any) -> None:
+    only(StorageError, check_cid, value)

@@ -109,7 +109,10 @@ def test_cat_of_unknown_cid_says_it_was_not_found(ipfs: IpfsStorage) -> None:
 
 def test_invalid_cid_is_a_storage_error(ipfs: IpfsStorage) -> None:
     with pytest.raises(StorageError, match="refused `cat`"):
-        ipfs.cat("not-a-cid")
+        ipfs.cat("notacid")
+    for shaped_wrong in ("not-a-cid", "b" * 257, "", "../../etc/passwd"):
+        with pytest.raises(StorageError, match="is not an IPFS CID"):
+            ipfs.cat(shaped_wrong)
 
 
 def _closed_port() -> int:

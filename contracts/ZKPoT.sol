@@ -99,7 +99,7 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         }
         uint64[4] memory durations =
             [config.commitDuration, config.revealDuration, config.submitDuration, config.aggregateDuration];
-        uint256 total;
+        uint256 total = 0;
         for (uint256 i = 0; i < 4; ++i) {
             if (durations[i] == 0) revert InvalidPhaseDuration();
             if (durations[i] > MAX_PHASE_DURATION) revert PhaseDurationTooLong(durations[i], MAX_PHASE_DURATION);
@@ -149,7 +149,7 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         if (state.closed) revert TaskIsClosed();
         if (_roundInProgress(taskId)) revert RoundInProgress();
         state.closed = true;
-        uint256 refund;
+        uint256 refund = 0;
         if (address(_configs[taskId].rewardToken) != address(0)) refund = _rewards.refund(taskId, msg.sender);
         emit TaskClosed(taskId, refund);
     }
@@ -369,7 +369,7 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         private
         view
     {
-        address previous;
+        address previous = address(0);
         for (uint256 i = 0; i < included.length; ++i) {
             address a = included[i];
             if (a <= previous) revert IncludedNotAscending();
@@ -561,6 +561,7 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
 
     function _roundInProgress(uint256 taskId) private view returns (bool) {
         uint256 count = _states[taskId].roundCount;
+        // slither-disable-next-line incorrect-equality a round count, not a balance: nobody can move it
         if (count == 0) return false;
         RoundStatus last = _rounds[taskId][count - 1].status;
         return last != RoundStatus.Finalised && last != RoundStatus.ClosedEmpty;
@@ -686,9 +687,9 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
     /// @dev Makes the best not-passed-over admitted submitter leader, or closes the round
     ///      empty. Order: higher correct first; equal correct -> higher keccak(tieSeed, address).
     function _installNextLeader(uint256 taskId, uint256 round, Round storage r) private {
-        address best;
-        uint256 bestCorrect;
-        uint256 bestKey;
+        address best = address(0);
+        uint256 bestCorrect = 0;
+        uint256 bestKey = 0;
         address[] storage submitters = r.submitters;
         for (uint256 i = 0; i < submitters.length; ++i) {
             address candidate = submitters[i];

@@ -41,6 +41,9 @@ contract ZKPoTRewards is IZKPoTRewards, ReentrancyGuard {
         if (address(token) == address(0)) return 0;
         // Count what arrived, so a fee-taking token cannot make the pool promise more than it holds.
         uint256 before = token.balanceOf(address(this));
+        // `publisher` is the createTask caller, passed by the consensus contract (the only
+        // caller): nobody can pull from an account that did not create the task itself.
+        // slither-disable-next-line arbitrary-send-erc20
         token.safeTransferFrom(publisher, address(this), amount);
         funded = token.balanceOf(address(this)) - before;
         _pools[taskId] = Pool(token, funded, funded, perRound, leaderShareBps);
@@ -56,7 +59,7 @@ contract ZKPoTRewards is IZKPoTRewards, ReentrancyGuard {
         uint256 baseline
     ) external onlyConsensus {
         mapping(address => uint256) storage improvement = _improvement[taskId][round];
-        uint256 sum;
+        uint256 sum = 0;
         for (uint256 i = 0; i < earners.length; ++i) {
             if (corrects[i] > baseline) {
                 improvement[earners[i]] = corrects[i] - baseline;

@@ -1,8 +1,9 @@
 """Gas of every external ZKPoT function on anvil, with real EZKL proofs of the tiny circuit.
 
 Runs one scripted task (3 participants, 2 chunks per round, reward pool) end to end,
-plus the side paths (allowlist, replacement, closing), and writes the gas used by each
-transaction to ``results/gas.json`` and a table to ``results/gas.md``.
+plus the side paths (allowlist, rank admission with eviction, replacement, closing), and
+writes the gas used by each transaction and the runtime size of each deployed contract
+(ZKPoT and the ZKPoTRewards it creates) to ``results/gas.json`` and ``results/gas.md``.
 
     ZKPOT_ANVIL_PORT=8555 .venv/bin/python bench/gas.py
 """
@@ -40,11 +41,22 @@ def main() -> None:
         adapter = pub.deploy(project.EzklAccuracyVerifier, halo2.address, *args.as_tuple())
         zkpot = pub.deploy(project.ZKPoT)
         deploy_receipt = chain.provider.get_receipt(zkpot.txn_hash)
-        record("deploy ZKPoT", deploy_receipt, f"runtime {len(zkpot.code)} bytes")
         client = ZKPoTClient(zkpot)
+        rewards = client.rewards
+        sizes = {
+            "ZKPoT": len(bytes(chain.provider.get_code(zkpot.address))),
+            "ZKPoTRewards": len(bytes(chain.provider.get_code(rewards.address))),
+            "EzklAccuracyVerifier": len(bytes(chain.provider.get_code(adapter.address))),
+            "Halo2VerifierReusable": len(bytes(chain.provider.get_code(halo2.address))),
+        }
+        record(
+            "deploy ZKPoT (creates ZKPoTRewards)",
+            deploy_receipt,
+            f"runtime {sizes['ZKPoT']} + {sizes['ZKPoTRewards']} bytes",
+        )
         token = pub.deploy(project.RewardToken)
         token.mint(pub, 10**24, sender=pub)
-        token.approve(zkpot.address, 10_000, sender=pub)
+        token.approve(rewards.address, 10_000, sender=pub)
 
         proof = kit.proofs[("a", "s1")][0]
         # verifyAccuracy never reverts (an out-of-gas verifier call returns false), so a
@@ -71,11 +83,11 @@ def main() -> None:
             base = TaskSpec(
                 circuit_id=bytes(adapter.circuitId()),
                 verifier=adapter.address,
-                vk_digest=bytes(adapter.vkaDigest()),
+                vk_digest=bytes(adapter.vkDigest()),
                 chunks_per_round=CHUNKS,
                 spec_cid="bafyspec",
                 initial_model_cid="bafyinit",
-                initial_model_commitment=b"\x11" * 32,
+                initial_model_commitment=kit.commitments["k1"],
                 policy=AggregationPolicy.FEDAVG,
                 commit_duration=600,
                 reveal_duration=600,
@@ -163,19 +175,33 @@ def main() -> None:
         )
         zkpot.handOffModel(task, rnd, "bafyencryptedmodel", sender=others[1])
         g = kit.proofs[("c", "s1")]
+        included = sorted((p.address for p in others), key=lambda a: int(a, 16))
         record(
-            "publishGlobalModel (2 proofs)",
+            "publishGlobalModel (2 proofs, 2 included)",
             zkpot.publishGlobalModel(
                 task,
                 rnd,
                 "bafyglobal",
+                included,
                 [x.proof for x in g],
                 [list(x.instances) for x in g],
                 sender=leader,
             ),
         )
-        record("finalise (block + rewards, 3 submitters)", zkpot.finalise(task, rnd, sender=pub))
-        record("claim (ERC-20 transfer)", zkpot.claim(task, rnd, sender=leader))
+        base = kit.proofs[("k1", "s1")]
+        record(
+            "recordBaseline (2 proofs)",
+            zkpot.recordBaseline(
+                task, rnd, [x.proof for x in base], [list(x.instances) for x in base], sender=pub
+            ),
+            "previous global model proven on the round's chunks (reward baseline)",
+        )
+        record(
+            "finalise (block + rewards of leader and 2 included)",
+            zkpot.finalise(task, rnd, sender=pub),
+            "ZKPoT + ZKPoTRewards.allocate",
+        )
+        record("claim (ZKPoTRewards, ERC-20 transfer)", rewards.claim(task, rnd, sender=leader))
         # Replacement path on a second round.
         zkpot.openRound(
             task, round_test_set_commitment(ts.cid, ts.chunk_commitments, salt), sender=pub
@@ -214,7 +240,49 @@ def main() -> None:
         chain.mine(1, timestamp=client.round(task, 2).reveal_deadline)
         record("selectLeader (unrevealed: closes empty)", zkpot.selectLeader(task, 2, sender=pub))
         record("closeTask (refund)", zkpot.closeTask(task, sender=pub))
-        runtime = len(zkpot.code)
+        # Rank admission: a full round (2 slots) admits a better count by evicting the lowest.
+        cfg, allow = spec(max_submissions=2)
+        r = zkpot.createTask(cfg, allow, sender=pub)
+        full = int(next(iter(r.events.filter(zkpot.TaskCreated))).taskId)
+        ranked = {people[0]: "k1", people[1]: "k6", people[2]: "a", people[3]: "b"}
+        for p in ranked:
+            zkpot.join(full, b"\xab" * 32, sender=p)
+        zkpot.openRound(
+            full, round_test_set_commitment(ts.cid, ts.chunk_commitments, salt), sender=pub
+        )
+        for p, m in ranked.items():
+            zkpot.commit(
+                full,
+                0,
+                commitment_hash(full, 0, p.address, kit.commitments[m], b"\x01" * 32),
+                sender=p,
+            )
+        chain.mine(1, timestamp=client.round(full, 0).commit_deadline)
+        zkpot.revealTestSet(full, 0, ts.cid, list(ts.chunk_commitments), salt, sender=pub)
+
+        def send(p: Any, m: str) -> Any:
+            proofs = kit.proofs[(m, "s1")]
+            return zkpot.submit(
+                full,
+                0,
+                [x.proof for x in proofs],
+                [list(x.instances) for x in proofs],
+                b"\x01" * 32,
+                "bafyproof",
+                sender=p,
+            )
+
+        send(people[0], "k1")
+        send(people[1], "k6")
+        record(
+            "submit (2 proofs, full round of 2: evicts the lowest)",
+            send(people[2], "a"),
+            "rank scan over the admitted submissions + eviction",
+        )
+        record(
+            "submit (2 proofs, full round of 2: evicts again)",
+            send(people[3], "b"),
+        )
         chain.restore(snap)
 
     per_proof = rows["submit (2 proofs: verify + record)"]["gas"] / CHUNKS
@@ -226,7 +294,8 @@ def main() -> None:
             "logrows": kit.artifacts.logrows,
             "chunks_per_round": CHUNKS,
         },
-        "zkpot_runtime_bytes": runtime,
+        "zkpot_runtime_bytes": sizes["ZKPoT"],
+        "runtime_bytes": sizes,
         "eip170_limit_bytes": 24576,
         "submit_gas_per_proof": int(per_proof),
         "functions": rows,
@@ -238,7 +307,9 @@ def main() -> None:
     lines = [
         "# ZKPoT gas (anvil, real EZKL proofs of the tiny circuit)",
         "",
-        f"ZKPoT runtime size: {runtime} bytes (EIP-170 limit 24,576). "
+        "Runtime sizes (EIP-170 limit 24,576 bytes): "
+        + ", ".join(f"{name} {size:,}" for name, size in sizes.items())
+        + ". "
         f"Submission verify-and-record: {int(per_proof):,} gas per proof "
         f"({arch}, {SAMPLES} samples/proof, 2^{kit.artifacts.logrows} rows).",
         "",

@@ -783,6 +783,11 @@ class ZKPoTClient:
         count = self.task_state(task_id).block_count
         return [self.block(task_id, i)[0] for i in range(count)]
 
+    def has_reward_pool(self, task_id: int) -> bool:
+        """Whether the task pays rewards (its rounds then need a proven baseline)."""
+        token = str(_call("pool", lambda: self.rewards.pool(task_id)).token)
+        return int(token, 16) != 0
+
     def claimable(self, task_id: int, round_: int, account: str) -> int:
         """Reward ``account`` can claim in the round now."""
         return int(_call("claimable", lambda: self.rewards.claimable(task_id, round_, account)))

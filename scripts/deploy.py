@@ -58,7 +58,7 @@ def cli(
         )
     except ZkpotError as err:
         fail(err)
-    emit({"zkpot": client.address, "deployment": str(path)})
+    emit({"zkpot": client.address, "rewards": str(client.rewards.address), "deployment": str(path)})
 
 
 def emit(payload: dict[str, object]) -> None:

@@ -890,6 +890,8 @@ class VerifierRecord:
     samples_per_proof: int
     vka_digest: str | None
     """``vkaDigest()`` (digest of the VK artifact) as 0x-hex, when the adapter exposes it."""
+    code_hash: str | None = None
+    """keccak256 of the adapter's runtime code as 0x-hex (what a participant compares)."""
 
 
 @dataclass(frozen=True)
@@ -904,6 +906,8 @@ class Deployment:
     deployer: str
     block_number: int
     verifier: VerifierRecord | None = None
+    rewards: str | None = None
+    """Address of the ZKPoTRewards contract the ZKPoT contract created (reward pools)."""
     artifact_cids: dict[str, str] = field(default_factory=dict)
     """IPFS CIDs of the circuit artifacts (settings, vk, compiled circuit, ...), by name."""
 
@@ -950,6 +954,7 @@ def write_deployment(
         deployer=str(deployer),
         block_number=int(provider.get_block("latest").number),
         verifier=verifier,
+        rewards=str(client.rewards.address),
         artifact_cids=dict(artifact_cids or {}),
     )
     path = deployment_path(network_file_stem(provider), root)
@@ -980,11 +985,15 @@ def read_verifier(address: str) -> VerifierRecord:
     digest: str | None = None
     if hasattr(adapter, "vkaDigest"):
         digest = "0x" + bytes(adapter.vkaDigest()).hex()
+    from ape import chain
+
+    code = bytes(chain.provider.get_code(to_checksum_address(address)))
     return VerifierRecord(
         address=str(address),
         circuit_id="0x" + bytes(adapter.circuitId()).hex(),
         samples_per_proof=int(adapter.samplesPerProof()),
         vka_digest=digest,
+        code_hash="0x" + keccak(code).hex(),
     )
 
 

@@ -58,6 +58,9 @@ def test_scripts_deploy_create_open_reveal_and_finalise(
     assert deployment.zkpot == out["zkpot"] and deployment.chain_id == 31337
     assert deployment.verifier is not None
     assert deployment.verifier.vka_digest == "0x" + bytes(verifier.vkaDigest()).hex()
+    client = ZKPoTClient.at(deployment.zkpot)
+    assert deployment.verifier.code_hash == "0x" + client.code_hash(verifier.address).hex()
+    assert deployment.rewards == out["rewards"] == client.rewards.address
     assert deployment.artifact_cids == {"vk": "bafyvk"}
     zk = ["--zkpot", deployment.zkpot]
     task = _ape_run(

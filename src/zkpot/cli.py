@@ -606,6 +606,7 @@ def status(
         "name": document.name,
         "architecture": document.architecture,
         "policy": document.policy,
+        "public_pool": document.public_pool,
         "blocks": state.block_count,
         "rounds": rounds,
         "local": local,
@@ -616,6 +617,10 @@ def status(
             f"task {task_id} '{document.name}' ({document.architecture}, "
             f"{document.policy}); {state.block_count} block(s)"
         )
+        if document.public_pool:
+            click.echo(
+                f"  DEMO-ONLY: its test sets come from the public {document.dataset} data"
+            )
         for r in rounds:
             click.echo(
                 f"  round {r['round']}: {r['status']} / {r['phase']}; "

@@ -24,17 +24,15 @@ from zkpot.data import (
     Dataset,
     LabelFlipConfig,
     PartitionConfig,
-    TestSetConfig,
     flip_labels,
     load_digits,
     partition,
-    round_test_set,
     split_holdout,
 )
 from zkpot.errors import ZkpotError
 from zkpot.models import architecture_by_name, build_model
 from zkpot.roles import publisher as pub
-from zkpot.roles.common import Session, fetch_model
+from zkpot.roles.common import Session, fetch_checked_model
 from zkpot.roles.leader import aggregate_and_publish
 from zkpot.roles.participant import Participant, TrainingConfig
 from zkpot.storage import IpfsConfig, IpfsStorage
@@ -219,10 +217,10 @@ def _run(config: DemoConfig, progress: Progress) -> list[RoundRow]:
         ]
         for person in people:
             person.join(task_id)
-        # Accuracy on a fixed evaluation set (a held-out sample the rounds also draw from).
-        evaluation = round_test_set(
-            pool, 10_000, TestSetConfig(samples_per_chunk=64, chunks=4, seed=config.seed)
-        ).combined()
+        # Accuracy on a fixed evaluation set: a sample of the pool (nobody trains on the
+        # pool; rounds draw their test sets from it without replacement, with the
+        # publisher's own secret seed).
+        evaluation = _evaluation_set(pool, 256, config.seed)
         progress("running plain FedAvg (no proofs) on the same data for comparison")
         baseline = _baseline(config, config.architecture, clients, evaluation)
         rows: list[RoundRow] = []
@@ -245,6 +243,13 @@ def _run(config: DemoConfig, progress: Progress) -> list[RoundRow]:
         progress(f"demo finished in {time.perf_counter() - wall:.0f} s")
         _report(config, rows, time.perf_counter() - wall, client.address, task_id)
     return rows
+
+
+def _evaluation_set(pool: Dataset, size: int, seed: int) -> Dataset:
+    """A fixed sample of ``size`` pool samples (the same for every run with ``seed``)."""
+    rng = np.random.default_rng([seed, 0xE7A1])
+    indices = np.sort(rng.choice(len(pool), size=min(size, len(pool)), replace=False))
+    return pool.subset(indices, "demo:evaluation")
 
 
 def _round(
@@ -300,8 +305,16 @@ def _round(
             person.send_model(task_id, round_)
     result = aggregate_and_publish(leader, task_id, round_)
     client.finalise(task_id, round_, sender=publisher)
-    arch = architecture_by_name(config.architecture)
-    global_model = fetch_model(session.storage, result.global_model_cid, arch)
+    # The model evaluated is the one the chain commits to (next round's participants
+    # check it again before training on it).
+    global_model = fetch_checked_model(
+        session,
+        session.task(task_id)[1],
+        result.global_model_cid,
+        client.round(task_id, round_).new_model_commitment,
+        task_id=task_id,
+        round_=round_ + 1,
+    )
     names = {p.address.lower(): p.name.rsplit("-", 1)[-1] for p in people}
     return RoundRow(
         round=round_,

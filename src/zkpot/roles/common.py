@@ -8,7 +8,6 @@ artifacts (``zk/<short id>/``).
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,13 @@ from zkpot import toolchain
 from zkpot.chain import TaskState, ZKPoTClient
 from zkpot.data import MAX_SAMPLES_PER_CHUNK, Dataset
 from zkpot.errors import ChainError, StateError, ZkpotError
-from zkpot.handoff import deserialize_state_dict, load_into, serialize_state_dict
+from zkpot.handoff import decode_model, deserialize_state_dict, load_into, serialize_state_dict
 from zkpot.limits import MAX_CHUNKS_PER_ROUND, check_json_fields, model_cap
 from zkpot.models import Architecture, architecture_by_name, build_model
-from zkpot.proving.circuit import TestBatch
+from zkpot.proving import pipeline
+from zkpot.proving.circuit import TestBatch, check_blinding
 from zkpot.proving.pipeline import CircuitArtifacts, default_zk_dir
+from zkpot.state import private_dir, write_private_json
 from zkpot.storage import IpfsStorage
 
 TASK_FORMAT = "zkpot-task/1"
@@ -101,6 +102,9 @@ class TaskDocument:
     """Name of the dataset the task is about (features must match the architecture)."""
     training: dict[str, float] = field(default_factory=dict)
     """Suggested local training hyper-parameters (epochs, lr, batch_size)."""
+    public_pool: bool = False
+    """True when the held-out pool comes from public bundled data (e.g. digits): a
+    DEMO-ONLY setting, since anyone can load the pool the test sets are drawn from."""
     format: str = TASK_FORMAT
     """Document format version."""
 
@@ -174,9 +178,11 @@ class Session:
         return artifacts
 
 
-def model_bytes(model: nn.Module, arch: Architecture) -> bytes:
-    """Deterministic, pickle-free encoding of a model's weights."""
-    return serialize_state_dict(model.state_dict(), architecture=arch.name)
+def model_bytes(
+    model: nn.Module, arch: Architecture, blinding: pipeline.Blinding | None = None
+) -> bytes:
+    """Deterministic, pickle-free encoding of a model's weights (and its blinding, if given)."""
+    return serialize_state_dict(model.state_dict(), architecture=arch.name, blinding=blinding)
 
 
 def model_from_bytes(data: bytes, arch: Architecture) -> nn.Module:
@@ -185,9 +191,14 @@ def model_from_bytes(data: bytes, arch: Architecture) -> nn.Module:
     return load_into(build_model(arch), state)
 
 
-def upload_model(storage: IpfsStorage, model: nn.Module, arch: Architecture) -> str:
-    """Add a model's weights to IPFS (pinned); return the CID."""
-    cid = storage.add(model_bytes(model, arch), name="model.zkpt")
+def upload_model(
+    storage: IpfsStorage,
+    model: nn.Module,
+    arch: Architecture,
+    blinding: pipeline.Blinding | None = None,
+) -> str:
+    """Add a model's weights (and a global model's public blinding) to IPFS, pinned; its CID."""
+    cid = storage.add(model_bytes(model, arch, blinding), name="model.zkpt")
     storage.pin(cid)
     return cid
 
@@ -209,15 +220,105 @@ def batches(chunks: tuple[Dataset, ...] | list[Dataset]) -> list[TestBatch]:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (a crash never leaves half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    tmp.replace(path)
+    """Write JSON atomically (a crash never leaves half a file), owner-only (0600 in 0700)."""
+    write_private_json(path, data)
 
 
 def role_dir(role: str, name: str) -> Path:
-    """``$ZKPOT_STATE_DIR/<role>/<name>``: a role's private files."""
-    path = toolchain.state_dir() / role / name
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """``$ZKPOT_STATE_DIR/<role>/<name>``: a role's private files, in 0700 folders."""
+    return private_dir(toolchain.state_dir() / role / name)
+
+
+class GlobalModelMismatchError(ZkpotError):
+    """The global model downloaded from IPFS is not the one the chain commits to."""
+
+
+def check_global_model(
+    artifacts: CircuitArtifacts,
+    model: nn.Module,
+    expected: bytes,
+    *,
+    blinding: pipeline.Blinding,
+    task_id: int,
+    round_: int,
+    cid: str,
+) -> None:
+    """Raise :class:`GlobalModelMismatchError` unless ``model`` has commitment ``expected``.
+
+    ``expected`` is the chain's ``globalModelCommitment`` of the round (round 0: the
+    task's initial model commitment); the commitment is recomputed from the weights
+    and the model's public ``blinding``, so a leader (or publisher) that published a
+    CID of other weights is caught before anyone trains on them.
+    """
+    actual = pipeline.model_commitment(artifacts, model, blinding=blinding)
+    if actual != expected:
+        raise GlobalModelMismatchError(
+            f"The global model {cid} of task {task_id} round {round_} does not match the "
+            f"commitment on chain (it commits to 0x{actual.hex()[:16]}…, the chain to "
+            f"0x{expected.hex()[:16]}…), so it was not trained on",
+            "report the round's leader (or the task's publisher for round 0); "
+            "training resumes once a matching model is published",
+        )
+
+
+def fetch_global_model(
+    session: Session, task_id: int, round_: int, document: TaskDocument
+) -> nn.Module:
+    """The round's starting global model from IPFS, checked against its on-chain commitment.
+
+    Raises :class:`GlobalModelMismatchError` (nothing is written) on a mismatch.
+    """
+    info = session.client.round(task_id, round_)
+    return fetch_checked_model(
+        session,
+        document,
+        info.global_model_cid,
+        info.global_model_commitment,
+        task_id=task_id,
+        round_=round_,
+    )
+
+
+def fetch_checked_model(
+    session: Session,
+    document: TaskDocument,
+    cid: str,
+    expected: bytes,
+    *,
+    task_id: int,
+    round_: int,
+) -> nn.Module:
+    """The global model at ``cid`` (round ``round_``'s start), checked against ``expected``.
+
+    Raises :class:`GlobalModelMismatchError` when it carries no blinding or its
+    recomputed commitment differs from ``expected``.
+    """
+    model, blinding = fetch_model_and_blinding(session.storage, cid, document)
+    if blinding is None:
+        raise GlobalModelMismatchError(
+            f"The global model {cid} of task {task_id} round {round_} carries no blinding, "
+            "so its on-chain commitment cannot be checked and it was not trained on",
+            "report the round's leader (or the task's publisher for round 0)",
+        )
+    check_global_model(
+        session.circuit(document),
+        model,
+        expected,
+        blinding=blinding,
+        task_id=task_id,
+        round_=round_,
+        cid=cid,
+    )
+    return model
+
+
+def fetch_model_and_blinding(
+    storage: IpfsStorage, cid: str, document: TaskDocument
+) -> tuple[nn.Module, pipeline.Blinding | None]:
+    """Fetch (CID-checked) a model of the task's architecture and the blinding sent with it."""
+    data = storage.cat(cid, max_bytes=model_cap(document.arch), what="model")
+    payload = decode_model(data, architecture=document.architecture)
+    model = load_into(build_model(document.arch), payload.state)
+    if payload.blinding is None:
+        return model, None
+    return model, check_blinding([int(v) for v in payload.blinding])

@@ -28,11 +28,11 @@ from zkpot.proving.circuit import TestBatch, chunks
 from zkpot.roles.common import (
     Session,
     TaskDocument,
-    fetch_model,
+    fetch_global_model,
     model_bytes,
     model_from_bytes,
 )
-from zkpot.state import ParticipantState, RoundRecord, Step, default_path
+from zkpot.state import ParticipantState, RoundRecord, Step, default_path, write_private
 from zkpot.train import train_local
 
 ProgressFn = Callable[[str], None]
@@ -224,7 +224,9 @@ class Participant:
             model = build_model(arch, seed=config.seed * 1000 + round_ + 1)
         else:
             self.progress(f"{self.name}: fetching global model {info.global_model_cid}")
-            model = fetch_model(self.session.storage, info.global_model_cid, arch)
+            # Checked against the chain's commitment before any training; a mismatch
+            # raises and leaves the round's record as it was (rerun `train` later).
+            model = fetch_global_model(self.session, task_id, round_, document)
             self.progress(f"{self.name}: training on {len(data)} private samples")
             flat = data.flat()
             model = train_local(
@@ -239,9 +241,8 @@ class Participant:
         path = (
             self.home / "models" / key_dir(task_key(self.session, task_id)) / f"round-{round_}.zkpt"
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
         blob = model_bytes(model, arch)
-        path.write_bytes(blob)
+        write_private(path, blob)
         return self.state.mark_trained(
             task_key(self.session, task_id),
             round_,

@@ -2,24 +2,37 @@
 
 The publisher holds the held-out pool and a secret seed; each round's test set is
 drawn from them, committed (hidden) when the round opens and revealed only after
-the commit deadline, so no participant can train on it.
+the commit deadline, so no participant can train on it. Rounds use the pool up
+without replacement (a revealed sample is never tested again), and the seed and
+round salts stay in owner-only files (0600 in 0700 folders).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from zkpot.chain import AggregationPolicy, TaskSpec, round_test_set_commitment
-from zkpot.data import Dataset, RoundTestSet, TestSetConfig, round_test_set
+from zkpot.data import (
+    PUBLIC_POOL_WARNING,
+    DataError,
+    Dataset,
+    RoundTestSet,
+    TestSetConfig,
+    is_public_dataset,
+    round_test_set,
+    rounds_in_pool,
+)
 from zkpot.errors import StateError, ZkpotError
 from zkpot.models import architecture_by_name, architecture_id, build_model
 from zkpot.proving import pipeline
-from zkpot.proving.circuit import CircuitSpec, ModelBinding, TestSetBinding
+from zkpot.proving.circuit import CircuitSpec, ModelBinding, TestSetBinding, new_blinding
 from zkpot.roles.common import (
     CircuitRef,
     Session,
@@ -29,6 +42,7 @@ from zkpot.roles.common import (
     upload_model,
     write_json,
 )
+from zkpot.state import restrict_private
 
 POLICIES = {"fedavg": AggregationPolicy.FEDAVG, "leader-model": AggregationPolicy.LEADER_MODEL}
 
@@ -79,9 +93,14 @@ class PublisherSecrets:
 
     task_id: int
     test_seed: int
-    """Secret seed of the test-set draws; knowing it would reveal future test sets."""
+    """Secret seed of the test-set draws (128 random bits, made per task); knowing it
+    would reveal future test sets."""
     samples_per_proof: int
     chunks_per_round: int
+    pool_sha256: str | None = None
+    """SHA-256 of the held-out pool the task was created with: rounds use that pool up
+    in a fixed order, so drawing from any other pool could reuse revealed samples.
+    ``None`` in records written before it was kept."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +163,19 @@ def deploy_verifier(artifacts: pipeline.CircuitArtifacts, sender: Any) -> str:
     return str(adapter.address)
 
 
+def vka_digest(artifacts: pipeline.CircuitArtifacts) -> bytes:
+    """The digest the reusable verifier registers this circuit's VK artifact under.
+
+    ``keccak256`` of the artifact's 32-byte words, as ``registerVka`` computes it: the
+    contract checks the task's adapter reports the same one.
+    """
+    from eth_utils.crypto import keccak
+
+    from zkpot.proving.evm import adapter_arguments
+
+    return bytes(keccak(b"".join(adapter_arguments(artifacts).vka)))
+
+
 def publish_artifacts(session: Session, artifacts: pipeline.CircuitArtifacts) -> CircuitRef:
     """Add the circuit's small artifacts to IPFS (pinned) and describe them."""
 
@@ -181,12 +213,28 @@ def create_task(
         raise ZkpotError(
             f"Unknown aggregation policy {options.policy!r}", "use fedavg or leader-model"
         )
+    per_round = TestSetConfig(
+        samples_per_chunk=options.samples_per_proof, chunks=options.chunks_per_round
+    )
+    if rounds_in_pool(len(pool), per_round) < 1:
+        raise DataError(
+            f"The held-out pool has {len(pool)} samples, fewer than one round's "
+            f"{per_round.size}, so no round of this task could ever be opened",
+            "hold out more data or use fewer/smaller chunks",
+        )
     arch = architecture_by_name(options.architecture)
+    public_pool = is_public_dataset(pool)
+    if public_pool:
+        print(
+            PUBLIC_POOL_WARNING.format(name=pool.name.split(":")[0]), file=sys.stderr, flush=True
+        )
     artifacts = build_circuit(options, pool, session.zk_dir)
     adapter = verifier or deploy_verifier(artifacts, publisher)
     circuit = publish_artifacts(session, artifacts)
     initial = build_model(arch, options.initial_seed)
-    initial_cid = upload_model(session.storage, initial, arch)
+    # Published with the model, so every participant can recompute its commitment.
+    initial_blinding = new_blinding()
+    initial_cid = upload_model(session.storage, initial, arch, initial_blinding)
     document = TaskDocument(
         name=options.name,
         architecture=arch.name,
@@ -197,6 +245,7 @@ def create_task(
         policy=options.policy,
         dataset=pool.name.split(":")[0],
         training=dict(options.training),
+        public_pool=public_pool,
     )
     spec_cid = session.storage.add_json(document.to_json(), name="task.json")
     session.storage.pin(spec_cid)
@@ -204,11 +253,13 @@ def create_task(
         TaskSpec(
             circuit_id=bytes.fromhex(artifacts.circuit_id),
             verifier=adapter,
-            vk_digest=bytes.fromhex(artifacts.extra.get("vka_digest", "00" * 32)),
+            vk_digest=vka_digest(artifacts),
             chunks_per_round=options.chunks_per_round,
             spec_cid=spec_cid,
             initial_model_cid=initial_cid,
-            initial_model_commitment=pipeline.model_commitment(artifacts, initial),
+            initial_model_commitment=pipeline.model_commitment(
+                artifacts, initial, blinding=initial_blinding
+            ),
             policy=POLICIES[options.policy],
             commit_duration=options.commit_duration,
             reveal_duration=options.reveal_duration,
@@ -220,14 +271,15 @@ def create_task(
     )
     secrets_ = PublisherSecrets(
         task_id=task_id,
-        test_seed=secrets.randbits(63),
+        test_seed=secrets.randbits(128),
         samples_per_proof=options.samples_per_proof,
         chunks_per_round=options.chunks_per_round,
+        pool_sha256=pool_digest(pool),
     )
     directory = _task_dir(session, publisher.address, task_id)
     if directory.exists():
         # Files of a task with this id on a chain that was reset: keep them aside.
-        directory.rename(directory.with_name(f"{directory.name}.stale-{int(time.time())}"))
+        directory.rename(directory.with_name(f"{directory.name}.stale-{time.time_ns()}"))
     write_json(directory / "task.json", asdict(secrets_))
     return task_id
 
@@ -239,10 +291,23 @@ def _load_secrets(session: Session, publisher: str, task_id: int) -> PublisherSe
             f"This machine has no publisher record of task {task_id} for {publisher}",
             "run the round commands on the machine and account that created the task",
         )
+    restrict_private(path)
     return PublisherSecrets(**json.loads(path.read_text()))
 
 
+def pool_digest(pool: Dataset) -> str:
+    """SHA-256 (hex) of the pool's samples and labels, in order."""
+    return hashlib.sha256(pool.to_bytes()).hexdigest()
+
+
 def _test_set(secrets_: PublisherSecrets, pool: Dataset, round_: int) -> RoundTestSet:
+    if secrets_.pool_sha256 is not None and pool_digest(pool) != secrets_.pool_sha256:
+        raise StateError(
+            f"The held-out pool given ({len(pool)} samples) is not the one task "
+            f"{secrets_.task_id} was created with, and drawing from another pool could "
+            "reuse revealed samples",
+            "pass the same --data, --holdout and --seed as at `zkpot task create`",
+        )
     config = TestSetConfig(
         samples_per_chunk=secrets_.samples_per_proof,
         chunks=secrets_.chunks_per_round,
@@ -257,9 +322,11 @@ def open_round(session: Session, publisher: Any, task_id: int, pool: Dataset) ->
     state, document = session.task(task_id)
     round_ = state.round_count
     round_file = _task_dir(session, publisher.address, task_id) / f"round-{round_}.json"
+    # Refuses (one sentence) a round the pool cannot fill without reusing a sample.
     test_set = _test_set(secrets_, pool, round_)
     if round_file.is_file():
         # A crash after writing the secrets but before the transaction: reuse them.
+        restrict_private(round_file)
         kept = RoundSecrets(**json.loads(round_file.read_text()))
     else:
         artifacts = session.circuit(document)
@@ -290,6 +357,7 @@ def reveal(session: Session, publisher: Any, task_id: int, round_: int, pool: Da
             f"No committed test set for task {task_id} round {round_} on this machine",
             "open the round from this machine first",
         )
+    restrict_private(round_file)
     kept = RoundSecrets(**json.loads(round_file.read_text()))
     test_set = _test_set(secrets_, pool, round_).combined()
     cid = session.storage.add(test_set.to_bytes(), name="test-set")

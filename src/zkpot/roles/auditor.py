@@ -13,6 +13,10 @@ checks, and reports as one verdict per item:
   commitment in the block, and it really classifies ``globalCorrect`` samples of
   the test set (recomputed by the circuit itself);
 * continuity: each round starts from the previous block's global model.
+
+Every object the auditor reads is untrusted and read under the size cap its kind has in
+the task (:class:`~zkpot.limits.ObjectCaps`); a malformed one, or any error while
+checking it, is that item's FAIL and the audit goes on with the next item.
 """
 
 from __future__ import annotations

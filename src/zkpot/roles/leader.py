@@ -36,6 +36,7 @@ from zkpot.limits import EXTRA_MAX_ELEMENTS, ObjectCaps, test_set_cap
 from zkpot.models import build_model
 from zkpot.proving import pipeline
 from zkpot.proving.circuit import check_blinding
+from zkpot.roles.baseline import record_baseline
 from zkpot.roles.common import model_bytes, model_from_bytes, upload_model, write_json
 from zkpot.roles.participant import Participant, key_dir, pipeline_chunks, task_key
 
@@ -201,6 +202,8 @@ def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> Agg
             continue
         leader.progress(f"{leader.name}: proving the global model, chunk {i + 1}")
         proofs.append(pipeline.prove(artifacts, global_model, batch, workdir, name=f"global-{i}"))
+    # A rewarded round cannot finalise without its baseline (no-op without a reward pool).
+    record_baseline(session, leader.account, task_id, round_, workdir, leader.progress)
     cid = upload_model(session.storage, global_model, arch)
     receipt = client.publish_global_model(
         task_id,

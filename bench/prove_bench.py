@@ -131,7 +131,9 @@ def child_prove(case: BenchCase, index: int) -> dict[str, Any]:
     batch = batches[index]
     art = pipeline.CircuitArtifacts.load(_zk_dir() / spec.short_id)
     work = SCRATCH / "work" / case.name
-    proof = pipeline.prove(art, model, batch, work, name=f"chunk{index}")
+    proof = pipeline.prove(
+        art, model, batch, work, name=f"chunk{index}", blinding=circuit.new_blinding()
+    )
     with torch.no_grad():
         x = torch.from_numpy(batch.X)
         model(x)  # warm-up

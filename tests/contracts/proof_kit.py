@@ -124,14 +124,20 @@ def build_kit() -> ProofKit:
     named.update({k: _constant(model_a, label) for k, label in CONSTANT_MODELS.items()})
     work = root / "work"
     raw: dict[str, object] = {"commitments": {}, "proofs": {}}
-    commitments = {k: pipeline.model_commitment(artifacts, m) for k, m in named.items()}
+    # One fresh blinding per kit model (a real participant draws one per round).
+    blindings = {k: circuit.new_blinding() for k in named}
+    commitments = {
+        k: pipeline.model_commitment(artifacts, m, blinding=blindings[k]) for k, m in named.items()
+    }
     raw["commitments"] = {k: v.hex() for k, v in commitments.items()}
+    raw["blindings"] = {k: list(v) for k, v in blindings.items()}
     proofs: dict[str, list[dict[str, object]]] = {}
     for model_name, set_name in PROVEN:
         items = []
         for i, batch in enumerate(batches[set_name]):
             p = pipeline.prove(
-                artifacts, named[model_name], batch, work, name=f"{model_name}-{set_name}-{i}"
+                artifacts, named[model_name], batch, work, name=f"{model_name}-{set_name}-{i}",
+                blinding=blindings[model_name],
             )
             items.append({"proof": p.proof.hex(), "instances": [str(v) for v in p.instances]})
         proofs[f"{model_name}/{set_name}"] = items

@@ -19,7 +19,6 @@ from zkpot.handoff import send_model
 from zkpot.models import architecture_by_name, build_model
 from zkpot.roles import publisher as pub
 from zkpot.roles.auditor import audit_task
-from zkpot.roles.common import fetch_model
 from zkpot.roles.leader import AggregationResult, aggregate_and_publish
 from zkpot.roles.participant import Participant, TrainingConfig
 
@@ -134,11 +133,16 @@ def test_global_model_on_ipfs_is_the_one_the_block_commits_to(world: World, run:
     client = world.session.client
     header = client.blocks(run.task_id)[1]
     _, document = world.session.task(run.task_id)
-    model = fetch_model(world.session.storage, header.global_model_cid, document.arch)
     from zkpot.proving import pipeline
+    from zkpot.roles.common import fetch_model_and_blinding
 
+    model, blinding = fetch_model_and_blinding(
+        world.session.storage, header.global_model_cid, document
+    )
+    assert blinding is not None  # published with the model: anyone can recompute
     artifacts = world.session.circuit(document)
-    assert pipeline.model_commitment(artifacts, model) == header.global_model_commitment
+    commitment = pipeline.model_commitment(artifacts, model, blinding=blinding)
+    assert commitment == header.global_model_commitment
     assert header.global_correct == run.results[1].global_correct
 
 

@@ -25,6 +25,8 @@ class TinySetup:
     proof_a: pipeline.AccuracyProof
     proof_b: pipeline.AccuracyProof
     workdir: Path
+    blinding_a: circuit.Blinding
+    blinding_b: circuit.Blinding
 
 
 def trained(seed: int, epochs: int) -> nn.Module:
@@ -49,6 +51,10 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinySetup:
     batch, other = digits_batch(1000), digits_batch(1100)
     artifacts = pipeline.setup_circuit(spec, model_a, batch, zk_dir=root)
     work = root / "work"
-    proof_a = pipeline.prove(artifacts, model_a, batch, work, name="a")
-    proof_b = pipeline.prove(artifacts, model_b, batch, work, name="b")
-    return TinySetup(spec, artifacts, model_a, model_b, batch, other, proof_a, proof_b, work)
+    blinding_a, blinding_b = circuit.new_blinding(), circuit.new_blinding()
+    proof_a = pipeline.prove(artifacts, model_a, batch, work, name="a", blinding=blinding_a)
+    proof_b = pipeline.prove(artifacts, model_b, batch, work, name="b", blinding=blinding_b)
+    return TinySetup(
+        spec, artifacts, model_a, model_b, batch, other, proof_a, proof_b, work,
+        blinding_a, blinding_b,
+    )

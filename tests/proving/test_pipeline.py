@@ -78,10 +78,34 @@ def test_keys_made_with_one_model_serve_another(tiny: TinySetup) -> None:
     assert a.test_set_commitment == b.test_set_commitment
 
 
-def test_commitment_recomputed_from_weights_equals_the_proofs(tiny: TinySetup) -> None:
+def test_commitment_recomputed_from_weights_and_blinding_equals_the_proofs(
+    tiny: TinySetup,
+) -> None:
     art = tiny.artifacts
-    assert pipeline.model_commitment(art, tiny.model_a) == tiny.proof_a.statement.model_commitment
-    assert pipeline.model_commitment(art, tiny.model_b) == tiny.proof_b.statement.model_commitment
+    a = pipeline.model_commitment(art, tiny.model_a, blinding=tiny.blinding_a)
+    b = pipeline.model_commitment(art, tiny.model_b, blinding=tiny.blinding_b)
+    assert a == tiny.proof_a.statement.model_commitment
+    assert b == tiny.proof_b.statement.model_commitment
+
+
+def test_commitment_hides_the_weights_behind_the_blinding(tiny: TinySetup) -> None:
+    # Whoever knows model A's weights but not its blinding cannot compute the
+    # commitment its proof carries: every other blinding gives another commitment.
+    art = tiny.artifacts
+    guesses = {
+        pipeline.model_commitment(art, tiny.model_a, blinding=circuit.new_blinding())
+        for _ in range(2)
+    }
+    guesses.add(pipeline.model_commitment(art, tiny.model_a, blinding=(0,) * circuit.BLINDING_SIZE))
+    assert tiny.proof_a.statement.model_commitment not in guesses
+    assert len(guesses) == 3
+
+
+def test_blinding_out_of_range_gives_a_clear_error(tiny: TinySetup) -> None:
+    too_big = (1 << circuit.BLINDING_BITS,) + (0,) * (circuit.BLINDING_SIZE - 1)
+    for bad in (too_big, (1, 2, 3), ("x",) * circuit.BLINDING_SIZE):
+        with pytest.raises(ProvingError, match="blinding"):
+            pipeline.model_commitment(tiny.artifacts, tiny.model_a, blinding=bad)  # type: ignore[arg-type]
 
 
 def test_test_set_commitment_equals_the_proofs(tiny: TinySetup) -> None:
@@ -92,15 +116,20 @@ def test_test_set_commitment_equals_the_proofs(tiny: TinySetup) -> None:
 def test_model_of_another_architecture_gives_a_clear_error(tiny: TinySetup) -> None:
     cnn = models.build_model(models.LENET_DIGITS, seed=0)
     with pytest.raises(ProvingError, match="architecture does not match"):
-        pipeline.prove(tiny.artifacts, cnn, tiny.batch, tiny.workdir, name="cnn")
+        pipeline.prove(
+            tiny.artifacts, cnn, tiny.batch, tiny.workdir, name="cnn", blinding=tiny.blinding_a
+        )
     wider = models.build_model(models.MLP_DIGITS, seed=0)
     with pytest.raises(ProvingError, match="architecture does not match"):
-        pipeline.model_commitment(tiny.artifacts, wider)
+        pipeline.model_commitment(tiny.artifacts, wider, blinding=tiny.blinding_a)
 
 
 def test_batch_of_wrong_shape_gives_a_clear_error(tiny: TinySetup) -> None:
     with pytest.raises(ProvingError, match="circuit takes"):
-        pipeline.prove(tiny.artifacts, tiny.model_a, digits_batch(0, 5), tiny.workdir)
+        pipeline.prove(
+            tiny.artifacts, tiny.model_a, digits_batch(0, 5), tiny.workdir,
+            blinding=tiny.blinding_a,
+        )
 
 
 def test_missing_keys_give_a_clear_error(tiny: TinySetup, tmp_path: Path) -> None:
@@ -108,7 +137,7 @@ def test_missing_keys_give_a_clear_error(tiny: TinySetup, tmp_path: Path) -> Non
     shutil.copytree(tiny.artifacts.directory, copy, ignore=shutil.ignore_patterns("*.pk"))
     art = pipeline.CircuitArtifacts.load(copy)
     with pytest.raises(ProvingError, match="missing"):
-        pipeline.prove(art, tiny.model_a, tiny.batch, tmp_path / "work")
+        pipeline.prove(art, tiny.model_a, tiny.batch, tmp_path / "work", blinding=tiny.blinding_a)
 
 
 def test_descriptor_round_trips_and_names_the_circuit(tiny: TinySetup) -> None:

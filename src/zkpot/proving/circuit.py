@@ -1,12 +1,25 @@
 """The accuracy circuit: a model's forward pass over a test batch, reduced to one count.
 
 The ONNX graph takes the batch's features ``x`` (``samples x input_size``) and labels,
-and outputs a single number: how many samples the model classifies correctly. Two
-forms compute the same count up to ties between logits:
+and outputs a single number: how many samples the model classifies correctly. A sample
+is correct only when its true class's logit is *strictly* greater than every other
+logit, in the circuit's fixed-point arithmetic: a tie is never a hit, so a model with
+constant outputs scores 0, not N. Two forms compute that same count:
 
-- ``argmax``: ``ReduceSum(Equal(ArgMax(logits), ArgMax(onehot)))``;
-- ``maxcmp``: ``ReduceSum(GreaterOrEqual(sum(logits * onehot), ReduceMax(logits)))``.
-  It avoids ArgMax's index bookkeeping; a tie with the true class counts as correct.
+- ``maxcmp`` (default): ``ReduceSum(Greater(true, ReduceMax(logits - MASK * onehot)))``
+  with ``true = sum(logits * onehot)``. Masking lowers the true class's own logit by
+  ``MASK``, so the maximum is the best *other* logit or ``true - MASK``; either way
+  ``true`` exceeds it exactly when it beats every other class (sound for any logits).
+- ``argmax``: ``Equal(ArgMax(logits), ArgMax(onehot))`` and the same strict margin
+  (ArgMax alone resolves a tie to the first index, which would count a tie as a hit
+  for samples of class 0).
+
+The model commitment is *hiding*: the circuit holds ``BLINDING_SIZE`` extra committed
+parameters (the blinding, fresh and secret per model and round) that enter the graph
+multiplied by zero, so they change no count but enter the same KZG commitment as the
+weights. Without them the commitment would be a public function of the weights, and
+whoever has seen a model (a global model, an earlier submission) could pre-commit to it
+and steal its proofs from the mempool.
 
 Labels enter as one-hot rows in both forms: a label given as a number would carry the
 input's fixed-point scale while ArgMax's index has scale 0, and Equal would compare
@@ -17,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -37,6 +51,45 @@ MAX_SAMPLES_PER_PROOF = 64
 """Largest chunk one proof covers; larger test sets are split (see ``chunks``)."""
 
 EZKL_VERSION = "23.0.5"
+
+STATEMENT_VERSION = "strict-win+blinding-v2"
+"""Names the statement the graph proves; part of the circuit id, so a circuit of an
+older statement (ties counted as hits, unblinded commitment) never matches."""
+
+MASK = 1024.0
+"""Subtracted from the true class's logit before the maximum (any positive value is sound)."""
+
+BLINDING_SIZE = 8
+"""Committed blinding parameters per model."""
+BLINDING_BITS = 22
+"""Each blinding value is a uniform signed ``BLINDING_BITS``-bit fixed-point integer:
+8 x 22 = 176 bits of entropy, exact in float32 at any ``param_scale`` up to 8."""
+
+Blinding = tuple[int, ...]
+"""A model's blinding: ``BLINDING_SIZE`` fixed-point integers (at the circuit's param scale)."""
+
+
+def new_blinding() -> Blinding:
+    """A fresh, secret blinding from the operating system's CSPRNG."""
+    half = 1 << (BLINDING_BITS - 1)
+    return tuple(secrets.randbelow(2 * half) - half for _ in range(BLINDING_SIZE))
+
+
+def check_blinding(blinding: object) -> Blinding:
+    """Return ``blinding`` as a :data:`Blinding`, or raise a :class:`ProvingError`."""
+    half = 1 << (BLINDING_BITS - 1)
+    if (
+        not isinstance(blinding, list | tuple)
+        or len(blinding) != BLINDING_SIZE
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in blinding)
+        or not all(-half <= v < half for v in blinding)
+    ):
+        raise ProvingError(
+            f"A model blinding is {BLINDING_SIZE} integers in [-2^{BLINDING_BITS - 1}, "
+            f"2^{BLINDING_BITS - 1})",
+            "use zkpot.proving.circuit.new_blinding() or the blinding published with the model",
+        )
+    return tuple(int(v) for v in blinding)
 
 
 @dataclass(frozen=True)
@@ -82,6 +135,7 @@ class CircuitSpec:
         fields = asdict(self)
         fields["architecture"] = architecture_id(self.architecture)
         fields["ezkl"] = EZKL_VERSION
+        fields["statement"] = STATEMENT_VERSION
         canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -143,27 +197,52 @@ def label_input(spec: CircuitSpec, y: NDArray[np.int64]) -> NDArray[np.float32]:
 
 
 class AccuracyCircuit(nn.Module):
-    """Wraps a model so that its output is the number of correct predictions."""
+    """Wraps a model so that its output is the number of strictly correct predictions.
 
-    def __init__(self, model: nn.Module, form: CircuitForm) -> None:
+    ``blinding`` (fixed-point integers at ``param_scale`` bits) becomes a committed
+    parameter of the graph; ``None`` leaves it out (the float reference of
+    :func:`quantized_count`, where it could not change the count anyway).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        form: CircuitForm,
+        blinding: Blinding | None = None,
+        param_scale: int = 7,
+    ) -> None:
         super().__init__()
         self.model = model
         self.form = form
+        self.blinding: nn.Parameter | None = None
+        if blinding is not None:
+            values = torch.tensor(check_blinding(blinding), dtype=torch.float64) / 2**param_scale
+            self.blinding = nn.Parameter(values.float(), requires_grad=False)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         logits = self.model(x)
+        if self.blinding is not None:
+            # Zero times the blinding: no effect on any value, but the blinding is a
+            # parameter the graph uses, so EZKL commits it with the weights. The zero
+            # is computed from the input (a - a), so neither the ONNX exporter nor
+            # EZKL's graph optimiser can fold the term (and the blinding) away, while
+            # the circuit still constrains it to be zero.
+            head = x[:, : self.blinding.shape[0]]
+            zero = head - head
+            logits = logits + torch.sum(zero * self.blinding, dim=1, keepdim=True)
+        true_logit = torch.sum(logits * labels, dim=1)
+        others = torch.max(logits - labels * MASK, dim=1).values
+        hits = (true_logit > others).float()
         if self.form == "argmax":
-            hits = torch.argmax(logits, dim=1) == torch.argmax(labels, dim=1)
-        else:
-            true_logit = torch.sum(logits * labels, dim=1)
-            hits = true_logit >= torch.max(logits, dim=1).values
-        count: torch.Tensor = torch.sum(hits.float()).reshape(1)
+            same = (torch.argmax(logits, dim=1) == torch.argmax(labels, dim=1)).float()
+            hits = hits * same
+        count: torch.Tensor = torch.sum(hits).reshape(1)
         return count
 
 
-def export_onnx(spec: CircuitSpec, model: nn.Module, path: Path) -> None:
-    """Write the accuracy circuit of ``model`` for ``spec``'s batch shape as ONNX."""
-    circuit = AccuracyCircuit(model.eval(), spec.form).eval()
+def export_onnx(spec: CircuitSpec, model: nn.Module, path: Path, blinding: Blinding) -> None:
+    """Write the accuracy circuit of ``model`` with ``blinding`` for ``spec``'s batch shape."""
+    circuit = AccuracyCircuit(model.eval(), spec.form, blinding, spec.param_scale).eval()
     x = torch.zeros(spec.samples, spec.architecture.input_size)
     labels = torch.from_numpy(label_input(spec, np.zeros(spec.samples, dtype=np.int64)))
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,7 @@ from zkpot.errors import ProvingError
 from zkpot.models import Architecture, architecture_id
 from zkpot.proving import curve
 from zkpot.proving.circuit import (
+    Blinding,
     CircuitForm,
     CircuitSpec,
     ModelBinding,
@@ -45,6 +46,7 @@ from zkpot.proving.circuit import (
     check_batch,
     export_onnx,
     ezkl_input,
+    new_blinding,
 )
 
 T = TypeVar("T")
@@ -334,7 +336,7 @@ def setup_circuit(
     directory = (zk_dir or default_zk_dir()) / spec.short_id
     directory.mkdir(parents=True, exist_ok=True)
     onnx_path = directory / "reference.onnx"
-    export_onnx(spec, reference_model, onnx_path)
+    export_onnx(spec, reference_model, onnx_path, new_blinding())
     data_path = directory / "calibration.json"
     _write_json(data_path, ezkl_input(spec, calibration))
     settings = directory / "settings.json"
@@ -462,12 +464,17 @@ def vka_words(artifacts: CircuitArtifacts) -> list[bytes]:
 
 
 def compile_model(
-    artifacts: CircuitArtifacts, model: nn.Module, workdir: Path, name: str = "model"
+    artifacts: CircuitArtifacts,
+    model: nn.Module,
+    workdir: Path,
+    name: str = "model",
+    *,
+    blinding: Blinding,
 ) -> Path:
-    """Compile ``model`` into the task's circuit; a clear error if it does not fit."""
+    """Compile ``model`` with ``blinding`` into the task's circuit (a clear error if unfit)."""
     spec = artifacts.spec
     onnx_path = workdir / f"{name}.onnx"
-    export_onnx(spec, model, onnx_path)
+    export_onnx(spec, model, onnx_path, blinding)
     _check_same_graph(artifacts, onnx_path)
     compiled = workdir / f"{name}.compiled"
     _call_ezkl(
@@ -505,29 +512,72 @@ def prove(
     batch: TestBatch,
     workdir: Path,
     name: str = "proof",
+    *,
+    blinding: Blinding,
 ) -> AccuracyProof:
     """Prove that ``model`` classifies the returned count of ``batch`` correctly.
 
-    Writes the witness and ``<name>.json`` under ``workdir``; verifies nothing (see
-    :func:`verify`).
+    The proof carries the commitment to the weights *and* ``blinding`` (see
+    :func:`model_commitment`). Writes the witness and ``<name>.json`` under
+    ``workdir``; verifies nothing (see :func:`verify`).
     """
     artifacts.require_keys()
     _check_srs(artifacts.srs)
     workdir.mkdir(parents=True, exist_ok=True)
-    compiled = compile_model(artifacts, model, workdir, name + "-model")
+    compiled = compile_model(artifacts, model, workdir, name + "-model", blinding=blinding)
     data = workdir / f"{name}-input.json"
     _write_json(data, ezkl_input(artifacts.spec, batch))
     _witness(workdir, compiled, data, artifacts.vk, artifacts.srs, f"witness-{name}.json")
     proof_path = workdir / f"{name}.json"
+    proof_path.unlink(missing_ok=True)
     started = time.perf_counter()
-    _call_ezkl(
-        "prove",
-        "check that the model matches the task's circuit and that memory is free",
-        _ezkl().prove, str(workdir / f"witness-{name}.json"), str(compiled), str(artifacts.pk),
-        str(proof_path), str(artifacts.srs.path),
+    _prove_in_child(
+        [str(workdir / f"witness-{name}.json"), str(compiled), str(artifacts.pk),
+         str(proof_path), str(artifacts.srs.path)],
+        proof_path,
     )
     elapsed = time.perf_counter() - started
     return load_proof(artifacts, proof_path, prove_seconds=elapsed)
+
+
+PROVE_TIMEOUT_SECONDS = float(os.environ.get("ZKPOT_PROVE_TIMEOUT", "3600"))
+"""Longest one EZKL proof may take before it is abandoned (env ``ZKPOT_PROVE_TIMEOUT``)."""
+
+_PROVE_SCRIPT = """
+import sys, ezkl
+ok = ezkl.prove(*sys.argv[1:6])
+sys.exit(0 if ok else 3)
+"""
+
+
+def _prove_in_child(args: list[str], produced: Path) -> None:
+    """Run ``ezkl.prove`` in a child interpreter, bounded by :data:`PROVE_TIMEOUT_SECONDS`.
+
+    EZKL 23.0.5's prover holds the GIL while its worker threads may log through Python
+    (pyo3-log), which deadlocks on some inputs inside a process whose logging is
+    configured (seen under pytest; cf. zkonduit/ezkl#1029). A child keeps such a hang
+    from freezing the caller and turns it into a clear, bounded error.
+    """
+    env = dict(os.environ)
+    env["RUST_LOG"] = "error"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _PROVE_SCRIPT, *args], env=env, capture_output=True,
+            text=True, timeout=PROVE_TIMEOUT_SECONDS, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ProvingError(
+            f"EZKL prove did not finish within {PROVE_TIMEOUT_SECONDS:.0f} s",
+            "free memory and retry, or raise ZKPOT_PROVE_TIMEOUT; EZKL 23.0.5 can hang on "
+            "some inputs (zkonduit/ezkl#1029)",
+        ) from None
+    if done.returncode != 0 or not produced.is_file():
+        lines = [ln for ln in (done.stderr or done.stdout).strip().splitlines() if ln.strip()]
+        tail = lines[-1] if lines else f"exit status {done.returncode}"
+        raise ProvingError(
+            f"EZKL prove failed: {tail[:200]}",
+            "check that the model matches the task's circuit and that memory is free",
+        )
 
 
 def load_proof(
@@ -601,10 +651,11 @@ def verify(artifacts: CircuitArtifacts, proof: AccuracyProof | Path) -> bool:
         return False
 
 
-def model_commitment(artifacts: CircuitArtifacts, model: nn.Module) -> bytes:
-    """The 32-byte commitment a proof by ``model`` carries, from its weights alone.
+def model_commitment(artifacts: CircuitArtifacts, model: nn.Module, *, blinding: Blinding) -> bytes:
+    """The 32-byte commitment a proof by ``model`` with ``blinding`` carries.
 
-    The leader uses it to check a received model against the chain.
+    Computed from the weights and the blinding alone (no proof): the leader checks a
+    received model against the chain with it, a participant a downloaded global model.
     """
     artifacts.require_keys()
     spec = artifacts.spec
@@ -614,7 +665,7 @@ def model_commitment(artifacts: CircuitArtifacts, model: nn.Module) -> bytes:
     )
     with tempfile.TemporaryDirectory(prefix="zkpot-commit-") as tmp:
         work = Path(tmp)
-        compiled = compile_model(artifacts, model, work)
+        compiled = compile_model(artifacts, model, work, blinding=blinding)
         data = work / "input.json"
         _write_json(data, ezkl_input(spec, zeros))
         witness = _witness(work, compiled, data, artifacts.vk, artifacts.srs, "witness.json")
@@ -650,10 +701,13 @@ def test_set_points(artifacts: CircuitArtifacts, batch: TestBatch) -> bytes:
 
 
 def circuit_count(artifacts: CircuitArtifacts, model: nn.Module, batch: TestBatch) -> int:
-    """The count the circuit computes for ``model`` on ``batch`` (a witness, no proof)."""
+    """The count the circuit computes for ``model`` on ``batch`` (a witness, no proof).
+
+    The blinding cannot change a count, so a fresh one is used.
+    """
     with tempfile.TemporaryDirectory(prefix="zkpot-count-") as tmp:
         work = Path(tmp)
-        compiled = compile_model(artifacts, model, work)
+        compiled = compile_model(artifacts, model, work, blinding=new_blinding())
         data = work / "input.json"
         _write_json(data, ezkl_input(artifacts.spec, batch))
         out = work / "witness.json"
@@ -670,6 +724,7 @@ def clean_workdir(path: Path) -> None:
 
 __all__ = [
     "AccuracyProof",
+    "Blinding",
     "CircuitArtifacts",
     "CircuitForm",
     "CircuitSpec",

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from zkpot.aggregate import (
     FedAvg,
     LeaderModel,
@@ -25,19 +27,21 @@ from zkpot.chain import ChunkProof
 from zkpot.data import Dataset
 from zkpot.errors import ChainError
 from zkpot.handoff import (
+    BLINDING,
     HandoffError,
     ModelPayload,
     RejectionReason,
     conform_state,
+    decode_model,
     load_into,
     receive_handoff,
 )
 from zkpot.limits import EXTRA_MAX_ELEMENTS, ObjectCaps, test_set_cap
 from zkpot.models import build_model
 from zkpot.proving import pipeline
-from zkpot.proving.circuit import check_blinding
+from zkpot.proving.circuit import check_blinding, new_blinding
 from zkpot.roles.baseline import record_baseline
-from zkpot.roles.common import model_bytes, model_from_bytes, upload_model, write_json
+from zkpot.roles.common import model_bytes, upload_model, write_json
 from zkpot.roles.participant import Participant, key_dir, pipeline_chunks, task_key
 
 
@@ -135,11 +139,9 @@ def collect_models(
 def own_payload(leader: Participant, task_id: int, round_: int) -> ModelPayload:
     """The leader's own model of the round, as it would have handed it off."""
     arch = leader.session.task(task_id)[1].arch
-    state = conform_state(
-        build_model(arch).state_dict(), leader.model(task_id, round_).state_dict()
-    )
-    # The lead wires the leader's own blinding here: extras={BLINDING: <its blinding>}.
-    return ModelPayload(state)
+    model, blinding = leader.model_and_blinding(task_id, round_)
+    state = conform_state(build_model(arch).state_dict(), model.state_dict())
+    return ModelPayload(state, extras={BLINDING: np.asarray(blinding, dtype=np.int64)})
 
 
 def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> AggregationResult:
@@ -169,7 +171,10 @@ def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> Agg
     # Which models were used and which refused (and why), kept for a resumed run.
     record_file = workdir / "aggregation.json"
     if model_file.is_file():
-        global_model = model_from_bytes(model_file.read_bytes(), arch)
+        payload = decode_model(model_file.read_bytes(), architecture=document.architecture)
+        global_model = load_into(build_model(arch), payload.state)
+        saved: list[int] = [] if payload.blinding is None else payload.blinding.tolist()
+        blinding = check_blinding(saved)
         if record_file.is_file():
             record = json.loads(record_file.read_text())
             used = [str(a) for a in record["used"]]
@@ -184,7 +189,10 @@ def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> Agg
         strategy = _strategy(document.policy, weighting)
         state = strategy.aggregate(updates, leader=leader.address)
         global_model = load_into(build_model(arch), state)
-        model_file.write_bytes(model_bytes(global_model, arch))
+        # The global model's blinding is public (published with it), so that every
+        # participant and auditor can recompute its commitment; fresh per round.
+        blinding = new_blinding()
+        model_file.write_bytes(model_bytes(global_model, arch, blinding))
     test_set = Dataset.from_bytes(
         session.storage.cat(
             info.test_set_cid,
@@ -201,10 +209,14 @@ def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> Agg
             proofs.append(pipeline.load_proof(artifacts, existing))
             continue
         leader.progress(f"{leader.name}: proving the global model, chunk {i + 1}")
-        proofs.append(pipeline.prove(artifacts, global_model, batch, workdir, name=f"global-{i}"))
+        proofs.append(
+            pipeline.prove(
+                artifacts, global_model, batch, workdir, name=f"global-{i}", blinding=blinding
+            )
+        )
     # A rewarded round cannot finalise without its baseline (no-op without a reward pool).
     record_baseline(session, leader.account, task_id, round_, workdir, leader.progress)
-    cid = upload_model(session.storage, global_model, arch)
+    cid = upload_model(session.storage, global_model, arch, blinding)
     receipt = client.publish_global_model(
         task_id,
         round_,

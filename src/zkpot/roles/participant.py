@@ -20,11 +20,11 @@ from torch import nn
 from zkpot.chain import ChunkProof, Phase, SubmissionInfo, commitment_hash
 from zkpot.data import Dataset
 from zkpot.errors import ChainError, StateError
-from zkpot.handoff import KeyPair, send_model
+from zkpot.handoff import KeyPair, decode_model, send_model
 from zkpot.limits import test_set_cap
 from zkpot.models import build_model
 from zkpot.proving import curve, pipeline
-from zkpot.proving.circuit import TestBatch, chunks
+from zkpot.proving.circuit import Blinding, TestBatch, check_blinding, chunks, new_blinding
 from zkpot.roles.common import (
     Session,
     TaskDocument,
@@ -192,6 +192,20 @@ class Participant:
             )
         return model_from_bytes(data, document.arch)
 
+    def _model_and_blinding(
+        self, record: RoundRecord, document: TaskDocument
+    ) -> tuple[nn.Module, Blinding]:
+        model = self._model(record, document)
+        assert record.model_path is not None  # checked by _model
+        payload = decode_model(record.model_path.read_bytes(), architecture=document.architecture)
+        if payload.blinding is None:
+            raise StateError(
+                f"The model file {record.model_path} holds no blinding (written by an older "
+                "zkpot)",
+                "train the model again in this round with this version of zkpot",
+            )
+        return model, check_blinding([int(v) for v in payload.blinding])
+
     # -- steps -----------------------------------------------------------------------
 
     def join(self, task_id: int) -> None:
@@ -241,7 +255,9 @@ class Participant:
         path = (
             self.home / "models" / key_dir(task_key(self.session, task_id)) / f"round-{round_}.zkpt"
         )
-        blob = model_bytes(model, arch)
+        # A fresh secret blinding per round, kept in the model file: the commitment to
+        # this model is then unpredictable to anyone who knows (or guesses) its weights.
+        blob = model_bytes(model, arch, new_blinding())
         write_private(path, blob)
         return self.state.mark_trained(
             task_key(self.session, task_id),
@@ -258,7 +274,8 @@ class Participant:
             return record
         _, document = self.session.task(task_id)
         artifacts = self.session.circuit(document)
-        model_commitment = pipeline.model_commitment(artifacts, self._model(record, document))
+        model, blinding = self._model_and_blinding(record, document)
+        model_commitment = pipeline.model_commitment(artifacts, model, blinding=blinding)
         value = commitment_hash(task_id, round_, self.address, model_commitment, record.salt)
         on_chain = self._chain_submission(task_id, round_).commitment
         if record.intent == Step.COMMITTED and on_chain == value:
@@ -292,7 +309,7 @@ class Participant:
             )
         _, document = self.session.task(task_id)
         artifacts = self.session.circuit(document)
-        model = self._model(record, document)
+        model, blinding = self._model_and_blinding(record, document)
         test_set = Dataset.from_bytes(
             self.session.storage.cat(
                 info.test_set_cid,
@@ -314,7 +331,9 @@ class Participant:
         proofs = []
         for i, batch in enumerate(chunk_batches):
             self.progress(f"{self.name}: proving chunk {i + 1}/{len(chunk_batches)}")
-            proof = pipeline.prove(artifacts, model, batch, workdir, name=f"chunk-{i}")
+            proof = pipeline.prove(
+                artifacts, model, batch, workdir, name=f"chunk-{i}", blinding=blinding
+            )
             if proof.statement.test_set_commitment != info.chunk_commitments[i]:
                 raise ChainError(
                     f"Chunk {i} of the revealed test set does not match its on-chain commitment",
@@ -382,10 +401,11 @@ class Participant:
         if leader_key is None:
             raise ChainError("The leader has no published encryption key", "wait and retry")
         _, document = self.session.task(task_id)
-        state = self._model(record, document).state_dict()
+        model, blinding = self._model_and_blinding(record, document)
         self.state.mark_intent(key, round_, Step.HANDED_OFF)
         cid = send_model(
-            self.session.storage, state, leader_key, architecture=document.architecture
+            self.session.storage, model.state_dict(), leader_key,
+            architecture=document.architecture, blinding=blinding,
         )
         self.session.client.hand_off_model(task_id, round_, cid, sender=self.account)
         return self.state.mark_handed_off(key, round_, cid=cid, tx_hash="sent")
@@ -394,6 +414,11 @@ class Participant:
         """This participant's trained model of a round (checked against its hash)."""
         _, document = self.session.task(task_id)
         return self._model(self._record(task_id, round_), document)
+
+    def model_and_blinding(self, task_id: int, round_: int) -> tuple[nn.Module, Blinding]:
+        """This participant's trained model of a round and the blinding it committed with."""
+        _, document = self.session.task(task_id)
+        return self._model_and_blinding(self._record(task_id, round_), document)
 
 
 def key_dir(key: str) -> str:

@@ -105,6 +105,9 @@ class TaskDocument:
     public_pool: bool = False
     """True when the held-out pool comes from public bundled data (e.g. digits): a
     DEMO-ONLY setting, since anyone can load the pool the test sets are drawn from."""
+    verifier_code_hash: str = ""
+    """Hex keccak256 of the verifier adapter's runtime code, checked before proving
+    (empty in documents written before it was recorded)."""
     format: str = TASK_FORMAT
     """Document format version."""
 

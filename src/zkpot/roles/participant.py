@@ -32,6 +32,7 @@ from zkpot.roles.common import (
     model_bytes,
     model_from_bytes,
 )
+from zkpot.roles.precheck import check_test_set, check_verifier
 from zkpot.state import ParticipantState, RoundRecord, Step, default_path, write_private
 from zkpot.train import train_local
 
@@ -321,12 +322,9 @@ class Participant:
             )
         )
         chunk_batches = pipeline_chunks(test_set, document.samples_per_proof)
-        if len(chunk_batches) != len(info.chunk_commitments):
-            raise ChainError(
-                f"The revealed test set has {len(chunk_batches)} chunks but the round "
-                f"committed {len(info.chunk_commitments)}",
-                "report the publisher; this round's test set is inconsistent",
-            )
+        # The publisher's artifacts and reveal are checked before any proof is spent.
+        check_verifier(self.session, task_id, document, artifacts)
+        check_test_set(artifacts, chunk_batches, info.chunk_commitments, task_id, round_)
         workdir = self.home / "proofs" / key_dir(key) / f"round-{round_}"
         proofs = []
         for i, batch in enumerate(chunk_batches):

@@ -246,6 +246,7 @@ def create_task(
         dataset=pool.name.split(":")[0],
         training=dict(options.training),
         public_pool=public_pool,
+        verifier_code_hash=session.client.code_hash(adapter).hex(),
     )
     spec_cid = session.storage.add_json(document.to_json(), name="task.json")
     session.storage.pin(spec_cid)

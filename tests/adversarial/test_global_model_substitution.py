@@ -178,3 +178,31 @@ def test_an_honest_global_model_is_accepted(world: World) -> None:
     me = Participant(world.session, accounts.test_accounts[3], "subst-honest")
     record = me.train(task_id, 0, world.train.subset(range(300)), TrainingConfig(epochs=1))
     assert record.step == Step.TRAINED
+
+
+def test_an_honestly_published_global_model_is_trained_on_next_round(world: World) -> None:
+    from ape import accounts
+
+    session = world.session
+    publisher = accounts.test_accounts[0]
+    task_id = pub.create_task(session, publisher, tiny_options(**OPTIONS), world.pool)
+    leader = Participant(session, accounts.test_accounts[1], "honest-leader")
+    follower = Participant(session, accounts.test_accounts[2], "honest-follower")
+    leader.join(task_id)
+    follower.join(task_id)
+    assert pub.open_round(session, publisher, task_id, world.pool) == 0
+    leader.train(task_id, 0, world.train.subset(range(400)), TrainingConfig(epochs=3))
+    leader.commit(task_id, 0)
+    advance_to(session.client.round(task_id, 0).commit_deadline)
+    pub.reveal(session, publisher, task_id, 0, world.pool)
+    leader.prove(task_id, 0)
+    leader.submit(task_id, 0)
+    advance_to(session.client.round(task_id, 0).submit_deadline)
+    assert session.client.select_leader(task_id, 0, sender=publisher) == leader.address
+    aggregate_and_publish(leader, task_id, 0)
+    session.client.finalise(task_id, 0, sender=publisher)
+    assert pub.open_round(session, publisher, task_id, world.pool) == 1
+    record = follower.train(
+        task_id, 1, world.train.subset(range(400, 800)), TrainingConfig(epochs=1)
+    )
+    assert record.step == Step.TRAINED

@@ -60,7 +60,8 @@ def test_participant_resumes_after_a_crash_at_every_step(world: World) -> None:
     parts = partition(world.train, PartitionConfig(participants=2, seed=3))
     honest = Participant(session, accounts.test_accounts[4], "resume-honest")
     account = accounts.test_accounts[5]
-    data = flip_labels(parts[1], LabelFlipConfig())  # weak, so never the leader
+    # 60 % flipped: weak, so never the leader, yet above zero (zero is never admitted).
+    data = flip_labels(parts[1], LabelFlipConfig(fraction=0.6))
     training = TrainingConfig(epochs=2, seed=7)
 
     def fresh() -> Participant:

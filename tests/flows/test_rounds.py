@@ -78,7 +78,9 @@ def run(world: World) -> Run:
     session = world.session
     task_id = pub.create_task(session, accounts.test_accounts[0], tiny_options(), world.pool)
     parts = partition(world.train, PartitionConfig(participants=3, seed=1))
-    datas = [parts[0], flip_labels(parts[1], LabelFlipConfig()), parts[2]]
+    # 60 % flipped: weak (never the leader) but still above zero strict wins, so its
+    # submission is admitted (a zero count is refused: ZeroCountSubmission).
+    datas = [parts[0], flip_labels(parts[1], LabelFlipConfig(fraction=0.6)), parts[2]]
     kinds = ["honest", "label-flipped", "honest"]
     people = [
         Participant(session, accounts.test_accounts[i + 1], f"rounds-p{i + 1}") for i in range(3)

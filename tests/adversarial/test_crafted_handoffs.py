@@ -114,7 +114,9 @@ def round_(world: World) -> Round:
         person.join(task_id)
     number = pub.open_round(session, publisher, task_id, world.pool)
     for person, data in zip(people, parts, strict=True):
-        person.train(task_id, number, data, TrainingConfig(epochs=3, seed=number))
+        # Trained enough that its logits are distinct at the circuit's 2^-7 resolution:
+        # a barely trained model ties, scores 0 strict wins and is never admitted.
+        person.train(task_id, number, data, TrainingConfig(epochs=10, seed=number))
         person.commit(task_id, number)
     advance_to(session.client.round(task_id, number).commit_deadline)
     pub.reveal(session, publisher, task_id, number, world.pool)

@@ -43,7 +43,7 @@ def _play_round(world: World, run: Run, round_: int, datas: list, swap_handoff: 
     publisher = accounts.test_accounts[0]
     assert pub.open_round(session, publisher, run.task_id, world.pool) == round_
     for person, data in zip(run.people, datas, strict=True):
-        person.train(run.task_id, round_, data, TrainingConfig(epochs=3, seed=round_))
+        person.train(run.task_id, round_, data, TrainingConfig(epochs=10, seed=round_))
         person.commit(run.task_id, round_)
     advance_to(session.client.round(run.task_id, round_).commit_deadline)
     pub.reveal(session, publisher, run.task_id, round_, world.pool)
@@ -78,9 +78,9 @@ def run(world: World) -> Run:
     session = world.session
     task_id = pub.create_task(session, accounts.test_accounts[0], tiny_options(), world.pool)
     parts = partition(world.train, PartitionConfig(participants=3, seed=1))
-    # 60 % flipped: weak (never the leader) but still above zero strict wins, so its
+    # Half flipped: weak (never the leader) but still above zero strict wins, so its
     # submission is admitted (a zero count is refused: ZeroCountSubmission).
-    datas = [parts[0], flip_labels(parts[1], LabelFlipConfig(fraction=0.6)), parts[2]]
+    datas = [parts[0], flip_labels(parts[1], LabelFlipConfig(fraction=0.5)), parts[2]]
     kinds = ["honest", "label-flipped", "honest"]
     people = [
         Participant(session, accounts.test_accounts[i + 1], f"rounds-p{i + 1}") for i in range(3)

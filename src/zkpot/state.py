@@ -236,6 +236,24 @@ def default_path(name: str) -> Path:
     return toolchain.state_dir() / "participants" / name / "state.db"
 
 
+def _enable_wal(db: sqlite3.Connection, *, deadline_s: float = 30.0) -> None:
+    """Switch ``db`` to WAL, retrying while another opener holds the lock.
+
+    Changing the journal mode needs an exclusive lock, and SQLite answers
+    "database is locked" at once for it instead of calling the busy handler,
+    so several processes opening a fresh store together must retry here.
+    """
+    give_up = time.monotonic() + deadline_s
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > give_up:
+                raise
+            time.sleep(0.05)
+
+
 class ParticipantState:
     """One participant's durable store. Safe to open from several processes at once."""
 
@@ -250,7 +268,7 @@ class ParticipantState:
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE_MODE))
             restrict_private(self.path)
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(self._db)
             # FULL: a commit is on disk before we act on it (e.g. send the transaction).
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=30000")

@@ -43,14 +43,22 @@ from torch import nn
 from zkpot.errors import ProvingError
 from zkpot.models import Architecture, architecture_id
 
+BackendName = Literal["ezkl", "groth16"]
+"""The proving systems a task can name (see :mod:`zkpot.proving.backend`)."""
 CircuitForm = Literal["argmax", "maxcmp"]
 ModelBinding = Literal["polycommit", "hashed"]
 TestSetBinding = Literal["polycommit", "fixed"]
 
-MAX_SAMPLES_PER_PROOF = 64
-"""Largest chunk one proof covers; larger test sets are split (see ``chunks``)."""
+MAX_SAMPLES_PER_PROOF: dict[str, int] = {"ezkl": 64, "groth16": 256}
+"""Largest chunk one proof covers, per backend; larger test sets are split (see ``chunks``)."""
+
+EZKL_ONLY_FIELDS = ("form", "model_binding", "test_set_binding", "num_inner_cols",
+                    "decomp_base", "decomp_legs")
+"""Spec fields that shape an EZKL circuit only; a Groth16 circuit's id leaves them out."""
 
 EZKL_VERSION = "23.0.5"
+CIRCOM_VERSION = "2.2.3"
+"""The circom compiler (npm ``circom2`` 0.2.23) a Groth16 circuit's id promises."""
 
 STATEMENT_VERSION = "strict-win+blinding-v2"
 """Names the statement the graph proves; part of the circuit id, so a circuit of an
@@ -99,7 +107,7 @@ class CircuitSpec:
     architecture: Architecture
     """The model architecture proven."""
     samples: int = 64
-    """Test samples per proof (one chunk), at most ``MAX_SAMPLES_PER_PROOF``."""
+    """Test samples per proof (one chunk), at most ``MAX_SAMPLES_PER_PROOF[backend]``."""
     form: CircuitForm = "maxcmp"
     """How the count is computed (see the module docstring)."""
     model_binding: ModelBinding = "polycommit"
@@ -121,12 +129,22 @@ class CircuitSpec:
     the witness of a model trained 10 epochs (N=64), 16384 x 2 (2^28) that of one
     trained 5; 1024 x 4 (2^40) held every model tried (5 to 40 epochs, logits up to
     27) for ~11 % more rows."""
+    backend: BackendName = "ezkl"
+    """The proving system. Scales and samples mean the same in both; the fields marked
+    EZKL-only (``EZKL_ONLY_FIELDS``) are ignored by Groth16 (its form is always the
+    strict-win comparison, its bindings Poseidon hashes)."""
 
     def __post_init__(self) -> None:
-        if not 1 <= self.samples <= MAX_SAMPLES_PER_PROOF:
+        if self.backend not in MAX_SAMPLES_PER_PROOF:
             raise ProvingError(
-                f"A proof covers 1 to {MAX_SAMPLES_PER_PROOF} samples, not {self.samples}",
-                "split larger test sets into chunks of at most 64 samples",
+                f"Unknown proving backend {self.backend!r}",
+                f"use one of {', '.join(sorted(MAX_SAMPLES_PER_PROOF))}",
+            )
+        most = MAX_SAMPLES_PER_PROOF[self.backend]
+        if not 1 <= self.samples <= most:
+            raise ProvingError(
+                f"A {self.backend} proof covers 1 to {most} samples, not {self.samples}",
+                f"split larger test sets into chunks of at most {most} samples",
             )
 
     @property
@@ -134,7 +152,14 @@ class CircuitSpec:
         """A stable 64-hex-digit id of the circuit: sha256 over this spec and EZKL's version."""
         fields = asdict(self)
         fields["architecture"] = architecture_id(self.architecture)
-        fields["ezkl"] = EZKL_VERSION
+        if self.backend == "ezkl":
+            # EZKL ids predate the backend field: leaving it out keeps them unchanged.
+            del fields["backend"]
+            fields["ezkl"] = EZKL_VERSION
+        else:
+            for name in EZKL_ONLY_FIELDS:
+                del fields[name]
+            fields["circom"] = CIRCOM_VERSION
         fields["statement"] = STATEMENT_VERSION
         canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()

@@ -248,17 +248,14 @@ _TASK = {
     "circuit": {
         "circuit_id": "00" * 32,
         "short_id": "0000000000000000",
-        "descriptor_cid": "bafy",
-        "settings_cid": "bafy",
-        "vk_cid": "bafy",
-        "vka_cid": "bafy",
+        "files": {"circuit.json": "bafy", "circuit.vk": "bafy"},
         "srs_sha256": "00" * 32,
         "insecure_srs": True,
     },
     "samples_per_proof": 8,
     "chunks_per_round": 2,
     "policy": "fedavg",
-    "format": "zkpot-task/1",
+    "format": "zkpot-task/2",
 }
 
 

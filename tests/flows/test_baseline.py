@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from zkpot import limits
-from zkpot.proving import pipeline
 from zkpot.roles import publisher as pub
 from zkpot.roles.baseline import record_baseline
 from zkpot.roles.common import fetch_model_and_blinding
@@ -54,7 +53,7 @@ def test_publisher_proves_the_starting_model_on_the_rounds_chunks(
         )
     )
     chunks = pipeline_chunks(test_set, document.samples_per_proof)
-    assert count == sum(pipeline.circuit_count(artifacts, model, b) for b in chunks)
+    assert count == sum(artifacts.circuit_count(model, b) for b in chunks)
     # Resumable and idempotent: asking again returns the recorded value, proves nothing.
     assert (
         record_baseline(session, publisher, task_id, round_, tmp_path, only_if_rewarded=False)

@@ -135,7 +135,6 @@ def test_global_model_on_ipfs_is_the_one_the_block_commits_to(world: World, run:
     client = world.session.client
     header = client.blocks(run.task_id)[1]
     _, document = world.session.task(run.task_id)
-    from zkpot.proving import pipeline
     from zkpot.roles.common import fetch_model_and_blinding
 
     model, blinding = fetch_model_and_blinding(
@@ -143,7 +142,7 @@ def test_global_model_on_ipfs_is_the_one_the_block_commits_to(world: World, run:
     )
     assert blinding is not None  # published with the model: anyone can recompute
     artifacts = world.session.circuit(document)
-    commitment = pipeline.model_commitment(artifacts, model, blinding=blinding)
+    commitment = artifacts.model_commitment(model, blinding=blinding)
     assert commitment == header.global_model_commitment
     assert header.global_correct == run.results[1].global_correct
 

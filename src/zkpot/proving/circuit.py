@@ -84,8 +84,13 @@ def new_blinding() -> Blinding:
 
 
 def check_blinding(blinding: object) -> Blinding:
-    """Return ``blinding`` as a :data:`Blinding`, or raise a :class:`ProvingError`."""
+    """Return ``blinding`` as a :data:`Blinding`, or raise a :class:`ProvingError`.
+
+    Takes a sequence of ints or a decoded one-dimensional integer array.
+    """
     half = 1 << (BLINDING_BITS - 1)
+    if isinstance(blinding, np.ndarray) and blinding.dtype.kind == "i" and blinding.ndim == 1:
+        blinding = [int(v) for v in blinding.tolist()]
     if (
         not isinstance(blinding, list | tuple)
         or len(blinding) != BLINDING_SIZE

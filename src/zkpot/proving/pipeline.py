@@ -36,6 +36,7 @@ from zkpot import toolchain
 from zkpot.errors import ProvingError
 from zkpot.models import Architecture, architecture_id
 from zkpot.proving import curve
+from zkpot.proving.backend import AccuracyProof, Statement
 from zkpot.proving.circuit import (
     Blinding,
     CircuitForm,
@@ -204,34 +205,6 @@ class CircuitArtifacts:
                     f"Circuit artifact {needed} is missing",
                     "rerun `zkpot circuit setup` (keys are not kept in git)",
                 )
-
-
-@dataclass(frozen=True)
-class Statement:
-    """What a proof claims, as the verifier contract decodes it."""
-
-    model_commitment: bytes
-    """32 bytes: keccak256 of the weights' KZG points, or the Poseidon hash (hashed binding)."""
-    test_set_commitment: bytes
-    """32 bytes: keccak256 of the chunk's KZG points (zero with a fixed binding)."""
-    correct: int
-    """Samples of the chunk classified correctly."""
-
-
-@dataclass(frozen=True)
-class AccuracyProof:
-    """A proof of accuracy for one chunk, ready for the chain."""
-
-    path: Path
-    """EZKL's proof JSON."""
-    proof: bytes
-    """The proof bytes the EVM verifier takes."""
-    instances: list[int]
-    """The public instances (field elements) the EVM verifier takes."""
-    statement: Statement
-    """The decoded claim."""
-    prove_seconds: float = 0.0
-    """Wall time of ``ezkl.prove``."""
 
 
 # -- SRS ---------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from zkpot.errors import ZkpotError
 from zkpot.handoff import decode_model, load_into
 from zkpot.limits import ObjectCaps
 from zkpot.models import build_model
-from zkpot.proving import pipeline
+from zkpot.proving.backend import Circuit
 from zkpot.proving.circuit import TestBatch, check_blinding
 from zkpot.roles.common import Session
 from zkpot.roles.participant import chunk_proof, parse_proof_bundle, pipeline_chunks
@@ -87,16 +87,25 @@ class _Audit:
         return ok
 
     def verifying_key(self) -> Verdict:
-        local = self.artifacts.vk.read_bytes()
-        # The published key must equal the local one, so it may not be any larger.
-        published = self.session.storage.cat(
-            self.document.circuit.vk_cid, max_bytes=len(local), what="verifying key"
-        )
-        ok = published == local
+        published = self.document.circuit.files
+        local_files = self.artifacts.published_files()
+        differ = []
+        for name, path in sorted(local_files.items()):
+            local = path.read_bytes()
+            if name not in published:
+                differ.append(name)
+                continue
+            # The published file must equal the local one, so it may not be any larger.
+            remote = self.session.storage.cat(published[name], max_bytes=len(local), what=name)
+            if remote != local:
+                differ.append(name)
+        ok = not differ
         return ok, (
-            "local verifying key equals the task's published one"
+            f"local circuit artifacts ({', '.join(sorted(local_files))}) equal the task's "
+            "published ones"
             if ok
-            else "local verifying key differs from the task's published one"
+            else "local circuit artifacts differ from the task's published ones: "
+            + ", ".join(differ)
         )
 
     def block_chain(self, headers: list[BlockHeader]) -> Verdict:
@@ -122,7 +131,7 @@ class _Audit:
             )
         )
         chunks = pipeline_chunks(data, self.document.samples_per_proof)
-        computed = [pipeline.test_set_commitment(self.artifacts, b) for b in chunks]
+        computed = [self.artifacts.test_set_commitment(b) for b in chunks]
         if tuple(computed) != tuple(info.chunk_commitments):
             return False, "chunk commitments do not match the revealed test set"
         out.extend(chunks)
@@ -147,13 +156,13 @@ class _Audit:
         model = load_into(build_model(self.document.arch), payload.state)
         if payload.blinding is None:
             return False, "global model carries no blinding, so its commitment cannot be checked"
-        blinding = check_blinding([int(v) for v in payload.blinding])
-        commitment = pipeline.model_commitment(self.artifacts, model, blinding=blinding)
+        blinding = check_blinding(payload.blinding)
+        commitment = self.artifacts.model_commitment(model, blinding=blinding)
         if commitment != header.global_model_commitment:
             return False, "global model weights do not match the block's commitment"
         if not chunks:
             return False, "cannot recompute its accuracy without the test set"
-        correct = sum(pipeline.circuit_count(self.artifacts, model, b) for b in chunks)
+        correct = sum(self.artifacts.circuit_count(model, b) for b in chunks)
         total = len(chunks) * self.document.samples_per_proof
         if correct != header.global_correct:
             return False, f"classifies {correct}/{total}, the block says {header.global_correct}"
@@ -209,7 +218,7 @@ def audit_task(session: Session, task_id: int, rounds: list[int] | None = None) 
 
 def _audit_submission(
     session: Session,
-    artifacts: pipeline.CircuitArtifacts,
+    artifacts: Circuit,
     chunk_commitments: tuple[bytes, ...],
     submission: SubmissionInfo,
     caps: ObjectCaps,
@@ -227,15 +236,15 @@ def _audit_submission(
     with tempfile.TemporaryDirectory(prefix="zkpot-audit-") as tmp:
         for i, ezkl_proof in enumerate(bundle):
             chunk = chunk_proof(ezkl_proof)
-            statement = pipeline.statement_of(artifacts, chunk.proof, list(chunk.instances))
+            statement = artifacts.statement_of(chunk.proof, list(chunk.instances))
             if statement.model_commitment != submission.model_commitment:
                 return False, f"proof {i} is for another model"
             if statement.test_set_commitment != chunk_commitments[i]:
                 return False, f"proof {i} is for another test-set chunk"
             path = Path(tmp) / f"proof-{i}.json"
             path.write_text(json.dumps(ezkl_proof))
-            if not pipeline.verify(artifacts, path):
-                return False, f"proof {i} does not verify with EZKL"
+            if not artifacts.verify(path):
+                return False, f"proof {i} does not verify with {artifacts.backend}"
             total += statement.correct
     if total != submission.correct:
         return False, f"proofs show {total} correct, chain recorded {submission.correct}"

@@ -16,7 +16,7 @@ from typing import Any
 from zkpot.chain import ChunkProof
 from zkpot.data import Dataset
 from zkpot.limits import test_set_cap
-from zkpot.proving import pipeline
+from zkpot.proving.backend import AccuracyProof
 from zkpot.roles.common import GlobalModelMismatchError, Session, fetch_model_and_blinding
 from zkpot.roles.participant import pipeline_chunks
 
@@ -67,16 +67,17 @@ def record_baseline(
         )
     )
     workdir.mkdir(parents=True, exist_ok=True)
-    proofs: list[pipeline.AccuracyProof] = []
+    proofs: list[AccuracyProof] = []
     for i, batch in enumerate(pipeline_chunks(test_set, document.samples_per_proof)):
         existing = workdir / f"baseline-{i}.json"
         if existing.is_file():
-            proofs.append(pipeline.load_proof(artifacts, existing))
+            proofs.append(artifacts.load_proof(existing))
             continue
         progress(f"proving the round's starting global model (reward baseline), chunk {i + 1}")
         proofs.append(
-            pipeline.prove(
-                artifacts, model, batch, workdir, name=f"baseline-{i}", blinding=blinding
+            artifacts.prove(
+                model, batch, workdir, name=f"baseline-{i}", blinding=blinding,
+                submitter=str(sender.address),
             )
         )
     client.record_baseline(

@@ -22,13 +22,13 @@ from zkpot.errors import ChainError, StateError, ZkpotError
 from zkpot.handoff import decode_model, deserialize_state_dict, load_into, serialize_state_dict
 from zkpot.limits import MAX_CHUNKS_PER_ROUND, check_json_fields, model_cap
 from zkpot.models import Architecture, architecture_by_name, build_model
-from zkpot.proving import pipeline
-from zkpot.proving.circuit import TestBatch, check_blinding
-from zkpot.proving.pipeline import CircuitArtifacts, default_zk_dir
+from zkpot.proving.backend import Circuit, load_circuit
+from zkpot.proving.circuit import Blinding, TestBatch, check_blinding
+from zkpot.proving.pipeline import default_zk_dir
 from zkpot.state import private_dir, write_private_json
 from zkpot.storage import IpfsStorage
 
-TASK_FORMAT = "zkpot-task/1"
+TASK_FORMAT = "zkpot-task/2"
 
 
 def resolve_account(spec: str) -> Any:
@@ -63,18 +63,15 @@ class CircuitRef:
     """64 hex digits (sha256 of the circuit spec)."""
     short_id: str
     """The artifact folder's name under ``zk/``."""
-    descriptor_cid: str
-    """CID of ``circuit.json``."""
-    settings_cid: str
-    """CID of EZKL's ``settings.json``."""
-    vk_cid: str
-    """CID of the verifying key."""
-    vka_cid: str
-    """CID of the VK artifact the on-chain verifier was registered with."""
+    files: dict[str, str]
+    """CIDs of the circuit's published artifacts by name (the backend's
+    ``published_files``: its descriptor, verifying key, ...)."""
     srs_sha256: str
     """Hash of the powers-of-tau file the keys were made with."""
     insecure_srs: bool
-    """True when that SRS was generated locally (development only)."""
+    """True when that SRS (or setup) was made locally (development only)."""
+    backend: str = "ezkl"
+    """The proving backend (``ezkl`` or ``groth16``)."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +117,7 @@ class TaskDocument:
         """Parse a document; a clear error if it is not a ZKPoT task."""
         if not isinstance(data, dict) or data.get("format") != TASK_FORMAT:
             raise ZkpotError(
-                "The task specification on IPFS is not a zkpot-task/1 document",
+                f"The task specification on IPFS is not a {TASK_FORMAT} document",
                 "check the task id and the network",
             )
         fields = dict(data)
@@ -129,6 +126,11 @@ class TaskDocument:
             if not isinstance(circuit, dict):
                 raise TypeError("field circuit must be an object")
             check_json_fields(CircuitRef, circuit)
+            files = circuit.get("files")
+            if not isinstance(files, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+            ):
+                raise TypeError("field circuit.files must map names to CIDs")
             fields["circuit"] = CircuitRef(**circuit)
             check_json_fields(cls, fields)
             document = cls(**fields)
@@ -169,9 +171,9 @@ class Session:
         spec_cid = self.client.contract.taskConfig(task_id).specCID
         return state, TaskDocument.from_json(self.storage.cat_json(spec_cid))
 
-    def circuit(self, document: TaskDocument) -> CircuitArtifacts:
-        """The task's circuit artifacts from ``zk/``, checked against the document."""
-        artifacts = CircuitArtifacts.load(self.zk_dir / document.circuit.short_id)
+    def circuit(self, document: TaskDocument) -> Circuit:
+        """The task's circuit from ``zk/``, checked against the document."""
+        artifacts = load_circuit(self.zk_dir / document.circuit.short_id)
         if artifacts.circuit_id != document.circuit.circuit_id:
             raise StateError(
                 f"The circuit in {artifacts.directory} is not the task's circuit",
@@ -182,7 +184,7 @@ class Session:
 
 
 def model_bytes(
-    model: nn.Module, arch: Architecture, blinding: pipeline.Blinding | None = None
+    model: nn.Module, arch: Architecture, blinding: Blinding | None = None
 ) -> bytes:
     """Deterministic, pickle-free encoding of a model's weights (and its blinding, if given)."""
     return serialize_state_dict(model.state_dict(), architecture=arch.name, blinding=blinding)
@@ -198,7 +200,7 @@ def upload_model(
     storage: IpfsStorage,
     model: nn.Module,
     arch: Architecture,
-    blinding: pipeline.Blinding | None = None,
+    blinding: Blinding | None = None,
 ) -> str:
     """Add a model's weights (and a global model's public blinding) to IPFS, pinned; its CID."""
     cid = storage.add(model_bytes(model, arch, blinding), name="model.zkpt")
@@ -237,11 +239,11 @@ class GlobalModelMismatchError(ZkpotError):
 
 
 def check_global_model(
-    artifacts: CircuitArtifacts,
+    artifacts: Circuit,
     model: nn.Module,
     expected: bytes,
     *,
-    blinding: pipeline.Blinding,
+    blinding: Blinding,
     task_id: int,
     round_: int,
     cid: str,
@@ -253,7 +255,7 @@ def check_global_model(
     and the model's public ``blinding``, so a leader (or publisher) that published a
     CID of other weights is caught before anyone trains on them.
     """
-    actual = pipeline.model_commitment(artifacts, model, blinding=blinding)
+    actual = artifacts.model_commitment(model, blinding=blinding)
     if actual != expected:
         raise GlobalModelMismatchError(
             f"The global model {cid} of task {task_id} round {round_} does not match the "
@@ -317,11 +319,11 @@ def fetch_checked_model(
 
 def fetch_model_and_blinding(
     storage: IpfsStorage, cid: str, document: TaskDocument
-) -> tuple[nn.Module, pipeline.Blinding | None]:
+) -> tuple[nn.Module, Blinding | None]:
     """Fetch (CID-checked) a model of the task's architecture and the blinding sent with it."""
     data = storage.cat(cid, max_bytes=model_cap(document.arch), what="model")
     payload = decode_model(data, architecture=document.architecture)
     model = load_into(build_model(document.arch), payload.state)
     if payload.blinding is None:
         return model, None
-    return model, check_blinding([int(v) for v in payload.blinding])
+    return model, check_blinding(payload.blinding)

@@ -38,7 +38,7 @@ from zkpot.handoff import (
 )
 from zkpot.limits import EXTRA_MAX_ELEMENTS, ObjectCaps, test_set_cap
 from zkpot.models import build_model
-from zkpot.proving import pipeline
+from zkpot.proving.backend import AccuracyProof
 from zkpot.proving.circuit import check_blinding, new_blinding
 from zkpot.roles.baseline import record_baseline
 from zkpot.roles.common import model_bytes, upload_model, write_json
@@ -128,9 +128,9 @@ def collect_models(
                 "The model arrived without its blinding, so its commitment cannot be checked",
                 "send it with `zkpot send-model`, which seals the blinding with the weights",
             )
-        blinding = check_blinding([int(v) for v in payload.blinding])
+        blinding = check_blinding(payload.blinding)
         model = load_into(build_model(arch), payload.state)
-        return pipeline.model_commitment(artifacts, model, blinding=blinding)
+        return artifacts.model_commitment(model, blinding=blinding)
 
     accepted, mismatched = check_received(received, on_chain, commitment_of, weights)
     return accepted, sorted(rejected + mismatched, key=lambda r: r.participant)
@@ -202,16 +202,17 @@ def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> Agg
             what="test set",
         )
     )
-    proofs: list[pipeline.AccuracyProof] = []
+    proofs: list[AccuracyProof] = []
     for i, batch in enumerate(pipeline_chunks(test_set, document.samples_per_proof)):
         existing = workdir / f"global-{i}.json"
         if existing.is_file():
-            proofs.append(pipeline.load_proof(artifacts, existing))
+            proofs.append(artifacts.load_proof(existing))
             continue
         leader.progress(f"{leader.name}: proving the global model, chunk {i + 1}")
         proofs.append(
-            pipeline.prove(
-                artifacts, global_model, batch, workdir, name=f"global-{i}", blinding=blinding
+            artifacts.prove(
+                global_model, batch, workdir, name=f"global-{i}", blinding=blinding,
+                submitter=str(leader.account.address),
             )
         )
     # A rewarded round cannot finalise without its baseline (no-op without a reward pool).

@@ -23,7 +23,8 @@ from zkpot.errors import ChainError, StateError
 from zkpot.handoff import KeyPair, decode_model, send_model
 from zkpot.limits import test_set_cap
 from zkpot.models import build_model
-from zkpot.proving import curve, pipeline
+from zkpot.proving import curve
+from zkpot.proving.backend import AccuracyProof
 from zkpot.proving.circuit import Blinding, TestBatch, check_blinding, chunks, new_blinding
 from zkpot.roles.common import (
     Session,
@@ -70,7 +71,7 @@ def task_key(session: Session, task_id: int) -> str:
     return f"{session.client.address.lower()}:{task_id}"
 
 
-def proof_bundle(proofs: list[pipeline.AccuracyProof]) -> dict[str, Any]:
+def proof_bundle(proofs: list[AccuracyProof]) -> dict[str, Any]:
     """The JSON document of a submission's proofs, as published on IPFS.
 
     It holds EZKL's own proof files, so anyone can re-run ``ezkl verify`` on them.
@@ -205,7 +206,7 @@ class Participant:
                 "zkpot)",
                 "train the model again in this round with this version of zkpot",
             )
-        return model, check_blinding([int(v) for v in payload.blinding])
+        return model, check_blinding(payload.blinding)
 
     # -- steps -----------------------------------------------------------------------
 
@@ -276,7 +277,7 @@ class Participant:
         _, document = self.session.task(task_id)
         artifacts = self.session.circuit(document)
         model, blinding = self._model_and_blinding(record, document)
-        model_commitment = pipeline.model_commitment(artifacts, model, blinding=blinding)
+        model_commitment = artifacts.model_commitment(model, blinding=blinding)
         value = commitment_hash(task_id, round_, self.address, model_commitment, record.salt)
         on_chain = self._chain_submission(task_id, round_).commitment
         if record.intent == Step.COMMITTED and on_chain == value:
@@ -329,8 +330,9 @@ class Participant:
         proofs = []
         for i, batch in enumerate(chunk_batches):
             self.progress(f"{self.name}: proving chunk {i + 1}/{len(chunk_batches)}")
-            proof = pipeline.prove(
-                artifacts, model, batch, workdir, name=f"chunk-{i}", blinding=blinding
+            proof = artifacts.prove(
+                model, batch, workdir, name=f"chunk-{i}", blinding=blinding,
+                submitter=str(self.address),
             )
             if proof.statement.test_set_commitment != info.chunk_commitments[i]:
                 raise ChainError(

@@ -11,20 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from zkpot.errors import ChainError
-from zkpot.proving import pipeline
+from zkpot.proving.backend import Circuit
 from zkpot.proving.circuit import TestBatch
 from zkpot.roles.common import Session, TaskDocument
 
 
 def check_verifier(session: Session, task_id: int, document: TaskDocument,
-                   artifacts: pipeline.CircuitArtifacts) -> None:
+                   artifacts: Circuit) -> None:
     """Refuse unless the task's adapter runs the named code and holds the local circuit's VK."""
-    from eth_utils.crypto import keccak
-
     client = session.client
     config = client.contract.taskConfig(task_id)
     adapter = str(config.verifier)
-    local = keccak(b"".join(pipeline.vka_words(artifacts)))
+    local = artifacts.vk_digest()
     on_chain = bytes(config.vkDigest)
     if on_chain != local or client.verifier_vk_digest(adapter) != local:
         raise ChainError(
@@ -42,7 +40,7 @@ def check_verifier(session: Session, task_id: int, document: TaskDocument,
         )
 
 
-def check_test_set(artifacts: pipeline.CircuitArtifacts, batches: Sequence[TestBatch],
+def check_test_set(artifacts: Circuit, batches: Sequence[TestBatch],
                    chunk_commitments: Sequence[bytes], task_id: int, round_: int) -> None:
     """Refuse unless every revealed chunk opens the round's on-chain chunk commitment."""
     if len(batches) != len(chunk_commitments):
@@ -52,7 +50,7 @@ def check_test_set(artifacts: pipeline.CircuitArtifacts, batches: Sequence[TestB
             "report the publisher; this round's test set is inconsistent",
         )
     for i, (batch, expected) in enumerate(zip(batches, chunk_commitments, strict=True)):
-        if pipeline.test_set_commitment(artifacts, batch) != bytes(expected):
+        if artifacts.test_set_commitment(batch) != bytes(expected):
             raise ChainError(
                 f"Chunk {i} of the revealed test set of task {task_id} round {round_} does "
                 "not match its on-chain commitment",

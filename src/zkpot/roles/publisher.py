@@ -32,7 +32,14 @@ from zkpot.data import (
 from zkpot.errors import StateError, ZkpotError
 from zkpot.models import architecture_by_name, architecture_id, build_model
 from zkpot.proving import pipeline
-from zkpot.proving.circuit import CircuitSpec, ModelBinding, TestSetBinding, new_blinding
+from zkpot.proving.backend import DESCRIPTOR, Circuit, load_circuit, setup_circuit
+from zkpot.proving.circuit import (
+    BackendName,
+    CircuitSpec,
+    ModelBinding,
+    TestSetBinding,
+    new_blinding,
+)
 from zkpot.roles.common import (
     CircuitRef,
     Session,
@@ -65,6 +72,8 @@ class TaskOptions:
     """How weights are committed in the proof."""
     test_set_binding: TestSetBinding = "polycommit"
     """How the test chunk is bound to the proof."""
+    backend: BackendName = "ezkl"
+    """The proving backend (see :mod:`zkpot.proving.backend`)."""
     commit_duration: int = 600
     """Seconds participants have to commit after a round opens."""
     reveal_duration: int = 600
@@ -120,27 +129,28 @@ def _task_dir(session: Session, publisher: str, task_id: int) -> Path:
 
 def build_circuit(
     options: TaskOptions, calibration: Dataset, zk_dir: Path | None = None
-) -> pipeline.CircuitArtifacts:
-    """Build (or reuse) the task's circuit artifacts under ``zk/<short id>/``."""
+) -> Circuit:
+    """Build (or reuse) the task's circuit under ``zk/<short id>/``."""
     arch = architecture_by_name(options.architecture)
     spec = CircuitSpec(
         architecture=arch,
         samples=options.samples_per_proof,
         model_binding=options.model_binding,
         test_set_binding=options.test_set_binding,
+        backend=options.backend,
     )
     directory = (zk_dir or pipeline.default_zk_dir()) / spec.short_id
     try:
-        existing = pipeline.CircuitArtifacts.load(directory)
+        existing = load_circuit(directory)
         existing.require_keys()
         if existing.circuit_id == spec.circuit_id and (
-            options.srs_sha256 is None or existing.srs.sha256 == options.srs_sha256
+            options.srs_sha256 is None or existing.srs_sha256 == options.srs_sha256
         ):
             return existing
     except ZkpotError:
         pass
     [batch] = batches([calibration.subset(range(options.samples_per_proof))])
-    return pipeline.setup_circuit(
+    return setup_circuit(
         spec,
         build_model(arch, options.initial_seed),
         batch,
@@ -150,49 +160,23 @@ def build_circuit(
     )
 
 
-def deploy_verifier(artifacts: pipeline.CircuitArtifacts, sender: Any) -> str:
-    """Deploy EZKL's reusable verifier and this circuit's adapter; return the adapter."""
-    from ape import project
-
-    from zkpot.proving.evm import adapter_arguments
-
-    verifier = sender.deploy(project.Halo2VerifierReusable)
-    adapter = sender.deploy(
-        project.EzklAccuracyVerifier, verifier.address, *adapter_arguments(artifacts).as_tuple()
-    )
-    return str(adapter.address)
-
-
-def vka_digest(artifacts: pipeline.CircuitArtifacts) -> bytes:
-    """The digest the reusable verifier registers this circuit's VK artifact under.
-
-    ``keccak256`` of the artifact's 32-byte words, as ``registerVka`` computes it: the
-    contract checks the task's adapter reports the same one.
-    """
-    from eth_utils.crypto import keccak
-
-    from zkpot.proving.evm import adapter_arguments
-
-    return bytes(keccak(b"".join(adapter_arguments(artifacts).vka)))
-
-
-def publish_artifacts(session: Session, artifacts: pipeline.CircuitArtifacts) -> CircuitRef:
-    """Add the circuit's small artifacts to IPFS (pinned) and describe them."""
+def publish_artifacts(session: Session, artifacts: Circuit) -> CircuitRef:
+    """Add the circuit's descriptor and published artifacts to IPFS (pinned); describe them."""
 
     def add(path: Path) -> str:
         cid = session.storage.add(path.read_bytes(), name=path.name)
         session.storage.pin(cid)
         return cid
 
+    files = {name: add(path) for name, path in artifacts.published_files().items()}
+    files[DESCRIPTOR] = add(artifacts.directory / DESCRIPTOR)
     return CircuitRef(
         circuit_id=artifacts.circuit_id,
-        short_id=artifacts.spec.short_id,
-        descriptor_cid=add(artifacts.path(pipeline.DESCRIPTOR)),
-        settings_cid=add(artifacts.settings),
-        vk_cid=add(artifacts.vk),
-        vka_cid=add(artifacts.vka),
-        srs_sha256=artifacts.srs.sha256,
-        insecure_srs=artifacts.srs.insecure,
+        short_id=artifacts.short_id,
+        files=files,
+        srs_sha256=artifacts.srs_sha256,
+        insecure_srs=artifacts.insecure,
+        backend=artifacts.backend,
     )
 
 
@@ -229,7 +213,7 @@ def create_task(
             PUBLIC_POOL_WARNING.format(name=pool.name.split(":")[0]), file=sys.stderr, flush=True
         )
     artifacts = build_circuit(options, pool, session.zk_dir)
-    adapter = verifier or deploy_verifier(artifacts, publisher)
+    adapter = verifier or artifacts.deploy_verifier(publisher)
     circuit = publish_artifacts(session, artifacts)
     initial = build_model(arch, options.initial_seed)
     # Published with the model, so every participant can recompute its commitment.
@@ -254,12 +238,12 @@ def create_task(
         TaskSpec(
             circuit_id=bytes.fromhex(artifacts.circuit_id),
             verifier=adapter,
-            vk_digest=vka_digest(artifacts),
+            vk_digest=artifacts.vk_digest(),
             chunks_per_round=options.chunks_per_round,
             spec_cid=spec_cid,
             initial_model_cid=initial_cid,
-            initial_model_commitment=pipeline.model_commitment(
-                artifacts, initial, blinding=initial_blinding
+            initial_model_commitment=artifacts.model_commitment(
+                initial, blinding=initial_blinding
             ),
             policy=POLICIES[options.policy],
             commit_duration=options.commit_duration,
@@ -336,7 +320,7 @@ def open_round(session: Session, publisher: Any, task_id: int, pool: Dataset) ->
             salt="0x" + secrets.token_bytes(32).hex(),
             test_set_cid=session.storage.cid_of(test_set.combined().to_bytes()),
             chunk_commitments=[
-                "0x" + pipeline.test_set_commitment(artifacts, b).hex()
+                "0x" + artifacts.test_set_commitment(b).hex()
                 for b in batches(test_set.chunks)
             ],
         )

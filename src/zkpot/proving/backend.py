@@ -1,0 +1,209 @@
+"""Proving backends behind one interface.
+
+A task names its backend (``CircuitSpec.backend``: ``ezkl`` or ``groth16``); every role
+works through a :class:`Circuit`, the set-up circuit of one task, and never through a
+backend's own module. A backend implements the same statement — "the committed model,
+in the task's fixed-point arithmetic, strictly wins on ``correct`` of the committed
+chunk's samples" — with its own proof system:
+
+- ``ezkl`` (:mod:`zkpot.proving.ezkl`): Halo2/KZG over EZKL's compiled ONNX graph, a
+  universal SRS (no per-circuit ceremony), KZG commitments to weights and chunk,
+  ~2.1 M gas per proof through EZKL's reusable verifier.
+- ``groth16`` (:mod:`zkpot.proving.groth16`): R1CS emitted from the architecture
+  (circom), Poseidon commitments, a per-circuit phase-2 ceremony over a public
+  powers-of-tau file, ~0.2 M gas per proof, the submitter bound in the statement.
+
+:func:`load_circuit` opens a set-up circuit folder (``zk/<short id>/``) of either kind;
+:func:`setup_circuit` builds one.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from zkpot.errors import ProvingError
+from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch
+
+DESCRIPTOR = "circuit.json"
+"""Every circuit folder's small, committed descriptor."""
+
+
+@dataclass(frozen=True)
+class Statement:
+    """What a proof claims, as the task's verifier adapter decodes it on chain."""
+
+    model_commitment: bytes
+    """32 bytes: the hiding commitment to the weights and their blinding."""
+    test_set_commitment: bytes
+    """32 bytes: the commitment to the chunk the proof ran on."""
+    correct: int
+    """Samples of the chunk the model strictly wins on."""
+    submitter: str | None = None
+    """The account the proof is bound to (checksummed hex); ``None``: not bound (EZKL)."""
+
+
+@dataclass(frozen=True)
+class AccuracyProof:
+    """A proof of accuracy for one chunk, ready for the chain."""
+
+    path: Path
+    """The proof's file (the backend's own format)."""
+    proof: bytes
+    """The proof bytes the verifier adapter takes."""
+    instances: list[int]
+    """The public instances (field elements) the verifier adapter takes."""
+    statement: Statement
+    """The decoded claim."""
+    prove_seconds: float = 0.0
+    """Wall time of the prover."""
+
+
+class Circuit(ABC):
+    """One task's set-up circuit: everything a role needs to prove, verify and commit."""
+
+    spec: CircuitSpec
+    directory: Path
+
+    @property
+    def backend(self) -> str:
+        """``ezkl`` or ``groth16``."""
+        return self.spec.backend
+
+    @property
+    def circuit_id(self) -> str:
+        return self.spec.circuit_id
+
+    @property
+    def short_id(self) -> str:
+        return self.spec.short_id
+
+    @property
+    @abstractmethod
+    def srs_sha256(self) -> str:
+        """SHA-256 of the phase-1 file (EZKL's SRS, Groth16's powers of tau) the keys used."""
+
+    @property
+    @abstractmethod
+    def insecure(self) -> bool:
+        """True when the keys came from a development (toxic-waste-known) setup."""
+
+    @abstractmethod
+    def require_keys(self) -> None:
+        """Raise a :class:`ProvingError` unless everything needed to prove is on disk."""
+
+    @abstractmethod
+    def prove(
+        self,
+        model: nn.Module,
+        batch: TestBatch,
+        workdir: Path,
+        name: str = "proof",
+        *,
+        blinding: Blinding,
+        submitter: str,
+    ) -> AccuracyProof:
+        """Prove ``model``'s count on ``batch``; bound to ``submitter`` where the backend can."""
+
+    @abstractmethod
+    def load_proof(self, path: Path, prove_seconds: float = 0.0) -> AccuracyProof:
+        """Read a proof this circuit's :meth:`prove` wrote (a ProvingError if malformed)."""
+
+    @abstractmethod
+    def verify(self, proof: AccuracyProof | Path) -> bool:
+        """Whether the proof verifies under this circuit's key; never raises on bad input."""
+
+    @abstractmethod
+    def statement_of(self, proof: bytes, instances: list[int]) -> Statement:
+        """Decode a proof's claim exactly as the on-chain adapter does."""
+
+    @abstractmethod
+    def model_commitment(self, model: nn.Module, *, blinding: Blinding) -> bytes:
+        """The 32-byte commitment a proof by ``model`` with ``blinding`` carries."""
+
+    @abstractmethod
+    def test_set_commitment(self, batch: TestBatch) -> bytes:
+        """The 32-byte commitment a proof on ``batch`` carries (the round commits to it)."""
+
+    @abstractmethod
+    def circuit_count(self, model: nn.Module, batch: TestBatch) -> int:
+        """The count the circuit computes (a witness, no proof)."""
+
+    @abstractmethod
+    def vk_digest(self) -> bytes:
+        """The digest the task's verifier adapter reports as ``vkDigest()``."""
+
+    @abstractmethod
+    def deploy_verifier(self, sender: Any) -> str:
+        """Deploy this circuit's on-chain verifier and adapter from ``sender``; the adapter."""
+
+    @abstractmethod
+    def published_files(self) -> dict[str, Path]:
+        """The artifacts a task document lists by CID, by name, besides the descriptor.
+
+        Each must be byte-identical wherever the circuit is set up or fetched.
+        """
+
+
+def descriptor_backend(directory: Path) -> str:
+    """The backend a circuit folder was set up with (``ezkl`` for older descriptors)."""
+    descriptor = directory / DESCRIPTOR
+    if not descriptor.is_file():
+        raise ProvingError(
+            f"No circuit at {directory} (missing {DESCRIPTOR})",
+            "run `zkpot circuit setup` for the task's architecture first",
+        )
+    try:
+        data = json.loads(descriptor.read_text())
+        backend = data["spec"].get("backend", "ezkl")
+    except (ValueError, KeyError, AttributeError) as error:
+        raise ProvingError(
+            f"The circuit descriptor {descriptor} is malformed ({error})",
+            "rebuild the circuit with `zkpot circuit setup`",
+        ) from error
+    return str(backend)
+
+
+def load_circuit(directory: Path) -> Circuit:
+    """Open the set-up circuit in ``directory``, whichever backend built it."""
+    backend = descriptor_backend(directory)
+    if backend == "ezkl":
+        from zkpot.proving.ezkl import EzklCircuit
+
+        return EzklCircuit.load(directory)
+    if backend == "groth16":
+        from zkpot.proving.groth16.backend import Groth16Circuit
+
+        return Groth16Circuit.load(directory)
+    raise ProvingError(f"Unknown proving backend {backend!r} in {directory}",
+                       "use a zkpot that knows it, or rebuild the circuit")
+
+
+def setup_circuit(
+    spec: CircuitSpec,
+    model: nn.Module,
+    calibration: TestBatch,
+    *,
+    zk_dir: Path | None = None,
+    srs_path: Path | None = None,
+    srs_sha256: str | None = None,
+) -> Circuit:
+    """Build ``spec``'s circuit under ``zk_dir/<short id>/`` with its backend.
+
+    ``srs_path``/``srs_sha256``: EZKL's KZG SRS, or Groth16's phase-1 powers of tau;
+    ``None`` makes a development one, loudly insecure.
+    """
+    if spec.backend == "ezkl":
+        from zkpot.proving.ezkl import EzklCircuit
+
+        return EzklCircuit.setup(spec, model, calibration, zk_dir=zk_dir, srs_path=srs_path,
+                                 srs_sha256=srs_sha256)
+    from zkpot.proving.groth16.backend import Groth16Circuit
+
+    return Groth16Circuit.setup(spec, model, calibration, zk_dir=zk_dir, srs_path=srs_path,
+                                srs_sha256=srs_sha256)

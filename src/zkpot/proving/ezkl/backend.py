@@ -1,0 +1,108 @@
+"""EZKL behind :class:`zkpot.proving.backend.Circuit`.
+
+The pipeline itself (ONNX export, settings, keys, witness, proof) is
+:mod:`zkpot.proving.pipeline`; the on-chain side (EZKL's reusable verifier and the
+``EzklAccuracyVerifier`` adapter) is :mod:`zkpot.proving.evm`. This class only maps
+the interface onto them. EZKL cannot bind a submitter into the proof: the commit
+phase (``keccak(modelCommitment, participant, round, salt)``) and the hiding model
+commitment keep a copied proof useless instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from zkpot.proving import pipeline
+from zkpot.proving.backend import AccuracyProof, Circuit, Statement
+from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch
+
+
+class EzklCircuit(Circuit):
+    """A set-up EZKL circuit (its :class:`pipeline.CircuitArtifacts`)."""
+
+    def __init__(self, artifacts: pipeline.CircuitArtifacts) -> None:
+        self.artifacts = artifacts
+        self.spec = artifacts.spec
+        self.directory = artifacts.directory
+
+    @classmethod
+    def load(cls, directory: Path) -> EzklCircuit:
+        return cls(pipeline.CircuitArtifacts.load(directory))
+
+    @classmethod
+    def setup(
+        cls,
+        spec: CircuitSpec,
+        model: nn.Module,
+        calibration: TestBatch,
+        *,
+        zk_dir: Path | None = None,
+        srs_path: Path | None = None,
+        srs_sha256: str | None = None,
+    ) -> EzklCircuit:
+        return cls(pipeline.setup_circuit(spec, model, calibration, zk_dir=zk_dir,
+                                          srs_path=srs_path, srs_sha256=srs_sha256))
+
+    @property
+    def srs_sha256(self) -> str:
+        return self.artifacts.srs.sha256
+
+    @property
+    def insecure(self) -> bool:
+        return self.artifacts.insecure
+
+    def require_keys(self) -> None:
+        self.artifacts.require_keys()
+
+    def prove(
+        self,
+        model: nn.Module,
+        batch: TestBatch,
+        workdir: Path,
+        name: str = "proof",
+        *,
+        blinding: Blinding,
+        submitter: str,
+    ) -> AccuracyProof:
+        del submitter  # not bindable in EZKL's statement (see the module docstring)
+        return pipeline.prove(self.artifacts, model, batch, workdir, name, blinding=blinding)
+
+    def load_proof(self, path: Path, prove_seconds: float = 0.0) -> AccuracyProof:
+        return pipeline.load_proof(self.artifacts, path, prove_seconds=prove_seconds)
+
+    def verify(self, proof: AccuracyProof | Path) -> bool:
+        return pipeline.verify(self.artifacts, proof)
+
+    def statement_of(self, proof: bytes, instances: list[int]) -> Statement:
+        return pipeline.statement_of(self.artifacts, proof, instances)
+
+    def model_commitment(self, model: nn.Module, *, blinding: Blinding) -> bytes:
+        return pipeline.model_commitment(self.artifacts, model, blinding=blinding)
+
+    def test_set_commitment(self, batch: TestBatch) -> bytes:
+        return pipeline.test_set_commitment(self.artifacts, batch)
+
+    def circuit_count(self, model: nn.Module, batch: TestBatch) -> int:
+        return pipeline.circuit_count(self.artifacts, model, batch)
+
+    def vk_digest(self) -> bytes:
+        from eth_utils.crypto import keccak
+
+        return bytes(keccak(b"".join(pipeline.vka_words(self.artifacts))))
+
+    def deploy_verifier(self, sender: Any) -> str:
+        from ape import project
+
+        from zkpot.proving.evm import adapter_arguments
+
+        verifier = sender.deploy(project.Halo2VerifierReusable)
+        adapter = sender.deploy(project.EzklAccuracyVerifier, verifier.address,
+                                *adapter_arguments(self.artifacts).as_tuple())
+        return str(adapter.address)
+
+    def published_files(self) -> dict[str, Path]:
+        a = self.artifacts
+        return {"settings.json": a.settings, "circuit.vk": a.vk, "vka.bytes": a.vka}

@@ -31,6 +31,7 @@ from zkpot.data import (
 )
 from zkpot.errors import ZkpotError
 from zkpot.models import architecture_by_name, build_model
+from zkpot.proving.circuit import BackendName
 from zkpot.roles import publisher as pub
 from zkpot.roles.common import Session, fetch_checked_model
 from zkpot.roles.leader import aggregate_and_publish
@@ -57,6 +58,8 @@ class DemoConfig:
     """Proofs per submission; the round's test set has ``samples_per_proof * chunks``."""
     policy: str = "fedavg"
     """Aggregation policy."""
+    backend: BackendName = "ezkl"
+    """Proving backend of the task (``ezkl`` or ``groth16``)."""
     partition: str = "iid"
     """``iid`` or ``dirichlet``."""
     alpha: float = 0.5
@@ -201,6 +204,7 @@ def _run(config: DemoConfig, progress: Progress) -> list[RoundRow]:
             samples_per_proof=config.samples_per_proof,
             chunks_per_round=config.chunks_per_round,
             policy=config.policy,
+            backend=config.backend,
             training={"epochs": float(config.epochs), "lr": config.lr, "batch_size": 32.0},
         )
         progress("building the circuit and creating the task (first run: keys take a while)")
@@ -363,7 +367,8 @@ def _report(
         f"{config.participants} participants, {config.rounds} rounds, architecture "
         f"`{config.architecture}`, {config.samples_per_proof * config.chunks_per_round} "
         f"test samples per round ({config.chunks_per_round} proof(s) of "
-        f"{config.samples_per_proof}), policy `{config.policy}`. Wall time {seconds:.0f} s.",
+        f"{config.samples_per_proof}), policy `{config.policy}`, proving backend "
+        f"`{config.backend}`. Wall time {seconds:.0f} s.",
         f"Contract {contract}, task {task_id}.",
         "",
         "| round | participant | kind | verified correct | proof s | submit gas | leader |",

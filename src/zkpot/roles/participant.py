@@ -334,11 +334,6 @@ class Participant:
                 model, batch, workdir, name=f"chunk-{i}", blinding=blinding,
                 submitter=str(self.address),
             )
-            if proof.statement.test_set_commitment != info.chunk_commitments[i]:
-                raise ChainError(
-                    f"Chunk {i} of the revealed test set does not match its on-chain commitment",
-                    "report the publisher; proofs on this test set would be rejected",
-                )
             if "0x" + proof.statement.model_commitment.hex() != record.model_commitment:
                 raise StateError(
                     "The proof's model commitment differs from the committed one",

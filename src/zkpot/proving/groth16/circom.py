@@ -1,0 +1,562 @@
+"""The Groth16 accuracy circuit: circom 2 source emitted from a :class:`CircuitSpec`.
+
+The circuit proves, for private weights, blinding, features and labels and the public
+``submitter``: ``correct`` = the number of samples whose true class's logit is strictly
+greater than every other logit, computed in exactly the integer arithmetic of
+:mod:`zkpot.proving.fixedpoint` (EZKL's), ``modelCommitment`` = Poseidon over the
+packed weights, biases and blinding, and ``testSetCommitment`` = Poseidon over the
+packed features and labels (:mod:`zkpot.proving.groth16.packing`). Public signals, in
+circom's order: ``[correct, modelCommitment, testSetCommitment, submitter]``.
+
+How every value is bounded (``p`` ~ 2**253.6 is the BN254 scalar field; every bound
+below is computed by :func:`plan` and kept under 2**253, so no value wraps around):
+
+- **features** ``x``: ``Num2Bits(input_scale + 1)``: ``0 <= x < 2**(s+1)`` (honest:
+  ``0..2**s``, a feature in [0, 1]);
+- **weights**: ``w + 2**(p+8) `` in ``Num2Bits(param_scale + 9)``: ``|w| <= 2**(p+8)``
+  (a float weight below 256 in magnitude); **biases** at scale ``t`` (see fixedpoint):
+  ``Num2Bits(t + 9)`` likewise (a float bias below 256); **blinding**: 22 signed bits;
+- **labels**: a one-hot row of booleans summing to 1, so ``label`` is in ``0..C-1``;
+- **hidden pre-activations** ``z``: ``|z| <= Zmax`` follows from the bounds above
+  (``Zmax = d_in * max_input * max_weight + max_bias``, exact integers), and
+  ``u = z + 2**R`` (``2**R > Zmax``) is decomposed into ``R + 1`` bits, which both
+  proves the bound and gives the ReLU's sign: ``h = u[R] * (u - 2**R)``, so
+  ``0 <= h < 2**R``. ``G = 253 // (R + 1)`` neurons share one multiplication per
+  input: ``x_i * sum_t w_{t,i} 2**((R+1) t)``; the digits ``u_t`` (each in
+  ``[0, 2**(R+1))``, their packed sum below 2**253) are the unique base-2**(R+1)
+  digits of that sum plus the offset biases;
+- **logits**: ``|z| <= Zmax_out`` from the same bounds; each comparison decomposes
+  ``true - z_c - 1 + 2**K`` (``2**K > 2 Zmax_out + 1``) into ``K + 1`` bits: the top
+  bit is ``true > z_c``; a hit is "all ``C - 1`` other classes lose" (an ``IsZero``).
+
+Every signal is fixed by the private inputs through these constraints (``<--`` only
+computes bits and digits that a constraint then pins down); the packed commitments
+are injective because every packed value was range-checked to its width.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from zkpot import toolchain
+from zkpot.errors import ProvingError
+from zkpot.proving import fixedpoint
+from zkpot.proving.circuit import (
+    BLINDING_BITS,
+    BLINDING_SIZE,
+    Blinding,
+    CircuitSpec,
+    TestBatch,
+    check_batch,
+    check_blinding,
+)
+from zkpot.proving.curve import SCALAR_MODULUS
+from zkpot.proving.groth16.packing import PACK_BITS, Segment, chain_chunks, pack, poseidon_chain
+
+PARAM_MAGNITUDE_BITS = 8
+"""Every weight and bias is below ``2**8 = 256`` in magnitude (as a float)."""
+
+CIRCUIT_NAME = "accuracy"
+"""Base name of the circom source and its outputs."""
+
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """One linear layer's shape and the bit widths that bound it."""
+
+    inputs: int
+    outputs: int
+    weight_bits: int
+    """Width of ``w + 2**(weight_bits - 1)``."""
+    bias_bits: int
+    """Width of ``b + 2**(bias_bits - 1)``."""
+    bound: int
+    """Largest ``|z|`` of this layer's pre-activations."""
+    relu_bits: int | None
+    """Hidden layers: ``R`` with ``2**R > bound``; the output layer: ``None``."""
+
+    @property
+    def group(self) -> int:
+        """Neurons sharing one multiplication per input (hidden layers)."""
+        assert self.relu_bits is not None
+        return max(1, PACK_BITS // (self.relu_bits + 1))
+
+
+@dataclass(frozen=True)
+class CircuitPlan:
+    """The circuit's shapes and bit widths for one spec."""
+
+    samples: int
+    features: int
+    classes: int
+    feature_bits: int
+    label_bits: int
+    layers: tuple[LayerPlan, ...]
+    compare_bits: int
+    """``K``: comparisons decompose ``true - z - 1 + 2**K`` into ``K + 1`` bits."""
+
+    def model_parts(self) -> list[tuple[Segment, str, tuple[int, ...]]]:
+        """The model commitment's parts (segment, circom signal, shape).
+
+        Per layer the weights (row-major) then the biases; then the blinding.
+        """
+        parts: list[tuple[Segment, str, tuple[int, ...]]] = []
+        for k, layer in enumerate(self.layers):
+            parts.append((Segment(f"layer {k} weight", layer.inputs * layer.outputs,
+                                  layer.weight_bits, 1 << (layer.weight_bits - 1)),
+                          f"w{k}", (layer.outputs, layer.inputs)))
+            parts.append((Segment(f"layer {k} bias", layer.outputs, layer.bias_bits,
+                                  1 << (layer.bias_bits - 1)), f"b{k}", (layer.outputs,)))
+        parts.append((Segment("blinding", BLINDING_SIZE, BLINDING_BITS,
+                              1 << (BLINDING_BITS - 1)), "blinding", (BLINDING_SIZE,)))
+        return parts
+
+    def test_set_parts(self) -> list[tuple[Segment, str, tuple[int, ...]]]:
+        """The test-set commitment's parts: the features (row-major), then the labels."""
+        return [(Segment("feature", self.samples * self.features, self.feature_bits, 0), "x",
+                 (self.samples, self.features)),
+                (Segment("label", self.samples, self.label_bits, 0), "label", (self.samples,))]
+
+
+def plan(spec: CircuitSpec) -> CircuitPlan:
+    """Shapes and bounds of ``spec``'s circuit (MLPs; a :class:`ProvingError` otherwise)."""
+    arch = spec.architecture
+    if spec.backend != "groth16":
+        raise ProvingError(f"A Groth16 circuit needs a groth16 spec, not {spec.backend}",
+                           "create the task with --backend groth16")
+    if arch.kind != "mlp":
+        raise ProvingError(f"The Groth16 circuit does not support {arch.kind} models yet",
+                           "use an MLP architecture or the EZKL backend")
+    widths = [arch.input_size, *arch.hidden, arch.num_classes]
+    feature_bits = spec.input_scale + 1
+    largest, scale = (1 << feature_bits) - 1, spec.input_scale
+    layers: list[LayerPlan] = []
+    for k in range(len(widths) - 1):
+        weight_bits = spec.param_scale + PARAM_MAGNITUDE_BITS + 1
+        bias_bits = scale + spec.param_scale + PARAM_MAGNITUDE_BITS + 1
+        bound = widths[k] * largest * (1 << (weight_bits - 1)) + (1 << (bias_bits - 1))
+        hidden = k < len(widths) - 2
+        relu_bits = bound.bit_length() if hidden else None
+        layers.append(LayerPlan(widths[k], widths[k + 1], weight_bits, bias_bits, bound,
+                                relu_bits))
+        largest, scale = bound, scale + spec.param_scale
+    compare_bits = (2 * layers[-1].bound + 1).bit_length()
+    if compare_bits + 1 > PACK_BITS or bias_bits > PACK_BITS:
+        raise ProvingError(f"{arch.name} is too deep for the Groth16 circuit's bounds",
+                           "use fewer layers or the EZKL backend")
+    return CircuitPlan(spec.samples, arch.input_size, arch.num_classes, feature_bits,
+                       max(1, (arch.num_classes - 1).bit_length()), tuple(layers), compare_bits)
+
+
+def emit_circuit(spec: CircuitSpec) -> str:
+    """The circom 2 source of ``spec``'s accuracy circuit (includes circomlib)."""
+    p = plan(spec)
+    n, d = p.samples, p.features
+    lines = [f"// zkpot accuracy circuit {spec.circuit_id}: {spec.architecture.name}, {n} samples",
+             "// Generated by zkpot.proving.groth16.circom; do not edit.",
+             "pragma circom 2.1.0;", "",
+             'include "circomlib/circuits/bitify.circom";',
+             'include "circomlib/circuits/poseidon.circom";', "",
+             _TEMPLATES, _chain_template("ModelHash", p.model_parts()),
+             _chain_template("TestSetHash", p.test_set_parts()),
+             "template Accuracy() {"]
+    for k, layer in enumerate(p.layers):
+        lines.append(f"    signal input w{k}[{layer.outputs}][{layer.inputs}];")
+        lines.append(f"    signal input b{k}[{layer.outputs}];")
+    lines += [f"    signal input blinding[{BLINDING_SIZE}];",
+              f"    signal input x[{n}][{d}];",
+              f"    signal input label[{n}];",
+              "    signal input submitter;",
+              "    signal output correct;",
+              "    signal output modelCommitment;",
+              "    signal output testSetCommitment;", "",
+              "    // Binds the proof to the submitter (a public input in no other constraint).",
+              "    signal submitterSquare <== submitter * submitter;", "",
+              "    component model = ModelHash();"]
+    for k in range(len(p.layers)):
+        lines += [f"    model.w{k} <== w{k};", f"    model.b{k} <== b{k};"]
+    lines += ["    model.blinding <== blinding;", "    modelCommitment <== model.out;",
+              "    component testSet = TestSetHash();", "    testSet.x <== x;",
+              "    testSet.label <== label;", "    testSetCommitment <== testSet.out;", ""]
+    previous = "x"
+    for k, layer in enumerate(p.layers):
+        if layer.relu_bits is not None:
+            lines.append(f"    component layer{k} = HiddenLayer({n}, {layer.inputs}, "
+                         f"{layer.outputs}, {layer.group}, {layer.relu_bits});")
+            out = "h"
+        else:
+            lines.append(f"    component layer{k} = OutputLayer({n}, {layer.inputs}, "
+                         f"{layer.outputs});")
+            out = "z"
+        lines += [f"    layer{k}.a <== {previous};", f"    layer{k}.w <== w{k};",
+                  f"    layer{k}.b <== b{k};"]
+        previous = f"layer{k}.{out}"
+    lines += [f"    component wins = StrictWins({n}, {p.classes}, {p.compare_bits});",
+              f"    wins.z <== {previous};", "    wins.label <== label;",
+              "    correct <== wins.correct;", "}", "",
+              "component main {public [submitter]} = Accuracy();", ""]
+    return "\n".join(lines)
+
+
+def _chain_template(name: str, parts: list[tuple[Segment, str, tuple[int, ...]]]) -> str:
+    """A template that range-checks and packs each part, then hashes the packed chain."""
+    body = [f"template {name}() {{"]
+    wires: list[str] = []
+    for i, (segment, signal, shape) in enumerate(parts):
+        dims = "".join(f"[{d}]" for d in shape)
+        body.append(f"    signal input {signal}{dims};")
+        body.append(f"    component pack{i} = RangePack({segment.count}, {segment.bits}, "
+                    f"{segment.offset});")
+        if len(shape) == 1:
+            body.append(f"    for (var r = 0; r < {shape[0]}; r++) pack{i}.in[r] <== {signal}[r];")
+        else:
+            body.append(f"    for (var r = 0; r < {shape[0]}; r++) for (var c = 0; c < {shape[1]}; "
+                        f"c++) pack{i}.in[r * {shape[1]} + c] <== {signal}[r][c];")
+        wires += [f"pack{i}.out[{e}]" for e in range(segment.elements)]
+    body.append("    signal output out;")
+    start, state = 0, ""
+    for c, size in enumerate(chain_chunks(len(wires))):
+        inputs = ([state] if state else []) + wires[start : start + size]
+        start += size
+        body.append(f"    component h{c} = Poseidon({len(inputs)});")
+        body += [f"    h{c}.inputs[{j}] <== {w};" for j, w in enumerate(inputs)]
+        state = f"h{c}.out"
+    body += [f"    out <== {state};", "}", ""]
+    return "\n".join(body)
+
+
+_TEMPLATES = r"""
+// in[i] + OFFSET is range-checked to [0, 2^BITS) and packed, 253 \ BITS per output.
+template RangePack(n, BITS, OFFSET) {
+    signal input in[n];
+    var K = 253 \ BITS;
+    var M = (n + K - 1) \ K;
+    signal output out[M];
+    component bits[n];
+    var acc[M];
+    for (var j = 0; j < M; j++) acc[j] = 0;
+    for (var i = 0; i < n; i++) {
+        bits[i] = Num2Bits(BITS);
+        bits[i].in <== in[i] + OFFSET;
+        acc[i \ K] += (in[i] + OFFSET) * (2 ** (BITS * (i % K)));
+    }
+    for (var j = 0; j < M; j++) out[j] <== acc[j];
+}
+
+// h = ReLU(a . w^T + b) with |a . w^T + b| < 2^R; G neurons share one multiplication
+// per input (digits of R + 1 bits, each digit z + 2^R decomposed: bound and sign).
+template HiddenLayer(N, DIN, DOUT, G, R) {
+    signal input a[N][DIN];
+    signal input w[DOUT][DIN];
+    signal input b[DOUT];
+    signal output h[N][DOUT];
+    var D = R + 1;
+    var NG = (DOUT + G - 1) \ G;
+    signal m[N][NG][DIN];
+    signal u[N][DOUT];
+    component bits[N][DOUT];
+    for (var n = 0; n < N; n++) {
+        for (var g = 0; g < NG; g++) {
+            var total = 0;
+            for (var i = 0; i < DIN; i++) {
+                var packed = 0;
+                for (var t = 0; t < G; t++) {
+                    if (g * G + t < DOUT) packed += w[g * G + t][i] * (2 ** (D * t));
+                }
+                m[n][g][i] <== a[n][i] * packed;
+                total += m[n][g][i];
+            }
+            var digits = 0;
+            for (var t = 0; t < G; t++) {
+                if (g * G + t < DOUT) {
+                    var j = g * G + t;
+                    total += (b[j] + 2 ** R) * (2 ** (D * t));
+                    u[n][j] <-- (total >> (D * t)) & (2 ** D - 1);
+                    bits[n][j] = Num2Bits(D);
+                    bits[n][j].in <== u[n][j];
+                    digits += u[n][j] * (2 ** (D * t));
+                    h[n][j] <== bits[n][j].out[R] * (u[n][j] - 2 ** R);
+                }
+            }
+            total === digits;
+        }
+    }
+}
+
+// z = a . w^T + b (the logits).
+template OutputLayer(N, DIN, DOUT) {
+    signal input a[N][DIN];
+    signal input w[DOUT][DIN];
+    signal input b[DOUT];
+    signal output z[N][DOUT];
+    signal m[N][DOUT][DIN];
+    for (var n = 0; n < N; n++) {
+        for (var j = 0; j < DOUT; j++) {
+            var acc = b[j];
+            for (var i = 0; i < DIN; i++) {
+                m[n][j][i] <== a[n][i] * w[j][i];
+                acc += m[n][j][i];
+            }
+            z[n][j] <== acc;
+        }
+    }
+}
+
+// correct = #samples whose label's logit beats every other strictly (|z| <= 2^(K-1)).
+template StrictWins(N, C, K) {
+    signal input z[N][C];
+    signal input label[N];
+    signal output correct;
+    signal onehot[N][C];
+    signal picked[N][C];
+    signal inv[N];
+    signal hit[N];
+    component cmp[N][C];
+    var count = 0;
+    for (var n = 0; n < N; n++) {
+        var ones = 0;
+        var index = 0;
+        var truth = 0;
+        for (var c = 0; c < C; c++) {
+            onehot[n][c] <-- label[n] == c ? 1 : 0;
+            onehot[n][c] * (onehot[n][c] - 1) === 0;
+            ones += onehot[n][c];
+            index += c * onehot[n][c];
+            picked[n][c] <== onehot[n][c] * z[n][c];
+            truth += picked[n][c];
+        }
+        ones === 1;
+        index === label[n];
+        var wins = 0;
+        for (var c = 0; c < C; c++) {
+            cmp[n][c] = Num2Bits(K + 1);
+            cmp[n][c].in <== truth - z[n][c] - 1 + 2 ** K;
+            wins += cmp[n][c].out[K];
+        }
+        // The label's own comparison always loses, so a hit is wins == C - 1.
+        inv[n] <-- wins - (C - 1) != 0 ? 1 / (wins - (C - 1)) : 0;
+        hit[n] <== 1 - (wins - (C - 1)) * inv[n];
+        (wins - (C - 1)) * hit[n] === 0;
+        count += hit[n];
+    }
+    correct <== count;
+}
+"""
+
+
+def _felt(value: int) -> int:
+    return int(value) % SCALAR_MODULUS
+
+
+def _model_values(spec: CircuitSpec, model: nn.Module) -> list[list[int]]:
+    """The quantised weights and biases per layer (row-major), as the circuit takes them."""
+    qmodel = fixedpoint.quantize_model(spec, model)
+    linears = [layer for layer in qmodel.layers if isinstance(layer, fixedpoint.QLinear)]
+    p = plan(spec)
+    shapes = [(lp.outputs, lp.inputs) for lp in p.layers]
+    if [layer.weight.shape for layer in linears] != shapes:
+        raise ProvingError(f"The model does not fit the {spec.architecture.name} circuit",
+                           "use a model of the task's architecture")
+    values: list[list[int]] = []
+    for layer in linears:
+        values.append([int(v) for v in layer.weight.flatten()])
+        values.append([int(v) for v in layer.bias.flatten()])
+    return values
+
+
+def _batch_values(spec: CircuitSpec, batch: TestBatch) -> tuple[list[int], list[int]]:
+    check_batch(spec, batch)
+    features = fixedpoint.quantize_features(spec, batch.X)
+    return [int(v) for v in features.flatten()], [int(v) for v in batch.y]
+
+
+def _digest_bytes(value: int) -> bytes:
+    return value.to_bytes(32, "big")
+
+
+def model_commitment(spec: CircuitSpec, model: nn.Module, blinding: Blinding) -> bytes:
+    """The circuit's ``modelCommitment`` for ``model`` and ``blinding`` (32 bytes, big-endian)."""
+    values = [*_model_values(spec, model), list(check_blinding(blinding))]
+    packed: list[int] = []
+    for (segment, _, _), part in zip(plan(spec).model_parts(), values, strict=True):
+        packed += pack(segment, part)
+    return _digest_bytes(poseidon_chain(packed))
+
+
+def test_set_commitment(spec: CircuitSpec, batch: TestBatch) -> bytes:
+    """The circuit's ``testSetCommitment`` for ``batch`` (32 bytes, big-endian)."""
+    features, labels = _batch_values(spec, batch)
+    parts = plan(spec).test_set_parts()
+    packed = pack(parts[0][0], features) + pack(parts[1][0], labels)
+    return _digest_bytes(poseidon_chain(packed))
+
+
+def circuit_inputs(spec: CircuitSpec, model: nn.Module, blinding: Blinding, batch: TestBatch,
+                   submitter: str) -> dict[str, object]:
+    """The witness input (circom input JSON) for ``model`` on ``batch``, bound to ``submitter``.
+
+    Values are decimal strings of field elements. Raises a :class:`ProvingError` when a
+    weight, bias or feature is outside the circuit's range (see the module docstring).
+    """
+    p = plan(spec)
+    model_values = _model_values(spec, model)
+    checked = check_blinding(blinding)
+    for (segment, _, _), part in zip(p.model_parts(), [*model_values, list(checked)],
+                                     strict=True):
+        pack(segment, part)  # range check with a clear error
+    features, labels = _batch_values(spec, batch)
+    pack(p.test_set_parts()[0][0], features)
+    try:
+        address = int(submitter, 16)
+    except ValueError:
+        raise ProvingError(f"{submitter!r} is not an Ethereum address",
+                           "pass a 0x-prefixed 20-byte hex address") from None
+    if not 0 <= address < 1 << 160:
+        raise ProvingError(f"{submitter!r} is not an Ethereum address",
+                           "pass a 0x-prefixed 20-byte hex address")
+
+    def rows(values: list[int], width: int) -> list[list[str]]:
+        return [[str(_felt(v)) for v in values[r : r + width]]
+                for r in range(0, len(values), width)]
+
+    inputs: dict[str, object] = {}
+    for k, layer in enumerate(p.layers):
+        inputs[f"w{k}"] = rows(model_values[2 * k], layer.inputs)
+        inputs[f"b{k}"] = [str(_felt(v)) for v in model_values[2 * k + 1]]
+    inputs["blinding"] = [str(_felt(v)) for v in checked]
+    inputs["x"] = rows(features, p.features)
+    inputs["label"] = [str(v) for v in labels]
+    inputs["submitter"] = str(address)
+    return inputs
+
+
+@dataclass(frozen=True)
+class CompiledCircuit:
+    """A compiled circuit's files (no keys)."""
+
+    source: Path
+    """The emitted ``.circom`` file."""
+    r1cs: Path
+    wasm: Path
+    """The witness calculator (``<name>_js/<name>.wasm``)."""
+    sym: Path
+    """Signal names: ``label,wire,component,name`` per line (wire -1: optimised away)."""
+
+    @property
+    def witness_script(self) -> Path:
+        """The ``generate_witness.js`` circom writes beside the wasm."""
+        return self.wasm.parent / "generate_witness.js"
+
+
+def _node_tool(name: str) -> Path:
+    tool = toolchain.node_bin_dir() / name
+    if not tool.exists():
+        raise ProvingError(f"{name} is not installed ({tool} is missing)", "run `npm ci`")
+    return tool
+
+
+def compile_circuit(spec: CircuitSpec, out_dir: Path) -> CompiledCircuit:
+    """Emit ``spec``'s circuit into ``out_dir`` and compile it (circom2 ``--O2``)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    source = out_dir / f"{CIRCUIT_NAME}.circom"
+    source.write_text(emit_circuit(spec))
+    command = [str(_node_tool("circom2")), str(source), "--r1cs", "--wasm", "--sym", "--O2",
+               "-l", str(toolchain.repo_root() / "node_modules"), "-o", str(out_dir)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    compiled = CompiledCircuit(source, out_dir / f"{CIRCUIT_NAME}.r1cs",
+                               out_dir / f"{CIRCUIT_NAME}_js" / f"{CIRCUIT_NAME}.wasm",
+                               out_dir / f"{CIRCUIT_NAME}.sym")
+    if result.returncode != 0 or not all(
+        path.is_file() for path in (compiled.r1cs, compiled.wasm, compiled.sym)
+    ):
+        lines = (result.stderr + result.stdout).strip().splitlines()
+        detail = next((line for line in lines if "error" in line.lower()), lines[-1] if lines
+                      else f"exit status {result.returncode}")
+        raise ProvingError(f"circom could not compile the {spec.architecture.name} circuit: "
+                           f"{detail.strip()[:200]}", "check the circom2 install (`npm ci`)")
+    return compiled
+
+
+def read_wtns(path: Path) -> list[int]:
+    """Every value of a circom ``.wtns`` file (wire 0 is the constant 1)."""
+    data = path.read_bytes()
+    if data[:4] != b"wtns":
+        raise ProvingError(f"{path} is not a witness file", "compute it again")
+    sections, offset = int.from_bytes(data[8:12], "little"), 12
+    header: tuple[int, int] | None = None
+    values: list[int] = []
+    for _ in range(sections):
+        kind = int.from_bytes(data[offset : offset + 4], "little")
+        size = int.from_bytes(data[offset + 4 : offset + 12], "little")
+        body = data[offset + 12 : offset + 12 + size]
+        if kind == 1:
+            n8 = int.from_bytes(body[:4], "little")
+            header = (n8, int.from_bytes(body[4 + n8 : 8 + n8], "little"))
+        elif kind == 2 and header is not None:
+            n8, count = header
+            values = [int.from_bytes(body[i * n8 : (i + 1) * n8], "little")
+                      for i in range(count)]
+        offset += 12 + size
+    return values
+
+
+def write_wtns(path: Path, template: Path, values: list[int]) -> None:
+    """Write ``values`` into a copy of the witness file ``template`` (same header)."""
+    data = bytearray(template.read_bytes())
+    n8 = int.from_bytes(data[24:28], "little")
+    start = len(data) - n8 * len(values)
+    for i, value in enumerate(values):
+        data[start + i * n8 : start + (i + 1) * n8] = value.to_bytes(n8, "little")
+    path.write_bytes(bytes(data))
+
+
+def witness(compiled: CompiledCircuit, inputs: dict[str, object], out: Path) -> list[int]:
+    """Compute the witness of ``inputs`` into ``out`` (``.wtns``); return its public signals.
+
+    The public signals are ``[correct, modelCommitment, testSetCommitment, submitter]``.
+    A :class:`ProvingError` if the inputs violate a constraint (e.g. a value out of range).
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    input_path = out.with_suffix(".input.json")
+    input_path.write_text(json.dumps(inputs))
+    node = shutil.which("node") or "node"
+    result = subprocess.run(
+        [node, str(compiled.witness_script), str(compiled.wasm), str(input_path), str(out)],
+        capture_output=True, text=True, check=False, env={**os.environ, "NODE_OPTIONS": ""},
+    )
+    if result.returncode != 0 or not out.is_file():
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise ProvingError("The circuit's witness could not be computed"
+                           f" ({(detail[0] if detail else 'node failed')[:200]})",
+                           "check that the model and batch fit the task's circuit")
+    return read_wtns(out)[1:5]
+
+
+def check_witness(compiled: CompiledCircuit, wtns: Path) -> bool:
+    """Whether the witness satisfies every constraint (``snarkjs wtns check``)."""
+    result = subprocess.run([str(_node_tool("snarkjs")), "wtns", "check", str(compiled.r1cs),
+                             str(wtns)], capture_output=True, text=True, check=False)
+    return result.returncode == 0 and "WITNESS IS CORRECT" in result.stdout
+
+
+__all__ = [
+    "CompiledCircuit",
+    "check_witness",
+    "circuit_inputs",
+    "compile_circuit",
+    "emit_circuit",
+    "model_commitment",
+    "plan",
+    "read_wtns",
+    "test_set_commitment",
+    "witness",
+    "write_wtns",
+]

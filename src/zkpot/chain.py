@@ -10,7 +10,8 @@ formulas exactly, so a client can prepare and audit values off chain.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -40,6 +41,8 @@ def _harden_revert_trace_display() -> None:
     original = Trace.show
 
     def show(self: Any, *args: Any, **kwargs: Any) -> None:
+        if not _revert_traces["show"]:
+            return
         try:
             original(self, *args, **kwargs)
         except Exception:  # noqa: BLE001 - display only; the revert is raised by the caller
@@ -47,6 +50,18 @@ def _harden_revert_trace_display() -> None:
 
     show._zkpot_hardened = True  # type: ignore[attr-defined]
     Trace.show = show  # type: ignore[method-assign]
+
+
+_revert_traces = {"show": True}
+
+
+def show_revert_traces(enabled: bool) -> None:
+    """Whether ape prints a reverted transaction's call trace (stdout) before the error.
+
+    On by default for library use; the CLI turns it off unless ``--verbose``, so a revert
+    reads as the one-sentence :class:`ChainError` alone.
+    """
+    _revert_traces["show"] = enabled
 
 
 _harden_revert_trace_display()
@@ -929,11 +944,18 @@ class Deployment:
 
 
 def deployment_path(network_name: str, root: Any = None) -> Any:
-    """``deployments/<network>.json`` under ``root`` (the repository by default)."""
+    """``deployments/<network>.json`` under ``root``.
+
+    Without ``root``: under ``ZKPOT_DEPLOYMENTS_DIR`` when set (one record folder per
+    local chain, e.g. beside its ``ZKPOT_STATE_DIR``), else the repository's ``deployments/``.
+    """
+    import os
     from pathlib import Path
 
     from zkpot.toolchain import repo_root
 
+    if root is None and (env := os.environ.get("ZKPOT_DEPLOYMENTS_DIR")):
+        return Path(env) / f"{network_name}.json"
     base = Path(root) if root is not None else repo_root()
     return base / "deployments" / f"{network_name}.json"
 
@@ -969,7 +991,7 @@ def load_deployment(network_name: str, root: Any = None) -> Deployment:
     if not path.exists():
         raise ChainError(
             f"No deployment recorded for network {network_name} at {path}",
-            "run `ape run deploy --network <choice>` first",
+            "deploy with `zkpot deploy --network <choice>` or pass --contract",
         )
     return Deployment.from_json(path.read_text())
 
@@ -995,6 +1017,87 @@ def read_verifier(address: str) -> VerifierRecord:
         vka_digest=digest,
         code_hash="0x" + keccak(code).hex(),
     )
+
+
+def _first_line(error: BaseException) -> str:
+    """The first line of an error's message, without ape's trailing "Options:" list."""
+    text = str(error).strip().splitlines()
+    line = text[0] if text else type(error).__name__
+    return line.removesuffix(":").removesuffix(" Options").rstrip(".:")
+
+
+def _provider_uri(provider: Any) -> str | None:
+    """The RPC URL a provider is configured with, without letting ape look one up."""
+    for attribute in ("_configured_rpc", "_connected_uri"):
+        try:
+            value = getattr(provider, attribute, None)
+        except Exception:  # noqa: BLE001 - a property of a plugin; absent is fine
+            value = None
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def refuse_unconfigured_network(provider: Any, network: str) -> None:
+    """Raise :class:`ChainError` if ``provider`` would pick a random public RPC.
+
+    ape's node provider, given a live network (sepolia, mainnet, ...) without a
+    configured URI and without ``WEB3_PROVIDER_URI``, tries up to ten public endpoints
+    from ``evmchains``: zkpot never signs through an RPC the user did not choose.
+    """
+    import os
+
+    from ape_ethereum.provider import EthereumNodeProvider
+
+    if (
+        isinstance(provider, EthereumNodeProvider)
+        and not provider.network.is_dev
+        and _provider_uri(provider) is None
+        and not os.environ.get("WEB3_PROVIDER_URI")
+    ):
+        eco, net = provider.network.ecosystem.name, provider.network.name
+        raise ChainError(
+            f"Network {network} has no RPC URL configured",
+            f"set `node: {eco}: {net}: uri: <URL>` in ape-config.yaml "
+            f"or pass --network {eco}:{net}:<URL>",
+        )
+
+
+@contextmanager
+def connect(network: str) -> Iterator[Any]:
+    """Connect ape to ``network`` (an ape network choice) and yield the provider.
+
+    Every way of failing to connect is one :class:`ChainError` sentence: an unknown
+    ecosystem, network or provider; a live network without a configured RPC URL (never
+    a random public one); a node that does not answer.
+    """
+    from ape import networks
+    from ape.exceptions import ApeException
+
+    try:
+        context = networks.parse_network_choice(network)
+    except (ApeException, ValueError, KeyError) as error:
+        raise ChainError(
+            f"Unknown network {network!r} ({_first_line(error)})",
+            "pass an ape network choice such as ethereum:local:foundry "
+            "(`ape networks list` shows them)",
+        ) from None
+    # ape 0.8's ProviderContextManager keeps the unconnected provider here.
+    provider = getattr(context, "_provider", None)
+    if provider is not None:
+        refuse_unconfigured_network(provider, network)
+    with ExitStack() as stack:
+        try:
+            connected = stack.enter_context(context)
+        except (ApeException, ConnectionError, OSError) as error:
+            where = _provider_uri(provider) if provider is not None else None
+            raise ChainError(
+                f"Cannot connect to network {network}"
+                + (f" at {where}" if where and where != network else "")
+                + f" ({_first_line(error)})",
+                "check that its node is running and the URL is right",
+            ) from None
+        yield connected
 
 
 def network_file_stem(provider: Any) -> str:

@@ -25,16 +25,55 @@ F = TypeVar("F", bound=Callable[..., Any])
 LOCAL_NETWORK = "ethereum:local:foundry"
 
 
+_verbose = {"on": False}
+"""Set by ``zkpot --verbose``: tracebacks, ape's call traces and its log lines are shown."""
+
+
+def _fail(sentence: str, exit_code: int = 1) -> None:
+    if _verbose["on"]:
+        import traceback
+
+        traceback.print_exc()
+    click.echo(f"error: {sentence}", err=True)
+    sys.exit(exit_code)
+
+
+def _unexpected_sentence(error: Exception) -> str:
+    """One sentence for an error no zkpot code turned into one (a library's, a lost link)."""
+    lines = str(error).strip().splitlines()
+    detail = lines[0].rstrip(".:") if lines else ""
+    if len(detail) > 200:
+        detail = detail[:200] + "…"
+    kind = type(error).__name__
+    if isinstance(error, ConnectionError | TimeoutError) or "Connect" in kind:
+        what = "Lost the connection to the chain or IPFS"
+    else:
+        what = f"Unexpected {kind}"
+    return f"{what}" + (f" ({detail})" if detail else "") + (
+        "." if _verbose["on"] else "; run again with `zkpot --verbose ...` for the traceback."
+    )
+
+
 def friendly_errors(func: F) -> F:
-    """Turn a :class:`ZkpotError` into one sentence on stderr and a non-zero exit."""
+    """Turn any error into one sentence on stderr and a non-zero exit.
+
+    A :class:`ZkpotError` says what is wrong and what to do; anything else (a library's
+    exception, a connection lost mid-command) is named in one sentence. With
+    ``zkpot --verbose`` the traceback is printed first.
+    """
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except ZkpotError as error:
-            click.echo(f"error: {error.sentence()}", err=True)
-            sys.exit(error.exit_code)
+            _fail(error.sentence(), error.exit_code)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            _fail("Interrupted; run the same command again to resume.", 130)
+        except Exception as error:  # noqa: BLE001 - the CLI's last line: one sentence
+            _fail(_unexpected_sentence(error))
 
     return wrapper  # type: ignore[return-value]
 
@@ -88,24 +127,29 @@ def pool_options(func: F) -> F:
     )(func)
 
 
-@contextmanager
-def _session(network: str, contract: str | None, ipfs_url: str | None) -> Iterator[Any]:
-    """Connect to the chain and IPFS; yield a :class:`~zkpot.roles.common.Session`."""
-    from ape import networks
-
-    from zkpot.chain import client_for_network
-    from zkpot.roles.common import Session
-    from zkpot.storage import IpfsConfig, IpfsStorage
-
+def _require_local_chain(network: str) -> None:
+    """On the local network, refuse unless `zkpot node up`'s anvil answers."""
     if network == LOCAL_NETWORK and not services.Anvil(services.ServicesConfig()).answers():
         # ape-foundry would start a fresh, empty anvil here: say what is wrong instead.
         raise ChainError(
             f"The local chain at {services.ServicesConfig().rpc_url} is not running",
             "start it with `zkpot node up`",
         )
+
+
+@contextmanager
+def _session(network: str, contract: str | None, ipfs_url: str | None) -> Iterator[Any]:
+    """Connect to the chain and IPFS; yield a :class:`~zkpot.roles.common.Session`."""
+    from zkpot.chain import client_for_network, connect, show_revert_traces
+    from zkpot.roles.common import Session
+
+    show_revert_traces(_verbose["on"])
+    from zkpot.storage import IpfsConfig, IpfsStorage
+
+    _require_local_chain(network)
     storage = IpfsStorage(IpfsConfig(api_url=ipfs_url) if ipfs_url else IpfsConfig())
     try:
-        with networks.parse_network_choice(network) as provider:
+        with connect(network) as provider:
             client, _ = client_for_network(provider, contract)
             if not provider.get_code(client.address):
                 raise ChainError(
@@ -165,10 +209,88 @@ def _private_data(data: str, part: str | None, holdout: float, seed: int) -> Any
     return partition(train, PartitionConfig(participants=total, seed=seed))[index - 1]
 
 
+def version_info() -> dict[str, Any]:
+    """The package version, its proving backends, and the local deployment's code hash.
+
+    The contract part reads ``deployments/local.json`` (or ``ZKPOT_DEPLOYMENTS_DIR``) and
+    asks the local anvil for the code at that address over plain JSON-RPC; without a
+    record, a running chain or code there it is ``None``.
+    """
+    import typing
+    from importlib.metadata import version
+
+    from zkpot.proving.circuit import BackendName
+
+    return {
+        "zkpot": version("zkpot"),
+        "backends": list(typing.get_args(BackendName)),
+        "contract": _local_deployment_code(),
+    }
+
+
+def _local_deployment_code() -> dict[str, Any] | None:
+    from eth_utils.crypto import keccak
+
+    from zkpot.chain import Deployment, deployment_path
+
+    path = deployment_path("local")
+    try:
+        record = Deployment.from_json(path.read_text())
+    except (OSError, ValueError, TypeError):
+        return None
+    anvil = services.Anvil(services.ServicesConfig())
+    try:
+        chain_id = int(str(anvil.rpc("eth_chainId")), 16)
+        code = bytes.fromhex(str(anvil.rpc("eth_getCode", record.zkpot, "latest"))[2:])
+    except (ZkpotError, ValueError):
+        return None
+    if chain_id != record.chain_id or not code:
+        return None
+    return {
+        "network": LOCAL_NETWORK,
+        "address": record.zkpot,
+        "code_hash": "0x" + keccak(code).hex(),
+        "code_size": len(code),
+    }
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    info = version_info()
+    click.echo(f"zkpot {info['zkpot']}")
+    click.echo(f"proving backends: {', '.join(info['backends'])}")
+    contract = info["contract"]
+    if contract is None:
+        click.echo(f"contract: none reachable (no deployment with code on {LOCAL_NETWORK})")
+    else:
+        click.echo(
+            f"contract: ZKPoT {contract['address']} on {contract['network']}, "
+            f"code hash {contract['code_hash']} ({contract['code_size']:,} bytes)"
+        )
+    ctx.exit()
+
+
 @click.group()
-@click.version_option(package_name="zkpot")
-def cli() -> None:
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version, the proving backends and the local deployment's code hash.",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="On errors, print the traceback and ape's call trace of a reverted transaction.",
+)
+def cli(verbose: bool) -> None:
     """ZKPoT: federated learning secured by zero-knowledge proofs of training."""
+    _verbose["on"] = verbose
+    if verbose:
+        _set_library_logging(verbose=True)
 
 
 # -- node ---------------------------------------------------------------------------------
@@ -213,6 +335,41 @@ def node_status(as_json: bool) -> None:
     _print_status(services.status(), as_json)
 
 
+@node.command("warp")
+@click.argument("seconds", type=click.IntRange(min=1))
+@click.option(
+    "--network",
+    default=LOCAL_NETWORK,
+    show_default=True,
+    help="Only the local anvil's clock can move; any other network is refused.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable output.")
+@friendly_errors
+def node_warp(seconds: int, network: str, as_json: bool) -> None:
+    """Move the local anvil's clock forward by SECONDS and mine a block (crosses deadlines)."""
+    if network != LOCAL_NETWORK:
+        raise ChainError(
+            f"`zkpot node warp` moves only the local anvil's clock ({LOCAL_NETWORK}), "
+            f"not {network}",
+            "on a real network each phase lasts its configured duration",
+        )
+    clock = services.warp(seconds)
+    _emit(
+        {"seconds": seconds, **asdict(clock)},
+        as_json,
+        lambda: click.echo(
+            f"anvil clock moved {seconds} s forward: block {clock.block} at "
+            f"{_utc(clock.timestamp)}"
+        ),
+    )
+
+
+def _utc(timestamp: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 # -- deploy -------------------------------------------------------------------------------
 
 
@@ -228,14 +385,13 @@ def node_status(as_json: bool) -> None:
 @friendly_errors
 def deploy(network: str, account: str, root: Path | None) -> None:
     """Deploy the ZKPoT contract and record it in deployments/<network>.json."""
-    from ape import networks
-
-    from zkpot.chain import ZKPoTClient, write_deployment
+    from zkpot.chain import ZKPoTClient, connect, show_revert_traces, write_deployment
     from zkpot.roles.common import resolve_account
 
-    if network == LOCAL_NETWORK and not services.Anvil(services.ServicesConfig()).answers():
-        raise ChainError("The local chain is not running", "start it with `zkpot node up`")
-    with networks.parse_network_choice(network) as provider:
+    show_revert_traces(_verbose["on"])
+
+    _require_local_chain(network)
+    with connect(network) as provider:
         sender = resolve_account(account)
         client = ZKPoTClient.deploy(sender)
         path = write_deployment(client, provider, str(sender.address), root)
@@ -450,6 +606,23 @@ def _participant(
         yield Participant(session, resolve_account(account), name, progress=_progress)
 
 
+def _current_leader(me: Any, task_id: int, round_no: int) -> str | None:
+    """The round's selected leader, or ``None`` while it has none (or the round is unknown)."""
+    from zkpot.chain import RoundStatus
+
+    state, _ = me.session.task(task_id)
+    if not 0 <= round_no < state.round_count:
+        return None
+    info = me.session.client.round(task_id, round_no)
+    if info.status not in (RoundStatus.LEADER_SELECTED, RoundStatus.PUBLISHED):
+        return None
+    return _address_or_none(info.leader)
+
+
+def _is_leader(me: Any, task_id: int, round_no: int) -> bool:
+    return bool(_current_leader(me, task_id, round_no) == me.address)
+
+
 def _record_json(record: Any) -> dict[str, Any]:
     data = asdict(record)
     data["salt"] = "(secret)"
@@ -526,6 +699,11 @@ def _step_command(step: str, doc: str) -> None:
         round_no: int,
     ) -> None:
         with _participant(network, contract, ipfs_url, name, account) as me:
+            if step == "send-model" and _is_leader(me, task_id, round_no):
+                click.echo(
+                    f"{name} is the round's leader: nothing to send (run `zkpot aggregate`)"
+                )
+                return
             record = getattr(me, step.replace("-", "_"))(task_id, round_no)
         click.echo(f"{step}: done (step {record.step.name.lower()})")
 
@@ -555,6 +733,11 @@ def aggregate(
     from zkpot.roles.leader import aggregate_and_publish
 
     with _participant(network, contract, ipfs_url, name, account) as me:
+        leader = _current_leader(me, task_id, round_no)
+        if leader is not None and leader != me.address:
+            # Every participant may run it; only the leader aggregates (README walk).
+            click.echo(f"{name} is not the round's leader ({leader} is): nothing to aggregate")
+            return
         result = aggregate_and_publish(me, task_id, round_no)
     click.echo(
         f"published global model {result.global_model_cid} ({result.global_correct} correct)"
@@ -577,26 +760,16 @@ def status(
     name: str | None,
     as_json: bool,
 ) -> None:
-    """Anyone: the task's rounds, phases and leaders (and a participant's own progress)."""
+    """Anyone: per round, each submitter's verified count, the leader, hand-offs, block hash."""
     from zkpot.roles.participant import task_key
     from zkpot.state import ParticipantState, default_path
 
     with _session(network, contract, ipfs_url) as session:
         state, document = session.task(task_id)
-        rounds = []
-        for r in range(state.round_count):
-            info = session.client.round(task_id, r)
-            rounds.append(
-                {
-                    "round": r,
-                    "status": info.status.name.lower(),
-                    "phase": session.client.phase(task_id, r).name.lower(),
-                    "leader": info.leader,
-                    "submitters": list(info.submitters),
-                    "test_set_cid": info.test_set_cid,
-                    "global_model_cid": info.new_model_cid or info.global_model_cid,
-                }
-            )
+        per_round = document.samples_per_proof * document.chunks_per_round
+        rounds = [
+            _round_status(session.client, task_id, r, per_round) for r in range(state.round_count)
+        ]
         local = []
         if name is not None:
             with ParticipantState(default_path(name)) as store:
@@ -607,15 +780,17 @@ def status(
         "architecture": document.architecture,
         "policy": document.policy,
         "public_pool": document.public_pool,
+        "samples_per_round": per_round,
         "blocks": state.block_count,
+        "last_block_hash": _hex32(state.last_block_hash),
         "rounds": rounds,
         "local": local,
     }
 
     def text() -> None:
         click.echo(
-            f"task {task_id} '{document.name}' ({document.architecture}, "
-            f"{document.policy}); {state.block_count} block(s)"
+            f"task {task_id} '{document.name}' ({document.architecture}, {document.policy}, "
+            f"{per_round} test samples a round); {state.block_count} block(s)"
         )
         if document.public_pool:
             click.echo(
@@ -624,8 +799,26 @@ def status(
         for r in rounds:
             click.echo(
                 f"  round {r['round']}: {r['status']} / {r['phase']}; "
-                f"{len(r['submitters'])} submission(s); leader {r['leader']}"
+                f"{len(r['submissions'])} verified submission(s); leader {r['leader'] or '-'}"
             )
+            for sub in r["submissions"]:
+                marks = [m for m in ("leader", "included") if sub[m]]
+                handoff = (
+                    f"handed off to {sub['handoff_leader']}" if sub["handoff_leader"] else ""
+                )
+                click.echo(
+                    f"    {sub['participant']}  {sub['correct']}/{per_round} "
+                    f"({sub['accuracy']:.3f})"
+                    + (f"  [{', '.join(marks)}]" if marks else "")
+                    + (f"  {handoff}" if handoff else "")
+                )
+            if r["global_correct"] is not None:
+                click.echo(
+                    f"    global model {r['global_correct']}/{per_round} "
+                    f"({r['global_correct'] / per_round:.3f}) {r['global_model_cid']}"
+                )
+            if r["block_hash"]:
+                click.echo(f"    block {r['block_hash']}")
         for rec in local:
             click.echo(
                 f"  {name} round {rec['round']}: {rec['step']}"
@@ -633,6 +826,67 @@ def status(
             )
 
     _emit(payload, as_json, text)
+
+
+def _hex32(value: bytes) -> str | None:
+    """0x-hex of a bytes32, or ``None`` for the zero value (not set yet)."""
+    return "0x" + value.hex() if any(value) else None
+
+
+def _address_or_none(address: str) -> str | None:
+    return address if address and int(address, 16) != 0 else None
+
+
+def _round_status(client: Any, task_id: int, round_no: int, per_round: int) -> dict[str, Any]:
+    """What `zkpot status` shows of one round: verified submissions, leader, hand-offs, block."""
+    from zkpot.chain import RoundStatus
+
+    info = client.round(task_id, round_no)
+    leader = _address_or_none(info.leader)
+    included = set(info.included)
+    submissions = []
+    for address in info.submitters:
+        sub = client.submission(task_id, round_no, address)
+        submissions.append(
+            {
+                "participant": address,
+                "correct": sub.correct,
+                "accuracy": sub.correct / per_round,
+                "verified": sub.verified,
+                "proof_cid": sub.proof_cid,
+                "leader": address == leader,
+                "passed_over": sub.passed_over,
+                "handoff_leader": _address_or_none(sub.handoff_leader),
+                "handoff_cid": sub.encrypted_model_cid or None,
+                "included": address in included,
+            }
+        )
+    submissions.sort(key=lambda sub: (-sub["correct"], sub["participant"]))
+    published = info.status in (RoundStatus.PUBLISHED, RoundStatus.FINALISED)
+    return {
+        "round": round_no,
+        "status": info.status.name.lower(),
+        "phase": client.phase(task_id, round_no).name.lower(),
+        "deadlines": {
+            "commit": info.commit_deadline,
+            "reveal": info.reveal_deadline,
+            "submit": info.submit_deadline,
+            "aggregate": info.aggregate_deadline,
+        },
+        "leader": leader,
+        "submitters": list(info.submitters),
+        "submissions": submissions,
+        "handoffs": [
+            {"from": s["participant"], "to": s["handoff_leader"], "cid": s["handoff_cid"]}
+            for s in submissions
+            if s["handoff_cid"]
+        ],
+        "included": list(info.included),
+        "test_set_cid": info.test_set_cid or None,
+        "global_model_cid": info.new_model_cid or info.global_model_cid,
+        "global_correct": info.new_global_correct if published else None,
+        "block_hash": _hex32(info.block_hash),
+    }
 
 
 # -- auditor --------------------------------------------------------------------------------
@@ -881,20 +1135,23 @@ def circuit_verifier(circuit_ref: str | None, out: Path | None) -> None:
     )
 
 
-def _quiet_libraries() -> None:
-    """Keep library chatter (ape's per-transaction lines, EZKL's scale notes) off the console."""
+def _set_library_logging(verbose: bool) -> None:
+    """Keep library chatter (ape's per-transaction lines, EZKL's scale notes) off the console.
+
+    With ``--verbose`` ape logs at INFO again.
+    """
     import logging
 
     logging.getLogger("ezkl").setLevel(logging.ERROR)
     try:
         from ape.logging import logger as ape_logger
 
-        ape_logger.set_level("WARNING")
+        ape_logger.set_level("INFO" if verbose else "WARNING")
     except ImportError:  # pragma: no cover - ape is a dependency
         pass
 
 
 def main() -> None:
     """Console-script entry point."""
-    _quiet_libraries()
+    _set_library_logging(verbose=False)
     cli()

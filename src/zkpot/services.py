@@ -364,6 +364,62 @@ class Anvil(Service):
         except (httpx.HTTPError, ValueError):
             return False
 
+    def rpc(self, method: str, *params: object) -> object:
+        """One JSON-RPC call to this anvil; a :class:`ServiceError` if it fails."""
+        try:
+            reply = httpx.post(
+                self.url,
+                json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)},
+                timeout=10.0,
+            )
+            body = reply.json()
+        except (httpx.HTTPError, ValueError):
+            raise ServiceError(
+                f"The local chain at {self.url} is not running", "start it with `zkpot node up`"
+            ) from None
+        if not isinstance(body, dict) or "result" not in body:
+            error = body.get("error") if isinstance(body, dict) else body
+            raise ServiceError(
+                f"The node at {self.url} refused {method} ({error})",
+                "point ZKPOT_ANVIL_PORT at the anvil `zkpot node up` started",
+            )
+        return body["result"]
+
+    def warp(self, seconds: int) -> ChainClock:
+        """Move the chain's clock forward by ``seconds`` and mine a block at the new time.
+
+        Only an anvil answers: any other node at this URL (a geth, a fork of a live
+        network behind another tool) is refused, so a real chain's clock is never touched.
+        """
+        if seconds < 1:
+            raise ServiceError(f"Cannot warp by {seconds} s", "pass a positive number of seconds")
+        client = str(self.rpc("web3_clientVersion"))
+        if not client.lower().startswith("anvil"):
+            raise ServiceError(
+                f"The node at {self.url} is {client}, not the local anvil",
+                "`zkpot node warp` moves only the clock of the anvil `zkpot node up` started",
+            )
+        self.rpc("evm_increaseTime", seconds)
+        self.rpc("evm_mine")
+        return self.clock()
+
+    def clock(self) -> ChainClock:
+        """The latest block's number and timestamp."""
+        block = self.rpc("eth_getBlockByNumber", "latest", False)
+        if not isinstance(block, dict):
+            raise ServiceError(f"The node at {self.url} has no latest block", "restart it")
+        return ChainClock(block=int(block["number"], 16), timestamp=int(block["timestamp"], 16))
+
+
+@dataclass(frozen=True)
+class ChainClock:
+    """Where a local chain's clock stands."""
+
+    block: int
+    """Number of the latest block."""
+    timestamp: int
+    """Its timestamp (seconds since the epoch)."""
+
 
 class Ipfs(Service):
     """A js-ipfs node with the Kubo-compatible RPC API, offline and loopback-only."""
@@ -462,3 +518,8 @@ def down(config: ServicesConfig | None = None) -> list[str]:
 def status(config: ServicesConfig | None = None) -> list[ServiceStatus]:
     """Report each service without changing anything."""
     return [service.status() for service in services(config)]
+
+
+def warp(seconds: int, config: ServicesConfig | None = None) -> ChainClock:
+    """Advance the local anvil's clock by ``seconds`` (see :meth:`Anvil.warp`)."""
+    return Anvil(config or ServicesConfig()).warp(seconds)

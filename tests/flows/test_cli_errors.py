@@ -1,0 +1,176 @@
+"""`zkpot node warp`, and the CLI's one-sentence errors for networks, providers and reverts.
+
+Real parts: the session's anvil, the world's IPFS node, a tiny-circuit task. No test
+reaches past loopback: an unconfigured live network is refused before ape would look up
+a public RPC (the look-up is made to fail the test if it is ever attempted), and a node
+that cannot connect is a loopback port nothing listens on.
+"""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import Result
+
+from zkpot import services
+from zkpot.chain import Phase
+from zkpot.roles import publisher as pub
+
+from .conftest import World, free_port, tiny_options
+from .test_cli import assert_one_sentence, invoke
+
+
+@pytest.fixture(scope="module")
+def open_round(world: World) -> tuple[int, int]:
+    """A tiny task with round 0 open (commit phase), for warp and revert tests."""
+    from ape import accounts
+
+    publisher = accounts.test_accounts[0]
+    task_id = pub.create_task(world.session, publisher, tiny_options(), world.pool)
+    return task_id, pub.open_round(world.session, publisher, task_id, world.pool)
+
+
+def _no_public_rpc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if ape ever tries to pick a public RPC endpoint."""
+    from ape_ethereum import provider
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("ape tried to look up a public RPC")
+
+    monkeypatch.setattr(provider, "get_random_rpc", refuse)
+    monkeypatch.delenv("WEB3_PROVIDER_URI", raising=False)
+
+
+def assert_no_call_trace(result: Result) -> None:
+    assert "Call trace" not in result.stdout and "Traceback" not in result.stderr
+
+
+# -- node warp ---------------------------------------------------------------------------
+
+
+def test_warp_moves_the_local_clock_and_crosses_a_phase_deadline(
+    world: World, open_round: tuple[int, int]
+) -> None:
+    task_id, round_no = open_round
+    client = world.session.client
+    anvil = services.Anvil(services.ServicesConfig())
+    before = anvil.clock()
+    assert client.phase(task_id, round_no) == Phase.COMMIT
+    commit_left = client.round(task_id, round_no).commit_deadline - before.timestamp
+    result = invoke("node", "warp", str(commit_left + 1))
+    assert result.exit_code == 0, result.stderr
+    after = anvil.clock()
+    assert after.block == before.block + 1
+    assert after.timestamp >= before.timestamp + commit_left + 1
+    assert f"block {after.block}" in result.stdout
+    assert client.phase(task_id, round_no) == Phase.REVEAL
+
+
+def test_warp_json_reports_the_new_block() -> None:
+    before = services.Anvil(services.ServicesConfig()).clock()
+    result = invoke("node", "warp", "5", "--json")
+    assert result.exit_code == 0, result.stderr
+    import json
+
+    report = json.loads(result.stdout)
+    assert report["seconds"] == 5 and report["block"] == before.block + 1
+    assert report["timestamp"] >= before.timestamp + 5
+
+
+@pytest.mark.parametrize(
+    "network", ["ethereum:sepolia:node", "ethereum:mainnet-fork:foundry", "http://127.0.0.1:9"]
+)
+def test_warp_refuses_any_other_network(network: str) -> None:
+    before = services.Anvil(services.ServicesConfig()).clock()
+    result = invoke("node", "warp", "60", "--network", network)
+    assert_one_sentence(result, "only the local anvil", network)
+    assert services.Anvil(services.ServicesConfig()).clock().block == before.block
+
+
+def test_warp_with_the_local_chain_down_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZKPOT_ANVIL_PORT", str(free_port()))
+    assert_one_sentence(invoke("node", "warp", "60"), "is not running", "zkpot node up")
+
+
+def test_warp_refuses_a_node_that_is_not_anvil(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The world's IPFS API answers HTTP on its port but is no anvil: nothing is moved.
+    monkeypatch.setenv("ZKPOT_ANVIL_PORT", str(services.ServicesConfig().ipfs_api_port))
+    assert_one_sentence(invoke("node", "warp", "60"), "zkpot node up")
+
+
+# -- networks and providers ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("network", "fragment"),
+    [
+        ("ethereum:nonesuch:node", "No network in 'ethereum' named 'nonesuch'"),
+        ("nochain:local:foundry", "Unknown network 'nochain:local:foundry'"),
+        ("ethereum:sepolia:nonesuch", "No provider named 'nonesuch'"),
+    ],
+)
+def test_unknown_network_is_one_sentence(
+    network: str, fragment: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_public_rpc(monkeypatch)
+    result = invoke("status", "--task", "0", "--network", network, "--ipfs-url", "http://x")
+    assert_one_sentence(result, fragment, "ape networks list")
+    assert_no_call_trace(result)
+
+
+def test_live_network_without_an_rpc_url_is_refused_before_any_lookup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _no_public_rpc(monkeypatch)
+    result = invoke("status", "--task", "0", "--network", "ethereum:sepolia:node")
+    assert_one_sentence(
+        result, "ethereum:sepolia:node has no RPC URL configured", "ape-config.yaml"
+    )
+    assert_no_call_trace(result)
+
+
+@pytest.mark.parametrize("form", ["ethereum:sepolia:{url}", "{url}"])
+def test_node_that_does_not_answer_is_one_sentence(
+    form: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_public_rpc(monkeypatch)
+    url = f"http://127.0.0.1:{free_port()}"
+    result = invoke("status", "--task", "0", "--network", form.format(url=url))
+    assert_one_sentence(result, "Cannot connect to network", url, "node is running")
+    assert_no_call_trace(result)
+
+
+def test_deploy_to_a_node_that_does_not_answer_is_one_sentence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _no_public_rpc(monkeypatch)
+    url = f"http://127.0.0.1:{free_port()}"
+    assert_one_sentence(invoke("deploy", "--network", url), "Cannot connect", url)
+
+
+# -- reverted transactions --------------------------------------------------------------------
+
+
+def _select_too_early(world: World, task_id: int, *flags: str) -> Result:
+    """`round select` before the round's deadlines: the contract reverts SubmitPhaseNotOver."""
+    return invoke(*flags, "round", "select", "--task", str(task_id), "--round", "0", world=world)
+
+
+def test_reverted_transaction_is_one_sentence_without_a_call_trace(
+    world: World, open_round: tuple[int, int]
+) -> None:
+    task_id, _ = open_round
+    result = _select_too_early(world, task_id)
+    assert_one_sentence(result, "The contract rejected selectLeader: SubmitPhaseNotOver", "wait")
+    assert result.stdout == ""
+    assert_no_call_trace(result)
+
+
+def test_verbose_adds_the_call_trace_and_the_traceback(
+    world: World, open_round: tuple[int, int]
+) -> None:
+    task_id, _ = open_round
+    result = _select_too_early(world, task_id, "--verbose")
+    assert result.exit_code != 0
+    assert "Call trace" in result.stdout and "selectLeader" in result.stdout
+    assert "Traceback" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1].startswith("error: The contract rejected")

@@ -249,7 +249,7 @@ _TASK = {
         "circuit_id": "00" * 32,
         "short_id": "0000000000000000",
         "files": {"circuit.json": "bafy", "circuit.vk": "bafy"},
-        "srs_sha256": "00" * 32,
+        "srs_hash": "00" * 32,
         "insecure_srs": True,
     },
     "samples_per_proof": 8,

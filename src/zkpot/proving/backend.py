@@ -85,8 +85,12 @@ class Circuit(ABC):
 
     @property
     @abstractmethod
-    def srs_sha256(self) -> str:
-        """SHA-256 of the phase-1 file (EZKL's SRS, Groth16's powers of tau) the keys used."""
+    def srs_hash(self) -> str:
+        """Hash of the phase-1 file the keys used.
+
+        SHA-256 of EZKL's SRS, BLAKE2b-512 of Groth16's powers of tau (the hash its
+        ceremony publishes); empty for a single-party Groth16 setup, which has none.
+        """
 
     @property
     @abstractmethod
@@ -195,8 +199,8 @@ def setup_circuit(
 ) -> Circuit:
     """Build ``spec``'s circuit under ``zk_dir/<short id>/`` with its backend.
 
-    ``srs_path``/``srs_sha256``: EZKL's KZG SRS, or Groth16's phase-1 powers of tau;
-    ``None`` makes a development one, loudly insecure.
+    ``srs_path``/``srs_sha256``: EZKL's KZG SRS and its SHA-256, or Groth16's phase-1
+    powers of tau and its BLAKE2b-512; ``None`` uses a development one, loudly insecure.
     """
     if spec.backend == "ezkl":
         from zkpot.proving.ezkl import EzklCircuit

@@ -66,8 +66,8 @@ class CircuitRef:
     files: dict[str, str]
     """CIDs of the circuit's published artifacts by name (the backend's
     ``published_files``: its descriptor, verifying key, ...)."""
-    srs_sha256: str
-    """Hash of the powers-of-tau file the keys were made with."""
+    srs_hash: str
+    """Hash of the phase-1 file the keys were made with (see ``Circuit.srs_hash``)."""
     insecure_srs: bool
     """True when that SRS (or setup) was made locally (development only)."""
     backend: str = "ezkl"

@@ -144,7 +144,7 @@ def build_circuit(
         existing = load_circuit(directory)
         existing.require_keys()
         if existing.circuit_id == spec.circuit_id and (
-            options.srs_sha256 is None or existing.srs_sha256 == options.srs_sha256
+            options.srs_sha256 is None or existing.srs_hash == options.srs_sha256
         ):
             return existing
     except ZkpotError:
@@ -174,7 +174,7 @@ def publish_artifacts(session: Session, artifacts: Circuit) -> CircuitRef:
         circuit_id=artifacts.circuit_id,
         short_id=artifacts.short_id,
         files=files,
-        srs_sha256=artifacts.srs_sha256,
+        srs_hash=artifacts.srs_hash,
         insecure_srs=artifacts.insecure,
         backend=artifacts.backend,
     )

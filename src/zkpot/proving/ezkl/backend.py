@@ -47,7 +47,7 @@ class EzklCircuit(Circuit):
                                           srs_path=srs_path, srs_sha256=srs_sha256))
 
     @property
-    def srs_sha256(self) -> str:
+    def srs_hash(self) -> str:
         return self.artifacts.srs.sha256
 
     @property

@@ -1,0 +1,325 @@
+"""Groth16 behind :class:`zkpot.proving.backend.Circuit`.
+
+A Groth16 circuit folder ``zk/<short id>/`` holds:
+
+- ``circuit.json``: the descriptor (spec, id, constraint count, how the keys were made);
+- ``accuracy.circom``: the circuit emitted from the spec (:mod:`.circom`; published);
+- ``build/``: circom's ``.r1cs``, ``.sym`` and wasm witness generator (derived, git-ignored);
+- ``keys/``: the phase-2 ceremony (:mod:`.ceremony`): the final ``.zkey`` (or the
+  single-party key), ``verification_key.json`` and ``transcript.json``.
+
+The statement binds the submitter: a proof names the account that may submit it, so a
+proof copied from the mempool is useless to anyone else (the consensus contract reverts
+``SubmitterMismatch``). Commitments are Poseidon hashes computed in Python exactly as in
+the circuit, so no proof is needed to know a model's or a chunk's commitment.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from eth_utils.address import to_checksum_address
+from torch import nn
+
+from zkpot.errors import ProvingError
+from zkpot.models import Architecture, architecture_id
+from zkpot.proving import curve
+from zkpot.proving.backend import DESCRIPTOR, AccuracyProof, Circuit, Statement
+from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch, new_blinding
+from zkpot.proving.groth16 import ceremony, circom, prover, solidity
+
+PROOF_FORMAT = "zkpot-groth16-proof/1"
+
+
+class Groth16Circuit(Circuit):
+    """A set-up Groth16 circuit (see the module docstring for the folder's layout)."""
+
+    def __init__(self, directory: Path, spec: CircuitSpec, data: dict[str, Any]) -> None:
+        self.directory = directory
+        self.spec = spec
+        self.data = data
+
+    # -- files ---------------------------------------------------------------------------
+
+    @property
+    def source(self) -> Path:
+        return self.directory / f"{circom.CIRCUIT_NAME}.circom"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.directory / "build"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.directory / "keys"
+
+    @property
+    def r1cs(self) -> Path:
+        return self.build_dir / f"{circom.CIRCUIT_NAME}.r1cs"
+
+    @property
+    def wasm(self) -> Path:
+        return self.build_dir / f"{circom.CIRCUIT_NAME}_js" / f"{circom.CIRCUIT_NAME}.wasm"
+
+    @property
+    def verification_key(self) -> Path:
+        return self.keys_dir / ceremony.VERIFICATION_KEY
+
+    @property
+    def transcript(self) -> Path:
+        return self.keys_dir / ceremony.TRANSCRIPT
+
+    @property
+    def constraints(self) -> int:
+        return int(self.data.get("constraints", 0))
+
+    # -- set up and load -----------------------------------------------------------------
+
+    @classmethod
+    def setup(
+        cls,
+        spec: CircuitSpec,
+        model: nn.Module,
+        calibration: TestBatch,
+        *,
+        zk_dir: Path | None = None,
+        srs_path: Path | None = None,
+        srs_sha256: str | None = None,
+    ) -> Groth16Circuit:
+        """Emit, compile and key ``spec``'s circuit.
+
+        ``srs_path``: the phase-1 powers-of-tau file (checked against ``srs_sha256``, its
+        BLAKE2b-512, or the public ceremony's hash for its power). ``None``: the committed
+        INSECURE development file when the circuit fits it, else an INSECURE single-party
+        setup. The publisher's phase-2 contribution and a beacon close the ceremony;
+        further contributions go in with :func:`ceremony.contribute` before a rebuild.
+        """
+        del model  # keys do not depend on weights (private inputs)
+        from zkpot.proving.pipeline import default_zk_dir
+
+        directory = (zk_dir or default_zk_dir()) / spec.short_id
+        directory.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        compiled = circom.compile_circuit(spec, directory / "build")
+        compiled.source.replace(directory / compiled.source.name)
+        compile_seconds = time.perf_counter() - started
+        info = ceremony.r1cs_info(compiled.r1cs)
+        keys = directory / "keys"
+        keys.mkdir(exist_ok=True)
+        started = time.perf_counter()
+        ptau: ceremony.PtauInfo | None = None
+        if srs_path is not None:
+            ptau = ceremony.check_ptau(srs_path, srs_sha256)
+        elif info.required_power <= ceremony.ptau_power(ceremony.dev_ptau()):
+            ptau = ceremony.check_ptau(ceremony.dev_ptau())
+        if ptau is not None:
+            ceremony.start_phase2(compiled.r1cs, ptau, keys)
+            transcript = ceremony.finalize(keys, compiled.r1cs, ptau, beacon=_beacon())
+        else:
+            transcript = ceremony.insecure_setup(compiled.r1cs, keys)
+        data: dict[str, Any] = {
+            "spec": _spec_json(spec),
+            "circuit_id": spec.circuit_id,
+            "architecture_id": architecture_id(spec.architecture),
+            "constraints": info.constraints,
+            "public_signals": info.public_signals,
+            "ptau": None if ptau is None else {
+                "file": ptau.path.name, "blake2b": ptau.blake2b, "power": ptau.power,
+                "source": ptau.source,
+            },
+            "single_party": transcript.single_party,
+            "insecure": transcript.insecure,
+            "compile_seconds": round(compile_seconds, 1),
+            "setup_seconds": round(time.perf_counter() - started, 1),
+        }
+        (directory / DESCRIPTOR).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        return cls(directory, spec, data)
+
+    @classmethod
+    def load(cls, directory: Path) -> Groth16Circuit:
+        """Read the descriptor of a circuit built by :meth:`setup`."""
+        try:
+            data = json.loads((directory / DESCRIPTOR).read_text())
+            spec_data = dict(data["spec"])
+            arch = dict(spec_data.pop("architecture"))
+            arch["hidden"] = tuple(arch["hidden"])
+            spec = CircuitSpec(architecture=Architecture(**arch), **spec_data)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ProvingError(f"The circuit descriptor in {directory} is malformed ({error})",
+                               "rebuild the circuit with `zkpot circuit setup`") from error
+        if spec.circuit_id != data.get("circuit_id"):
+            raise ProvingError(f"The circuit descriptor at {directory} does not match its own id",
+                               "rebuild the circuit with `zkpot circuit setup`")
+        return cls(directory, spec, data)
+
+    @property
+    def srs_hash(self) -> str:
+        ptau = self.data.get("ptau")
+        return str(ptau["blake2b"]) if isinstance(ptau, dict) else ""
+
+    @property
+    def insecure(self) -> bool:
+        return bool(self.data.get("insecure", True))
+
+    def require_keys(self) -> None:
+        for needed in (self.source, self.verification_key, self.transcript):
+            if not needed.is_file():
+                raise ProvingError(f"Circuit artifact {needed} is missing",
+                                   "rerun `zkpot circuit setup` or fetch the task's artifacts")
+        prover.proving_key(self.keys_dir)  # raises if neither key is there
+        if not (self.r1cs.is_file() and self.wasm.is_file()):
+            self._compile()
+
+    def _compile(self) -> None:
+        """Recompile the published source into ``build/`` (deterministic: same R1CS)."""
+        compiled = circom.compile_circuit(self.spec, self.build_dir)
+        if compiled.source.read_text() != self.source.read_text():
+            raise ProvingError(f"The circuit source in {self.directory} is not the spec's",
+                               "fetch the task's artifacts again")
+        compiled.source.unlink()
+
+    # -- prove and verify ----------------------------------------------------------------
+
+    def prove(
+        self,
+        model: nn.Module,
+        batch: TestBatch,
+        workdir: Path,
+        name: str = "proof",
+        *,
+        blinding: Blinding,
+        submitter: str,
+    ) -> AccuracyProof:
+        self.require_keys()
+        inputs = circom.circuit_inputs(self.spec, model, blinding, batch, submitter)
+        made = prover.prove(self.keys_dir, self.wasm, inputs, workdir, f"{name}-g16")
+        path = workdir / f"{name}.json"
+        path.write_text(json.dumps(_proof_json(made.proof, made.public_signals)))
+        return self.load_proof(path, prove_seconds=made.witness_seconds + made.prove_seconds)
+
+    def load_proof(self, path: Path, prove_seconds: float = 0.0) -> AccuracyProof:
+        try:
+            raw = json.loads(path.read_text())
+            proof = bytes.fromhex(str(raw["hex_proof"]).removeprefix("0x"))
+            instances = [curve.felt_from_hex(v) for v in raw["instances"][0]]
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
+            raise ProvingError(f"{path} is not a Groth16 proof file ({error})",
+                               "prove again") from error
+        return AccuracyProof(path, proof, instances, self.statement_of(proof, instances),
+                             prove_seconds)
+
+    def verify(self, proof: AccuracyProof | Path) -> bool:
+        try:
+            loaded = proof if isinstance(proof, AccuracyProof) else self.load_proof(proof)
+        except ProvingError:
+            return False
+        return prover.verify(self.verification_key, loaded.proof, list(loaded.instances))
+
+    def statement_of(self, proof: bytes, instances: list[int]) -> Statement:
+        if len(proof) != prover.PROOF_BYTES or len(instances) != prover.PUBLIC_SIGNALS:
+            raise ProvingError(
+                f"A Groth16 proof has {prover.PROOF_BYTES} bytes and {prover.PUBLIC_SIGNALS} "
+                "public signals",
+                "check that the proof was made for this task's circuit",
+            )
+        correct, model, test_set, submitter = instances
+        if not 0 <= submitter < 1 << 160 or not 0 <= model < 1 << 256 or test_set >> 256:
+            raise ProvingError("A Groth16 proof's public signals are out of range",
+                               "check that the proof was made for this task's circuit")
+        return Statement(model.to_bytes(32, "big"), test_set.to_bytes(32, "big"), correct,
+                         to_checksum_address(submitter.to_bytes(20, "big")))
+
+    # -- commitments ---------------------------------------------------------------------
+
+    def model_commitment(self, model: nn.Module, *, blinding: Blinding) -> bytes:
+        return circom.model_commitment(self.spec, model, blinding)
+
+    def test_set_commitment(self, batch: TestBatch) -> bytes:
+        return circom.test_set_commitment(self.spec, batch)
+
+    def circuit_count(self, model: nn.Module, batch: TestBatch) -> int:
+        import tempfile
+
+        self.require_keys()
+        inputs = circom.circuit_inputs(self.spec, model, new_blinding(), batch, "0x" + "00" * 20)
+        with tempfile.TemporaryDirectory(prefix="zkpot-g16-count-") as tmp:
+            wtns = prover.compute_witness(self.wasm, inputs, Path(tmp), "count")
+            return prover.public_signals(wtns)[0]
+
+    # -- on chain ------------------------------------------------------------------------
+
+    def verifier_source(self) -> str:
+        """The generated Solidity verifier of this circuit's verification key."""
+        return solidity.render_verifier(self.verification_key,
+                                        solidity.contract_name(self.short_id))
+
+    def _verifier_container(self) -> Any:
+        from ape import compilers
+
+        return compilers.compile_source(
+            "solidity", self.verifier_source(),
+            contractName=solidity.contract_name(self.short_id),
+        )
+
+    def vk_digest(self) -> bytes:
+        """keccak256 of the verifier's runtime code, which embeds the verification key.
+
+        What ``Groth16AccuracyVerifier.vkDigest()`` reads with ``extcodehash``.
+        """
+        from eth_utils.crypto import keccak
+
+        code = self._verifier_container().contract_type.runtime_bytecode.bytecode
+        return bytes(keccak(bytes.fromhex(str(code).removeprefix("0x"))))
+
+    def deploy_verifier(self, sender: Any) -> str:
+        from ape import project
+
+        verifier = sender.deploy(self._verifier_container())
+        adapter = sender.deploy(project.Groth16AccuracyVerifier, verifier.address,
+                                bytes.fromhex(self.circuit_id), self.spec.samples)
+        return str(adapter.address)
+
+    def published_files(self) -> dict[str, Path]:
+        files = {self.source.name: self.source,
+                 ceremony.VERIFICATION_KEY: self.verification_key,
+                 ceremony.TRANSCRIPT: self.transcript}
+        key = prover.proving_key(self.keys_dir)
+        files[key.name] = key
+        return files
+
+
+def _spec_json(spec: CircuitSpec) -> dict[str, Any]:
+    data = asdict(spec)
+    data["architecture"]["hidden"] = list(spec.architecture.hidden)
+    return data
+
+
+def _beacon() -> str:
+    """The phase-2 beacon: 32 fresh random bytes.
+
+    A publisher may pass a later block hash through :func:`ceremony.finalize` instead,
+    for a publicly checkable beacon.
+    """
+    import secrets
+
+    return secrets.token_hex(32)
+
+
+def _proof_json(proof: bytes, signals: list[int]) -> dict[str, Any]:
+    """The proof file, plus snarkjs's JSON of it.
+
+    The shape the proof bundle and ``chunk_proof`` read for every backend: a hex proof,
+    instances as little-endian hex field elements.
+    """
+    return {
+        "format": PROOF_FORMAT,
+        "hex_proof": "0x" + proof.hex(),
+        "instances": [[(v % curve.SCALAR_MODULUS).to_bytes(32, "little").hex()
+                       for v in signals]],
+        "snarkjs": {"proof": prover.to_snarkjs_json(proof),
+                    "public": [str(v) for v in signals]},
+    }

@@ -21,7 +21,8 @@ interface IHalo2VerifierReusable {
 ///      (the consensus contract) compares them with the published ones. With a hashed
 ///      model binding (`modelPoints == 0`) the model commitment is instance 0 instead.
 ///      The VK artifact is kept as the code of a data contract (read by EXTCODECOPY),
-///      which costs far less gas per call than storage or calldata.
+///      which costs far less gas per call than storage or calldata. EZKL proofs bind no
+///      submitter: `Statement.submitter` stays address(0).
 contract EzklAccuracyVerifier is IAccuracyVerifier {
     /// @notice Thrown when the VK artifact given to the constructor is empty.
     error EmptyVerificationKey();

@@ -582,7 +582,8 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         reason = _checkSubmitter(taskId, round, participant);
         if (reason != bytes4(0)) return (reason, 0, 0, evict);
         Round storage r = _rounds[taskId][round];
-        (reason, model, correct) = _verifyProofs(_configs[taskId].verifier, r.chunkCommitments, proofs, instances);
+        (reason, model, correct) =
+            _verifyProofs(_configs[taskId].verifier, r.chunkCommitments, participant, proofs, instances);
         if (reason != bytes4(0)) return (reason, 0, 0, evict);
         reason = _checkOpening(taskId, round, participant, model, salt);
         if (reason != bytes4(0)) return (reason, model, correct, evict);
@@ -640,10 +641,12 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         return bytes4(0);
     }
 
-    /// @dev Verifies proof i against chunk i; all proofs must carry one model commitment.
+    /// @dev Verifies proof i against chunk i; all proofs must carry one model commitment,
+    ///      and a proof bound to a submitter (non-zero) must be bound to `prover`.
     function _verifyProofs(
         IAccuracyVerifier verifier,
         bytes32[] storage chunks,
+        address prover,
         bytes[] calldata proofs,
         uint256[][] calldata instances
     ) private view returns (bytes4, bytes32 model, uint256 correct) {
@@ -652,6 +655,7 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         for (uint256 i = 0; i < n; ++i) {
             (bool valid, IAccuracyVerifier.Statement memory st) = _verifyOne(verifier, proofs[i], instances[i]);
             if (!valid) return (InvalidProof.selector, 0, 0);
+            if (st.submitter != address(0) && st.submitter != prover) return (SubmitterMismatch.selector, 0, 0);
             if (st.testSetCommitment != chunks[i]) return (ChunkMismatch.selector, 0, 0);
             if (i == 0) model = st.modelCommitment;
             else if (st.modelCommitment != model) return (MixedModelCommitments.selector, 0, 0);
@@ -667,7 +671,8 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         returns (bytes32 model, uint256 correct)
     {
         bytes4 reason;
-        (reason, model, correct) = _verifyProofs(_configs[taskId].verifier, r.chunkCommitments, proofs, instances);
+        (reason, model, correct) =
+            _verifyProofs(_configs[taskId].verifier, r.chunkCommitments, msg.sender, proofs, instances);
         if (reason != bytes4(0)) _revertWith(reason);
     }
 
@@ -680,7 +685,7 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         try verifier.verifyAccuracy(proof, instances) returns (bool valid, IAccuracyVerifier.Statement memory st) {
             return (valid, st);
         } catch {
-            return (false, IAccuracyVerifier.Statement(0, 0, 0));
+            return (false, IAccuracyVerifier.Statement(0, 0, 0, address(0)));
         }
     }
 

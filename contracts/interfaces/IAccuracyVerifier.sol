@@ -2,18 +2,23 @@
 pragma solidity ^0.8.20;
 
 /// @title IAccuracyVerifier
-/// @notice Checks an EZKL proof that a committed model classifies `correct` of the
-///         samples of a committed test-set chunk correctly. One verifier serves one
-///         circuit (architecture + chunk shape); the consensus contract calls it.
+/// @notice Checks a proof that a committed model classifies `correct` of the samples of
+///         a committed test-set chunk correctly (EZKL/Halo2 or Groth16 behind an adapter).
+///         One verifier serves one circuit (architecture + chunk shape); the consensus
+///         contract calls it.
 interface IAccuracyVerifier {
     /// @notice The public statement a proof of accuracy makes.
     /// @param modelCommitment Hiding commitment to the model's weights, read from the proof.
     /// @param testSetCommitment Commitment to the test-set chunk the proof ran on, read from the proof.
     /// @param correct Number of the chunk's samples the model classified correctly.
+    /// @param submitter The account the proof is bound to (a public input of the proof);
+    ///        address(0) when the proof system binds none (the consensus contract then
+    ///        relies on the commit-reveal opening alone).
     struct Statement {
         bytes32 modelCommitment;
         bytes32 testSetCommitment;
         uint256 correct;
+        address submitter;
     }
 
     /// @notice The circuit this verifier serves (architecture and chunk shape).

@@ -333,6 +333,8 @@ interface IZKPoT {
     error ChunkMismatch();
     /// @notice Thrown when the proofs of one submission carry different model commitments.
     error MixedModelCommitments();
+    /// @notice Thrown when a proof is bound to a submitter other than the sender (a copied proof).
+    error SubmitterMismatch();
     /// @notice Thrown when the proofs' model, the sender and the salt do not open the commitment.
     error CommitmentMismatch();
     /// @notice Thrown when another participant already submitted this model commitment this round.

@@ -274,11 +274,14 @@ template HiddenLayer(N, DIN, DOUT, G, R) {
                 m[n][g][i] <== a[n][i] * packed;
                 total += m[n][g][i];
             }
+            // All offsets first: only then is every digit non-negative (no field wrap).
+            for (var t = 0; t < G; t++) {
+                if (g * G + t < DOUT) total += (b[g * G + t] + 2 ** R) * (2 ** (D * t));
+            }
             var digits = 0;
             for (var t = 0; t < G; t++) {
                 if (g * G + t < DOUT) {
                     var j = g * G + t;
-                    total += (b[j] + 2 ** R) * (2 ** (D * t));
                     u[n][j] <-- (total >> (D * t)) & (2 ** D - 1);
                     bits[n][j] = Num2Bits(D);
                     bits[n][j].in <== u[n][j];

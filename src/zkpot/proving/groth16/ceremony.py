@@ -394,10 +394,10 @@ def ptau_power(path: Path) -> int:
 def check_ptau(path: Path, expected_blake2b: str | None = None) -> PtauInfo:
     """Check a phase-1 file's hash before any use.
 
-    With ``expected_blake2b`` the file must hash to it (``pinned``, or ``public`` when it
-    is also the ceremony's hash for the file's power). Without it the file must be the
-    public ceremony's file for its power, or the committed development file (``dev``,
-    INSECURE: the warning is printed to stderr).
+    With ``expected_blake2b`` the file must hash to it. Without it the file must be the
+    public ceremony's file for its power or the committed development file. Either way
+    the result says which it is: ``public``, ``dev`` (INSECURE: the warning is printed to
+    stderr) or ``pinned`` (only the caller's hash vouches for it).
     """
     if not path.is_file():
         raise ProvingError(f"no powers-of-tau file at {path}", "pass the ceremony file's path")
@@ -405,19 +405,20 @@ def check_ptau(path: Path, expected_blake2b: str | None = None) -> PtauInfo:
     digest = file_blake2b(path)
     public = PUBLIC_PTAU.get(power)
     is_public = public is not None and public.blake2b == digest
-    if expected_blake2b is not None:
-        if digest != expected_blake2b.strip().lower():
-            raise ProvingError(
-                f"the powers-of-tau file {path.name} does not have the expected BLAKE2b hash",
-                "download it again from the ceremony and compare with b2sum",
-            )
-        return PtauInfo(path, digest, power, "public" if is_public else "pinned")
+    dev = dev_ptau_blake2b()
+    is_dev = bool(dev) and digest == dev
+    if expected_blake2b is not None and digest != expected_blake2b.strip().lower():
+        raise ProvingError(
+            f"the powers-of-tau file {path.name} does not have the expected BLAKE2b hash",
+            "download it again from the ceremony and compare with b2sum",
+        )
     if is_public:
         return PtauInfo(path, digest, power, "public")
-    dev = dev_ptau_blake2b()
-    if dev and digest == dev:
+    if is_dev:
         print(INSECURE_DEV_PTAU_WARNING, file=sys.stderr)
         return PtauInfo(path, digest, power, "dev")
+    if expected_blake2b is not None:
+        return PtauInfo(path, digest, power, "pinned")
     raise ProvingError(
         f"the powers-of-tau file {path.name} (2^{power}) is neither the public ceremony's "
         "file for its power nor the development file",

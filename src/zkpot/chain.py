@@ -123,6 +123,7 @@ _HINTS: dict[str, str] = {
     "ProofCountMismatch": "send one proof and one instance vector per test-set chunk",
     "InvalidProof": "the verifier rejected a proof; re-prove with the task's circuit",
     "ChunkMismatch": "prove chunk i of the revealed test set as proof i",
+    "SubmitterMismatch": "the proof is bound to another account; prove from your own account",
     "MixedModelCommitments": "prove every chunk with the same model",
     "CommitmentMismatch": "submit the model and salt committed from this account",
     "ModelAlreadySubmitted": "this model was already submitted this round; train your own",
@@ -570,13 +571,16 @@ class ZKPoTClient:
         salt: bytes,
     ) -> SubmissionCheck:
         """Ask the contract whether ``submit`` from ``participant`` would be accepted now."""
-        accepted, reason, model, correct = self.contract.checkSubmission(
-            task_id,
-            round_,
-            participant,
-            [p.proof for p in proofs],
-            [list(p.instances) for p in proofs],
-            _b32(salt),
+        accepted, reason, model, correct = _call(
+            "checkSubmission",
+            lambda: self.contract.checkSubmission(
+                task_id,
+                round_,
+                participant,
+                [p.proof for p in proofs],
+                [list(p.instances) for p in proofs],
+                _b32(salt),
+            ),
         )
         reason_bytes = bytes(reason)
         return SubmissionCheck(

@@ -47,6 +47,8 @@ def _unexpected_sentence(error: Exception) -> str:
     kind = type(error).__name__
     if isinstance(error, ConnectionError | TimeoutError) or "Connect" in kind:
         what = "Lost the connection to the chain or IPFS"
+    elif any(c.__name__ == "ContractLogicError" for c in type(error).__mro__):
+        what = "The contract rejected a call"
     else:
         what = f"Unexpected {kind}"
     return f"{what}" + (f" ({detail})" if detail else "") + (
@@ -87,6 +89,52 @@ def _emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:
 
 def _progress(message: str) -> None:
     click.echo(f"  {message}", err=True)
+
+
+class _Steps:
+    """Progress of a command's long steps, each announced by a role's progress message.
+
+    On a terminal each message becomes a `rich` line with a spinner and its elapsed time,
+    ticked off when the next one starts; otherwise (stdout piped, or ``--json``) each is
+    one plain line on stderr, as scripts and logs want it.
+    """
+
+    def __init__(self, as_json: bool = False) -> None:
+        self.live = not as_json and sys.stdout.isatty() and sys.stderr.isatty()
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Steps:
+        if self.live:
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                SpinnerColumn(finished_text="[green]✓[/]"),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+            )
+            self._progress.start()
+        return self
+
+    def __call__(self, message: str) -> None:
+        if self._progress is None:
+            _progress(message)
+            return
+        self._finish_current()
+        self._task = self._progress.add_task(message, total=1)
+
+    def _finish_current(self) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, completed=1)
+            self._task = None
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            if exc[0] is None:
+                self._finish_current()
+            self._progress.stop()
 
 
 # -- shared options ----------------------------------------------------------------------
@@ -466,7 +514,8 @@ def task_create(
         submit_duration=submit_duration,
         aggregate_duration=aggregate_duration,
     )
-    with _session(network, contract, ipfs_url) as session:
+    with _session(network, contract, ipfs_url) as session, _Steps() as steps:
+        steps(f"creating the task: {architecture} circuit, verifier, IPFS documents, chain")
         task_id = publisher.create_task(
             session, resolve_account(account), options, _pool(data, holdout, seed)
         )
@@ -602,8 +651,8 @@ def _participant(
     from zkpot.roles.common import resolve_account
     from zkpot.roles.participant import Participant
 
-    with _session(network, contract, ipfs_url) as session:
-        yield Participant(session, resolve_account(account), name, progress=_progress)
+    with _session(network, contract, ipfs_url) as session, _Steps() as steps:
+        yield Participant(session, resolve_account(account), name, progress=steps)
 
 
 def _current_leader(me: Any, task_id: int, round_no: int) -> str | None:
@@ -969,7 +1018,8 @@ def demo(
     )
     if results is not None:
         config = replace(config, results_dir=results)
-    rows = run_demo(config, progress=_progress)
+    with _Steps() as steps:
+        rows = run_demo(config, progress=steps)
     click.echo("")
     click.echo(
         f"{'round':>5} {'leader':>6} {'global':>8} {'eval acc':>8} {'FedAvg':>7} "
@@ -1064,17 +1114,18 @@ def circuit_setup(
             artifacts = None
     reused = artifacts is not None
     if artifacts is None:
-        _progress(f"building {arch.name} x {samples} samples into {directory} (minutes)")
         digits = load_digits()
         calibration = TestBatch(digits.X[:samples], digits.y[:samples])
-        artifacts = pipeline.setup_circuit(
-            spec,
-            build_model(arch, seed=0),
-            calibration,
-            zk_dir=zk_dir,
-            srs_path=srs_path,
-            srs_sha256=srs_sha256,
-        )
+        with _Steps(as_json) as steps:
+            steps(f"building {arch.name} x {samples} samples into {directory} (minutes)")
+            artifacts = pipeline.setup_circuit(
+                spec,
+                build_model(arch, seed=0),
+                calibration,
+                zk_dir=zk_dir,
+                srs_path=srs_path,
+                srs_sha256=srs_sha256,
+            )
     elif artifacts.insecure:
         click.echo(pipeline.INSECURE_SRS_WARNING, err=True)
     data = {

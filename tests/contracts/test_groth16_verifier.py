@@ -111,7 +111,7 @@ def test_generated_verifier_accepts_both_provers_and_rejects_tampering(
 
 
 def test_adapter_reports_the_statement_and_digest(
-    g16: Groth16Kit, adapter: Any, g16_verifier: Any, participants: list[Any]
+    g16: Groth16Kit, adapter: Any, g16_verifier: Any, publisher: Any, participants: list[Any]
 ) -> None:
     alice = participants[0]
     p = g16.proof("a", "s1", alice.address)
@@ -127,6 +127,16 @@ def test_adapter_reports_the_statement_and_digest(
     assert tuple(adapter.statementOf(p.proof, p.public_signals)) == tuple(st)
     code = bytes(chain.provider.get_code(g16_verifier.address))
     assert bytes(adapter.vkDigest()) == keccak(code)
+    # The template returns false (no revert) when the pairing runs out of gas, so
+    # eth_estimateGas finds a failing call: a transaction with ample gas measures the real one.
+    a, b, c = prover.decode_proof(p.proof)
+    assert g16_verifier.verifyProof(a, b, c, p.public_signals) is True
+    receipt = g16_verifier.verifyProof.transact(
+        a, b, c, p.public_signals, sender=publisher, gas=2_000_000
+    )
+    GAS["Groth16Verifier.verifyProof alone (transaction receipt, 21k base included)"] = (
+        receipt.gas_used
+    )
     assert adapter.groth16Verifier() == g16_verifier.address
     assert adapter.samplesPerProof() == 4
 
@@ -335,7 +345,8 @@ def test_leader_cannot_publish_with_another_accounts_proof(
     pa = g16.proof("a", "s1", alice.address)
     raw_submit(zkpot, task, round_, [_chunk(pa)], salt_for(alice), "bafy-a", alice)
     pb = g16.proof("b", "s1", bob.address)
-    raw_submit(zkpot, task, round_, [_chunk(pb)], salt_for(bob), "bafy-b", bob)
+    receipt = raw_submit(zkpot, task, round_, [_chunk(pb)], salt_for(bob), "bafy-b", bob)
+    GAS["submit (1 proof, second submitter of the round, receipt)"] = receipt.gas_used
     warp(client.round(task, round_).submit_deadline)
     zkpot.selectLeader(task, round_, sender=publisher)
     assert client.round(task, round_).leader == alice.address

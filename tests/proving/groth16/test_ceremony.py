@@ -173,9 +173,21 @@ def test_audit_fails_for_another_circuit(keys: Path, tmp_path: Path) -> None:
         ceremony.audit(keys, other_r1cs, ceremony.dev_ptau())
 
 
-def test_contribution_after_the_beacon_is_refused(keys: Path) -> None:
+def test_contribution_after_the_beacon_needs_reopen_then_a_new_finalize(
+    keys: Path, tiny: tuple[Path, Path], dev: ceremony.PtauInfo, tmp_path: Path
+) -> None:
     with pytest.raises(ProvingError, match="already closed"):
         ceremony.contribute(keys, name="late")
+    reopened = tmp_path / "reopened"
+    shutil.copytree(keys, reopened)
+    late = ceremony.contribute(reopened, name="late", reopen=True)
+    assert not (reopened / ceremony.VERIFICATION_KEY).exists()
+    assert not (reopened / ceremony.TRANSCRIPT).exists()
+    t = ceremony.finalize(reopened, tiny[0], dev, beacon="cd" * 32)
+    names = [c.name for c in t.contributions]
+    assert names == ["publisher", "alice", "bob", "final beacon", "late", "final beacon"]
+    assert t.contributions[4].hash == late.hash
+    assert ceremony.audit(reopened, tiny[0], ceremony.dev_ptau()) == t
 
 
 def test_too_small_ptau_names_the_power_needed(tiny: tuple[Path, Path], tmp_path: Path) -> None:

@@ -563,19 +563,32 @@ def start_phase2(
     return contribute(keys_dir, name=name, entropy=entropy)
 
 
-def contribute(keys_dir: Path, *, name: str, entropy: str | None = None) -> Contribution:
+def contribute(
+    keys_dir: Path, *, name: str, entropy: str | None = None, reopen: bool = False
+) -> Contribution:
     """Add one phase-2 contribution on top of the newest key (``zkpot circuit contribute``).
 
     Its randomness is forgotten when the process ends; the circuit is sound if any one
-    contributor's randomness is gone.
+    contributor's randomness is gone. A finalized circuit (beacon applied) takes further
+    contributions only with ``reopen``: the final key becomes the newest phase-2 key, the
+    verification key and transcript are removed, and :func:`finalize` must run again
+    (a new beacon, a new verification key: the verifier and adapter must be redeployed).
     """
     if not name.strip() or "\n" in name:
         raise ProvingError("a contribution needs a one-line name", "pass --name")
-    if (keys_dir / FINAL_ZKEY).exists():
-        raise ProvingError(
-            "this circuit's phase 2 is already closed by its beacon",
-            "contributions go in before finalize",
-        )
+    final = keys_dir / FINAL_ZKEY
+    if final.exists():
+        if not reopen:
+            raise ProvingError(
+                "this circuit's phase 2 is already closed by its beacon",
+                "contribute before finalize, or reopen it (then finalize and redeploy again)",
+            )
+        keys = _phase2_keys(keys_dir)
+        index = int(keys[-1].stem) + 1 if keys else 1
+        (keys_dir / PHASE2_DIR).mkdir(exist_ok=True)
+        final.replace(keys_dir / PHASE2_DIR / f"{index:04d}.zkey")
+        for stale in (keys_dir / VERIFICATION_KEY, keys_dir / TRANSCRIPT):
+            stale.unlink(missing_ok=True)
     previous = latest_zkey(keys_dir)
     out = previous.with_name(f"{int(previous.stem) + 1:04d}.zkey")
     log = snarkjs(

@@ -221,7 +221,7 @@ def test_tampered_comparison_bit_is_rejected(tiny: Tiny, honest: Path) -> None:
 def test_tampered_range_check_limb_is_rejected(tiny: Tiny, honest: Path) -> None:
     values = circom.read_wtns(honest)
     for signal in ("main.model.pack0.bits[0].out[3]", "main.testSet.pack0.bits[5].out[2]",
-                   "main.layer0.bits[0][0].out[4]"):
+                   "main.op0.bits[0][0].out[4]"):
         limb = _wire(tiny.compiled, signal)
         assert not _tampered(tiny, honest, {limb: 1 - values[limb]}, "limb"), signal
         assert not _tampered(tiny, honest, {limb: 2}, "limb-two"), signal
@@ -256,3 +256,27 @@ def test_emitted_source_is_deterministic() -> None:
 def test_non_groth16_spec_is_refused() -> None:
     with pytest.raises(ProvingError, match="groth16"):
         circom.emit_circuit(circuit.CircuitSpec(models.TINY_MLP, samples=SAMPLES))
+
+
+def test_cnn_circuit_count_and_commitments_equal_the_reference(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    spec = circuit.CircuitSpec(models.LENET_DIGITS, samples=2, backend="groth16")
+    compiled = compiled_circuit(spec, tmp_path_factory.getbasetemp())
+    batch = digits_batch(2, start=1010)
+    constant = models.build_model(models.LENET_DIGITS, seed=0)
+    with torch.no_grad():
+        for name, param in constant.named_parameters():
+            param.zero_()
+            if name == "classifier.bias":
+                param[int(batch.y[1])] = 0.5
+    work = tmp_path_factory.mktemp("cnn")
+    for i, model in enumerate([models.build_model(models.LENET_DIGITS, seed=s) for s in (0, 3)]
+                              + [constant]):
+        blinding = circuit.new_blinding()
+        inputs = circom.circuit_inputs(spec, model, blinding, batch, SUBMITTER)
+        signals = circom.witness(compiled, inputs, work / f"cnn-{i}.wtns")
+        assert signals[0] == fixedpoint.count(spec, model, batch)
+        assert signals[1].to_bytes(32, "big") == circom.model_commitment(spec, model, blinding)
+        assert signals[2].to_bytes(32, "big") == circom.test_set_commitment(spec, batch)
+    assert signals[0] == int((batch.y == batch.y[1]).sum())

@@ -47,6 +47,7 @@ from torch import nn
 
 from zkpot import toolchain
 from zkpot.errors import ProvingError
+from zkpot.models import _Cnn, build_model
 from zkpot.proving import fixedpoint
 from zkpot.proving.circuit import (
     BLINDING_BITS,
@@ -70,10 +71,14 @@ CIRCUIT_NAME = "accuracy"
 
 @dataclass(frozen=True)
 class LayerPlan:
-    """One linear layer's shape and the bit widths that bound it."""
+    """One linear or convolutional layer: shapes and the bit widths that bound it."""
 
     inputs: int
+    """Flat input size (a conv's input is ``channels x side x side``, row-major)."""
     outputs: int
+    """Output features (linear) or channels (conv)."""
+    fan_in: int
+    """Weights per output: ``inputs`` (linear) or ``in_channels * k * k`` (conv)."""
     weight_bits: int
     """Width of ``w + 2**(weight_bits - 1)``."""
     bias_bits: int
@@ -81,13 +86,35 @@ class LayerPlan:
     bound: int
     """Largest ``|z|`` of this layer's pre-activations."""
     relu_bits: int | None
-    """Hidden layers: ``R`` with ``2**R > bound``; the output layer: ``None``."""
+    """Hidden layers (followed by a ReLU): ``R`` with ``2**R > bound``; the output
+    layer: ``None``."""
+    conv: tuple[int, int, int, int] | None = None
+    """Conv layers: ``(in_channels, side, kernel, padding)`` (square, stride 1)."""
 
     @property
     def group(self) -> int:
-        """Neurons sharing one multiplication per input (hidden layers)."""
+        """Neurons (conv: channels) sharing one multiplication per input term."""
         assert self.relu_bits is not None
         return max(1, PACK_BITS // (self.relu_bits + 1))
+
+    @property
+    def out_size(self) -> int:
+        """Flat output size."""
+        if self.conv is None:
+            return self.outputs
+        _, side, kernel, padding = self.conv
+        return self.outputs * (side + 2 * padding - kernel + 1) ** 2
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    """An average pool over non-negative inputs: ``q = (sum + k*k/2) // (k*k)``."""
+
+    channels: int
+    side: int
+    kernel: int
+    bits: int
+    """``q < 2**bits``."""
 
 
 @dataclass(frozen=True)
@@ -99,20 +126,26 @@ class CircuitPlan:
     classes: int
     feature_bits: int
     label_bits: int
-    layers: tuple[LayerPlan, ...]
+    layers: tuple[LayerPlan | PoolPlan, ...]
     compare_bits: int
     """``K``: comparisons decompose ``true - z - 1 + 2**K`` into ``K + 1`` bits."""
+
+    @property
+    def weighted(self) -> list[LayerPlan]:
+        """The layers with weights, in order (their signals are ``w<k>``, ``b<k>``)."""
+        return [layer for layer in self.layers if isinstance(layer, LayerPlan)]
 
     def model_parts(self) -> list[tuple[Segment, str, tuple[int, ...]]]:
         """The model commitment's parts (segment, circom signal, shape).
 
-        Per layer the weights (row-major) then the biases; then the blinding.
+        Per layer the weights (row-major, a conv's as ``out x (in * k * k)``) then the
+        biases; then the blinding.
         """
         parts: list[tuple[Segment, str, tuple[int, ...]]] = []
-        for k, layer in enumerate(self.layers):
-            parts.append((Segment(f"layer {k} weight", layer.inputs * layer.outputs,
+        for k, layer in enumerate(self.weighted):
+            parts.append((Segment(f"layer {k} weight", layer.fan_in * layer.outputs,
                                   layer.weight_bits, 1 << (layer.weight_bits - 1)),
-                          f"w{k}", (layer.outputs, layer.inputs)))
+                          f"w{k}", (layer.outputs, layer.fan_in)))
             parts.append((Segment(f"layer {k} bias", layer.outputs, layer.bias_bits,
                                   1 << (layer.bias_bits - 1)), f"b{k}", (layer.outputs,)))
         parts.append((Segment("blinding", BLINDING_SIZE, BLINDING_BITS,
@@ -126,30 +159,69 @@ class CircuitPlan:
                 (Segment("label", self.samples, self.label_bits, 0), "label", (self.samples,))]
 
 
+def _unsupported(arch_name: str, what: str) -> ProvingError:
+    return ProvingError(f"The Groth16 circuit does not support {what} ({arch_name})",
+                        "use an architecture of zkpot.models or the EZKL backend")
+
+
 def plan(spec: CircuitSpec) -> CircuitPlan:
-    """Shapes and bounds of ``spec``'s circuit (MLPs; a :class:`ProvingError` otherwise)."""
+    """Shapes and bounds of ``spec``'s circuit, read off the architecture's layers."""
     arch = spec.architecture
     if spec.backend != "groth16":
         raise ProvingError(f"A Groth16 circuit needs a groth16 spec, not {spec.backend}",
                            "create the task with --backend groth16")
-    if arch.kind != "mlp":
-        raise ProvingError(f"The Groth16 circuit does not support {arch.kind} models yet",
-                           "use an MLP architecture or the EZKL backend")
-    widths = [arch.input_size, *arch.hidden, arch.num_classes]
+    model = build_model(arch)
+    modules: list[nn.Module]
+    side = 0
+    if isinstance(model, _Cnn):
+        modules, side = [*model.features, model.classifier], model.side
+    elif isinstance(model, nn.Sequential):
+        modules = list(model)
+    else:  # pragma: no cover - build_model makes one of the two
+        raise _unsupported(arch.name, type(model).__name__)
     feature_bits = spec.input_scale + 1
-    largest, scale = (1 << feature_bits) - 1, spec.input_scale
-    layers: list[LayerPlan] = []
-    for k in range(len(widths) - 1):
-        weight_bits = spec.param_scale + PARAM_MAGNITUDE_BITS + 1
+    largest, scale, channels = (1 << feature_bits) - 1, spec.input_scale, 1
+    weight_bits = spec.param_scale + PARAM_MAGNITUDE_BITS + 1
+    layers: list[LayerPlan | PoolPlan] = []
+    for i, module in enumerate(modules):
+        hidden = i + 1 < len(modules) and isinstance(modules[i + 1], nn.ReLU)
         bias_bits = scale + spec.param_scale + PARAM_MAGNITUDE_BITS + 1
-        bound = widths[k] * largest * (1 << (weight_bits - 1)) + (1 << (bias_bits - 1))
-        hidden = k < len(widths) - 2
-        relu_bits = bound.bit_length() if hidden else None
-        layers.append(LayerPlan(widths[k], widths[k + 1], weight_bits, bias_bits, bound,
-                                relu_bits))
-        largest, scale = bound, scale + spec.param_scale
-    compare_bits = (2 * layers[-1].bound + 1).bit_length()
-    if compare_bits + 1 > PACK_BITS or bias_bits > PACK_BITS:
+        if isinstance(module, nn.Linear | nn.Conv2d):
+            if not hidden and i + 1 != len(modules):
+                raise _unsupported(arch.name, "a linear layer without a ReLU before the last")
+            conv: tuple[int, int, int, int] | None = None
+            if isinstance(module, nn.Conv2d):
+                kernel, padding = module.kernel_size[0], module.padding
+                if not hidden or module.stride != (1, 1) or not isinstance(padding, tuple):
+                    raise _unsupported(arch.name, "this convolution")
+                conv = (module.in_channels, side, kernel, padding[0])
+                fan_in, outputs = module.in_channels * kernel * kernel, module.out_channels
+                inputs = module.in_channels * side * side
+            else:
+                fan_in, outputs = module.in_features, module.out_features
+                inputs = fan_in
+            bound = fan_in * largest * (1 << (weight_bits - 1)) + (1 << (bias_bits - 1))
+            relu_bits = bound.bit_length() if hidden else None
+            layers.append(LayerPlan(inputs, outputs, fan_in, weight_bits, bias_bits, bound,
+                                    relu_bits, conv))
+            largest, scale, channels = bound, scale + spec.param_scale, outputs
+            if conv is not None:
+                side = side + 2 * conv[3] - conv[2] + 1
+        elif isinstance(module, nn.AvgPool2d):
+            k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
+            last = layers[-1] if layers else None
+            if (k * k) & (k * k - 1) or side % k or not isinstance(last, LayerPlan) \
+                    or last.relu_bits is None:
+                raise _unsupported(arch.name, "this pooling")
+            layers.append(PoolPlan(channels, side, k, last.relu_bits))
+            side //= k
+        elif not isinstance(module, nn.ReLU):
+            raise _unsupported(arch.name, type(module).__name__)
+    output = layers[-1]
+    if not isinstance(output, LayerPlan) or output.relu_bits is not None:
+        raise _unsupported(arch.name, "a model that does not end in a linear layer")
+    compare_bits = (2 * output.bound + 1).bit_length()
+    if compare_bits + 1 > PACK_BITS or output.bias_bits > PACK_BITS:
         raise ProvingError(f"{arch.name} is too deep for the Groth16 circuit's bounds",
                            "use fewer layers or the EZKL backend")
     return CircuitPlan(spec.samples, arch.input_size, arch.num_classes, feature_bits,
@@ -168,8 +240,8 @@ def emit_circuit(spec: CircuitSpec) -> str:
              _TEMPLATES, _chain_template("ModelHash", p.model_parts()),
              _chain_template("TestSetHash", p.test_set_parts()),
              "template Accuracy() {"]
-    for k, layer in enumerate(p.layers):
-        lines.append(f"    signal input w{k}[{layer.outputs}][{layer.inputs}];")
+    for k, layer in enumerate(p.weighted):
+        lines.append(f"    signal input w{k}[{layer.outputs}][{layer.fan_in}];")
         lines.append(f"    signal input b{k}[{layer.outputs}];")
     lines += [f"    signal input blinding[{BLINDING_SIZE}];",
               f"    signal input x[{n}][{d}];",
@@ -181,24 +253,34 @@ def emit_circuit(spec: CircuitSpec) -> str:
               "    // Binds the proof to the submitter (a public input in no other constraint).",
               "    signal submitterSquare <== submitter * submitter;", "",
               "    component model = ModelHash();"]
-    for k in range(len(p.layers)):
+    for k in range(len(p.weighted)):
         lines += [f"    model.w{k} <== w{k};", f"    model.b{k} <== b{k};"]
     lines += ["    model.blinding <== blinding;", "    modelCommitment <== model.out;",
               "    component testSet = TestSetHash();", "    testSet.x <== x;",
               "    testSet.label <== label;", "    testSetCommitment <== testSet.out;", ""]
-    previous = "x"
-    for k, layer in enumerate(p.layers):
-        if layer.relu_bits is not None:
-            lines.append(f"    component layer{k} = HiddenLayer({n}, {layer.inputs}, "
-                         f"{layer.outputs}, {layer.group}, {layer.relu_bits});")
+    previous, k = "x", 0
+    for i, op in enumerate(p.layers):
+        if isinstance(op, PoolPlan):
+            lines += [f"    component op{i} = AvgPool({n}, {op.channels}, {op.side}, {op.kernel}, "
+                      f"{op.bits});", f"    op{i}.a <== {previous};"]
+            previous = f"op{i}.q"
+            continue
+        if op.conv is not None:
+            cin, side, kernel, padding = op.conv
+            assert op.relu_bits is not None
+            lines.append(f"    component op{i} = HiddenConv({n}, {cin}, {op.outputs}, {side}, "
+                         f"{kernel}, {padding}, {op.group}, {op.relu_bits});")
+            out = "h"
+        elif op.relu_bits is not None:
+            lines.append(f"    component op{i} = HiddenLayer({n}, {op.inputs}, {op.outputs}, "
+                         f"{op.group}, {op.relu_bits});")
             out = "h"
         else:
-            lines.append(f"    component layer{k} = OutputLayer({n}, {layer.inputs}, "
-                         f"{layer.outputs});")
+            lines.append(f"    component op{i} = OutputLayer({n}, {op.inputs}, {op.outputs});")
             out = "z"
-        lines += [f"    layer{k}.a <== {previous};", f"    layer{k}.w <== w{k};",
-                  f"    layer{k}.b <== b{k};"]
-        previous = f"layer{k}.{out}"
+        lines += [f"    op{i}.a <== {previous};", f"    op{i}.w <== w{k};",
+                  f"    op{i}.b <== b{k};"]
+        previous, k = f"op{i}.{out}", k + 1
     lines += [f"    component wins = StrictWins({n}, {p.classes}, {p.compare_bits});",
               f"    wins.z <== {previous};", "    wins.label <== label;",
               "    correct <== wins.correct;", "}", "",
@@ -294,6 +376,98 @@ template HiddenLayer(N, DIN, DOUT, G, R) {
     }
 }
 
+// h = ReLU(conv(a, w) + b): stride 1, zero padding P, square images stored row-major
+// (channel, row, column). G output channels share one multiplication per input term,
+// as in HiddenLayer; padded terms are zero and get no multiplication.
+template HiddenConv(N, CIN, COUT, S, K, P, G, R) {
+    var OS = S + 2 * P - K + 1;
+    signal input a[N][CIN * S * S];
+    signal input w[COUT][CIN * K * K];
+    signal input b[COUT];
+    signal output h[N][COUT * OS * OS];
+    var D = R + 1;
+    var NG = (COUT + G - 1) \ G;
+    signal m[N][OS * OS][NG][CIN * K * K];
+    signal u[N][COUT * OS * OS];
+    component bits[N][COUT * OS * OS];
+    for (var n = 0; n < N; n++) {
+        for (var pos = 0; pos < OS * OS; pos++) {
+            var y = pos \ OS;
+            var x = pos % OS;
+            for (var g = 0; g < NG; g++) {
+                var total = 0;
+                for (var c = 0; c < CIN; c++) {
+                    for (var k = 0; k < K * K; k++) {
+                        var iy = y + k \ K - P;
+                        var ix = x + k % K - P;
+                        if (iy >= 0 && iy < S && ix >= 0 && ix < S) {
+                            var packed = 0;
+                            for (var t = 0; t < G; t++) {
+                                if (g * G + t < COUT) {
+                                    packed += w[g * G + t][c * K * K + k] * (2 ** (D * t));
+                                }
+                            }
+                            m[n][pos][g][c * K * K + k] <== a[n][c * S * S + iy * S + ix] * packed;
+                            total += m[n][pos][g][c * K * K + k];
+                        } else {
+                            m[n][pos][g][c * K * K + k] <== 0;
+                        }
+                    }
+                }
+                for (var t = 0; t < G; t++) {
+                    if (g * G + t < COUT) total += (b[g * G + t] + 2 ** R) * (2 ** (D * t));
+                }
+                var digits = 0;
+                for (var t = 0; t < G; t++) {
+                    if (g * G + t < COUT) {
+                        var j = (g * G + t) * OS * OS + pos;
+                        u[n][j] <-- (total >> (D * t)) & (2 ** D - 1);
+                        bits[n][j] = Num2Bits(D);
+                        bits[n][j].in <== u[n][j];
+                        digits += u[n][j] * (2 ** (D * t));
+                        h[n][j] <== bits[n][j].out[R] * (u[n][j] - 2 ** R);
+                    }
+                }
+                total === digits;
+            }
+        }
+    }
+}
+
+// q = (window sum + K*K/2) \ (K*K) over non-negative a < 2^QBITS; K*K a power of two:
+// sum + K*K/2 = K*K q + r with r and q decomposed (r < K*K, q < 2^QBITS).
+template AvgPool(N, C, S, K, QBITS) {
+    var OS = S \ K;
+    var AREA = K * K;
+    var RBITS = 0;
+    while ((1 << RBITS) < AREA) RBITS++;
+    signal input a[N][C * S * S];
+    signal output q[N][C * OS * OS];
+    signal r[N][C * OS * OS];
+    component qbits[N][C * OS * OS];
+    component rbits[N][C * OS * OS];
+    for (var n = 0; n < N; n++) {
+        for (var c = 0; c < C; c++) {
+            for (var pos = 0; pos < OS * OS; pos++) {
+                var y = pos \ OS;
+                var x = pos % OS;
+                var sum = AREA \ 2;
+                for (var k = 0; k < AREA; k++) {
+                    sum += a[n][c * S * S + (y * K + k \ K) * S + x * K + k % K];
+                }
+                var j = c * OS * OS + pos;
+                q[n][j] <-- sum \ AREA;
+                r[n][j] <-- sum % AREA;
+                sum === q[n][j] * AREA + r[n][j];
+                qbits[n][j] = Num2Bits(QBITS);
+                qbits[n][j].in <== q[n][j];
+                rbits[n][j] = Num2Bits(RBITS);
+                rbits[n][j].in <== r[n][j];
+            }
+        }
+    }
+}
+
 // z = a . w^T + b (the logits).
 template OutputLayer(N, DIN, DOUT) {
     signal input a[N][DIN];
@@ -362,14 +536,14 @@ def _felt(value: int) -> int:
 def _model_values(spec: CircuitSpec, model: nn.Module) -> list[list[int]]:
     """The quantised weights and biases per layer (row-major), as the circuit takes them."""
     qmodel = fixedpoint.quantize_model(spec, model)
-    linears = [layer for layer in qmodel.layers if isinstance(layer, fixedpoint.QLinear)]
-    p = plan(spec)
-    shapes = [(lp.outputs, lp.inputs) for lp in p.layers]
-    if [layer.weight.shape for layer in linears] != shapes:
+    weighted = [layer for layer in qmodel.layers
+                if isinstance(layer, fixedpoint.QLinear | fixedpoint.QConv2d)]
+    shapes = [(lp.outputs, lp.fan_in) for lp in plan(spec).weighted]
+    if [(layer.weight.shape[0], layer.weight[0].size) for layer in weighted] != shapes:
         raise ProvingError(f"The model does not fit the {spec.architecture.name} circuit",
                            "use a model of the task's architecture")
     values: list[list[int]] = []
-    for layer in linears:
+    for layer in weighted:
         values.append([int(v) for v in layer.weight.flatten()])
         values.append([int(v) for v in layer.bias.flatten()])
     return values
@@ -431,8 +605,8 @@ def circuit_inputs(spec: CircuitSpec, model: nn.Module, blinding: Blinding, batc
                 for r in range(0, len(values), width)]
 
     inputs: dict[str, object] = {}
-    for k, layer in enumerate(p.layers):
-        inputs[f"w{k}"] = rows(model_values[2 * k], layer.inputs)
+    for k, layer in enumerate(p.weighted):
+        inputs[f"w{k}"] = rows(model_values[2 * k], layer.fan_in)
         inputs[f"b{k}"] = [str(_felt(v)) for v in model_values[2 * k + 1]]
     inputs["blinding"] = [str(_felt(v)) for v in checked]
     inputs["x"] = rows(features, p.features)

@@ -3,35 +3,41 @@
 The circuit proves, for private weights, blinding, features and labels and the public
 ``submitter``: ``correct`` = the number of samples whose true class's logit is strictly
 greater than every other logit, computed in exactly the integer arithmetic of
-:mod:`zkpot.proving.fixedpoint` (EZKL's), ``modelCommitment`` = Poseidon over the
-packed weights, biases and blinding, and ``testSetCommitment`` = Poseidon over the
-packed features and labels (:mod:`zkpot.proving.groth16.packing`). Public signals, in
-circom's order: ``[correct, modelCommitment, testSetCommitment, submitter]``.
+:mod:`zkpot.proving.fixedpoint` (EZKL's: no rescaling, biases at their product's scale,
+exact average-pool rounding), ``modelCommitment`` = Poseidon over the packed weights,
+biases and blinding, and ``testSetCommitment`` = Poseidon over the packed features and
+labels (:mod:`zkpot.proving.groth16.packing`). Public signals, in circom's order:
+``[correct, modelCommitment, testSetCommitment, submitter]``. The layers are read off
+the architecture (:func:`plan`): Linear and Conv2d layers each followed by a ReLU,
+AvgPool2d after a ReLU, and a final Linear layer (the project's MLPs and LeNet).
 
-How every value is bounded (``p`` ~ 2**253.6 is the BN254 scalar field; every bound
-below is computed by :func:`plan` and kept under 2**253, so no value wraps around):
+How every value is bounded (the BN254 scalar field is ~2**253.6; every bound below is
+an exact integer computed by :func:`plan` and kept under 2**253, so nothing wraps):
 
-- **features** ``x``: ``Num2Bits(input_scale + 1)``: ``0 <= x < 2**(s+1)`` (honest:
-  ``0..2**s``, a feature in [0, 1]);
-- **weights**: ``w + 2**(p+8) `` in ``Num2Bits(param_scale + 9)``: ``|w| <= 2**(p+8)``
-  (a float weight below 256 in magnitude); **biases** at scale ``t`` (see fixedpoint):
-  ``Num2Bits(t + 9)`` likewise (a float bias below 256); **blinding**: 22 signed bits;
+- **features** ``x``: ``Num2Bits(input_scale + 1)``, so ``0 <= x < 2**(s+1)`` (honest
+  values are ``0..2**s``: features in [0, 1]);
+- **weights**: ``w + 2**(p+8)`` in ``Num2Bits(p + 9)`` (``p`` = ``param_scale``), so
+  ``|w| <= 2**(p+8)``: a float weight below 256 in magnitude; **biases** at their
+  scale ``t`` (see fixedpoint) likewise in ``t + 9`` bits; **blinding** 22 signed bits;
 - **labels**: a one-hot row of booleans summing to 1, so ``label`` is in ``0..C-1``;
-- **hidden pre-activations** ``z``: ``|z| <= Zmax`` follows from the bounds above
-  (``Zmax = d_in * max_input * max_weight + max_bias``, exact integers), and
-  ``u = z + 2**R`` (``2**R > Zmax``) is decomposed into ``R + 1`` bits, which both
-  proves the bound and gives the ReLU's sign: ``h = u[R] * (u - 2**R)``, so
-  ``0 <= h < 2**R``. ``G = 253 // (R + 1)`` neurons share one multiplication per
-  input: ``x_i * sum_t w_{t,i} 2**((R+1) t)``; the digits ``u_t`` (each in
-  ``[0, 2**(R+1))``, their packed sum below 2**253) are the unique base-2**(R+1)
-  digits of that sum plus the offset biases;
+- **hidden pre-activations** (linear and conv): ``|z| <= Zmax`` follows from the
+  bounds above (``Zmax = fan_in * max_input * max_weight + max_bias``), and
+  ``u = z + 2**R`` (``2**R > Zmax``) is decomposed into ``R + 1`` bits, which proves
+  the bound and gives the ReLU's sign: ``h = u[R] * (u - 2**R)``, ``0 <= h < 2**R``.
+  ``G = 253 // (R + 1)`` neurons (conv: output channels) share one multiplication per
+  input term: ``a_i * sum_t w_{t,i} 2**((R+1) t)``; the digits ``u_t`` (each in
+  ``[0, 2**(R+1))``, their packed sum below 2**253) are then the unique base-2**(R+1)
+  digits of that sum plus the offset biases, so each equals its own neuron's value;
+- **average pools** (over ReLU outputs ``< 2**R``, window area ``A`` a power of two):
+  ``sum + A/2 = A q + r`` with ``r`` in ``log2(A)`` bits and ``q`` in ``R`` bits;
+  ``A q + r < 2**253``, so ``q`` is the exact rounded quotient;
 - **logits**: ``|z| <= Zmax_out`` from the same bounds; each comparison decomposes
   ``true - z_c - 1 + 2**K`` (``2**K > 2 Zmax_out + 1``) into ``K + 1`` bits: the top
   bit is ``true > z_c``; a hit is "all ``C - 1`` other classes lose" (an ``IsZero``).
 
-Every signal is fixed by the private inputs through these constraints (``<--`` only
-computes bits and digits that a constraint then pins down); the packed commitments
-are injective because every packed value was range-checked to its width.
+``<--`` only computes bits, digits, quotients and inverses that a constraint then pins
+down; the commitments are injective because every packed value was range-checked to
+its width.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ from zkpot.proving.circuit import (
 )
 from zkpot.proving.curve import SCALAR_MODULUS
 from zkpot.proving.groth16.packing import PACK_BITS, Segment, chain_chunks, pack, poseidon_chain
+from zkpot.proving.groth16.templates import TEMPLATES
 
 PARAM_MAGNITUDE_BITS = 8
 """Every weight and bias is below ``2**8 = 256`` in magnitude (as a float)."""
@@ -237,7 +244,7 @@ def emit_circuit(spec: CircuitSpec) -> str:
              "pragma circom 2.1.0;", "",
              'include "circomlib/circuits/bitify.circom";',
              'include "circomlib/circuits/poseidon.circom";', "",
-             _TEMPLATES, _chain_template("ModelHash", p.model_parts()),
+             TEMPLATES, _chain_template("ModelHash", p.model_parts()),
              _chain_template("TestSetHash", p.test_set_parts()),
              "template Accuracy() {"]
     for k, layer in enumerate(p.weighted):
@@ -315,218 +322,6 @@ def _chain_template(name: str, parts: list[tuple[Segment, str, tuple[int, ...]]]
     return "\n".join(body)
 
 
-_TEMPLATES = r"""
-// in[i] + OFFSET is range-checked to [0, 2^BITS) and packed, 253 \ BITS per output.
-template RangePack(n, BITS, OFFSET) {
-    signal input in[n];
-    var K = 253 \ BITS;
-    var M = (n + K - 1) \ K;
-    signal output out[M];
-    component bits[n];
-    var acc[M];
-    for (var j = 0; j < M; j++) acc[j] = 0;
-    for (var i = 0; i < n; i++) {
-        bits[i] = Num2Bits(BITS);
-        bits[i].in <== in[i] + OFFSET;
-        acc[i \ K] += (in[i] + OFFSET) * (2 ** (BITS * (i % K)));
-    }
-    for (var j = 0; j < M; j++) out[j] <== acc[j];
-}
-
-// h = ReLU(a . w^T + b) with |a . w^T + b| < 2^R; G neurons share one multiplication
-// per input (digits of R + 1 bits, each digit z + 2^R decomposed: bound and sign).
-template HiddenLayer(N, DIN, DOUT, G, R) {
-    signal input a[N][DIN];
-    signal input w[DOUT][DIN];
-    signal input b[DOUT];
-    signal output h[N][DOUT];
-    var D = R + 1;
-    var NG = (DOUT + G - 1) \ G;
-    signal m[N][NG][DIN];
-    signal u[N][DOUT];
-    component bits[N][DOUT];
-    for (var n = 0; n < N; n++) {
-        for (var g = 0; g < NG; g++) {
-            var total = 0;
-            for (var i = 0; i < DIN; i++) {
-                var packed = 0;
-                for (var t = 0; t < G; t++) {
-                    if (g * G + t < DOUT) packed += w[g * G + t][i] * (2 ** (D * t));
-                }
-                m[n][g][i] <== a[n][i] * packed;
-                total += m[n][g][i];
-            }
-            // All offsets first: only then is every digit non-negative (no field wrap).
-            for (var t = 0; t < G; t++) {
-                if (g * G + t < DOUT) total += (b[g * G + t] + 2 ** R) * (2 ** (D * t));
-            }
-            var digits = 0;
-            for (var t = 0; t < G; t++) {
-                if (g * G + t < DOUT) {
-                    var j = g * G + t;
-                    u[n][j] <-- (total >> (D * t)) & (2 ** D - 1);
-                    bits[n][j] = Num2Bits(D);
-                    bits[n][j].in <== u[n][j];
-                    digits += u[n][j] * (2 ** (D * t));
-                    h[n][j] <== bits[n][j].out[R] * (u[n][j] - 2 ** R);
-                }
-            }
-            total === digits;
-        }
-    }
-}
-
-// h = ReLU(conv(a, w) + b): stride 1, zero padding P, square images stored row-major
-// (channel, row, column). G output channels share one multiplication per input term,
-// as in HiddenLayer; padded terms are zero and get no multiplication.
-template HiddenConv(N, CIN, COUT, S, K, P, G, R) {
-    var OS = S + 2 * P - K + 1;
-    signal input a[N][CIN * S * S];
-    signal input w[COUT][CIN * K * K];
-    signal input b[COUT];
-    signal output h[N][COUT * OS * OS];
-    var D = R + 1;
-    var NG = (COUT + G - 1) \ G;
-    signal m[N][OS * OS][NG][CIN * K * K];
-    signal u[N][COUT * OS * OS];
-    component bits[N][COUT * OS * OS];
-    for (var n = 0; n < N; n++) {
-        for (var pos = 0; pos < OS * OS; pos++) {
-            var y = pos \ OS;
-            var x = pos % OS;
-            for (var g = 0; g < NG; g++) {
-                var total = 0;
-                for (var c = 0; c < CIN; c++) {
-                    for (var k = 0; k < K * K; k++) {
-                        var iy = y + k \ K - P;
-                        var ix = x + k % K - P;
-                        if (iy >= 0 && iy < S && ix >= 0 && ix < S) {
-                            var packed = 0;
-                            for (var t = 0; t < G; t++) {
-                                if (g * G + t < COUT) {
-                                    packed += w[g * G + t][c * K * K + k] * (2 ** (D * t));
-                                }
-                            }
-                            m[n][pos][g][c * K * K + k] <== a[n][c * S * S + iy * S + ix] * packed;
-                            total += m[n][pos][g][c * K * K + k];
-                        } else {
-                            m[n][pos][g][c * K * K + k] <== 0;
-                        }
-                    }
-                }
-                for (var t = 0; t < G; t++) {
-                    if (g * G + t < COUT) total += (b[g * G + t] + 2 ** R) * (2 ** (D * t));
-                }
-                var digits = 0;
-                for (var t = 0; t < G; t++) {
-                    if (g * G + t < COUT) {
-                        var j = (g * G + t) * OS * OS + pos;
-                        u[n][j] <-- (total >> (D * t)) & (2 ** D - 1);
-                        bits[n][j] = Num2Bits(D);
-                        bits[n][j].in <== u[n][j];
-                        digits += u[n][j] * (2 ** (D * t));
-                        h[n][j] <== bits[n][j].out[R] * (u[n][j] - 2 ** R);
-                    }
-                }
-                total === digits;
-            }
-        }
-    }
-}
-
-// q = (window sum + K*K/2) \ (K*K) over non-negative a < 2^QBITS; K*K a power of two:
-// sum + K*K/2 = K*K q + r with r and q decomposed (r < K*K, q < 2^QBITS).
-template AvgPool(N, C, S, K, QBITS) {
-    var OS = S \ K;
-    var AREA = K * K;
-    var RBITS = 0;
-    while ((1 << RBITS) < AREA) RBITS++;
-    signal input a[N][C * S * S];
-    signal output q[N][C * OS * OS];
-    signal r[N][C * OS * OS];
-    component qbits[N][C * OS * OS];
-    component rbits[N][C * OS * OS];
-    for (var n = 0; n < N; n++) {
-        for (var c = 0; c < C; c++) {
-            for (var pos = 0; pos < OS * OS; pos++) {
-                var y = pos \ OS;
-                var x = pos % OS;
-                var sum = AREA \ 2;
-                for (var k = 0; k < AREA; k++) {
-                    sum += a[n][c * S * S + (y * K + k \ K) * S + x * K + k % K];
-                }
-                var j = c * OS * OS + pos;
-                q[n][j] <-- sum \ AREA;
-                r[n][j] <-- sum % AREA;
-                sum === q[n][j] * AREA + r[n][j];
-                qbits[n][j] = Num2Bits(QBITS);
-                qbits[n][j].in <== q[n][j];
-                rbits[n][j] = Num2Bits(RBITS);
-                rbits[n][j].in <== r[n][j];
-            }
-        }
-    }
-}
-
-// z = a . w^T + b (the logits).
-template OutputLayer(N, DIN, DOUT) {
-    signal input a[N][DIN];
-    signal input w[DOUT][DIN];
-    signal input b[DOUT];
-    signal output z[N][DOUT];
-    signal m[N][DOUT][DIN];
-    for (var n = 0; n < N; n++) {
-        for (var j = 0; j < DOUT; j++) {
-            var acc = b[j];
-            for (var i = 0; i < DIN; i++) {
-                m[n][j][i] <== a[n][i] * w[j][i];
-                acc += m[n][j][i];
-            }
-            z[n][j] <== acc;
-        }
-    }
-}
-
-// correct = #samples whose label's logit beats every other strictly (|z| <= 2^(K-1)).
-template StrictWins(N, C, K) {
-    signal input z[N][C];
-    signal input label[N];
-    signal output correct;
-    signal onehot[N][C];
-    signal picked[N][C];
-    signal inv[N];
-    signal hit[N];
-    component cmp[N][C];
-    var count = 0;
-    for (var n = 0; n < N; n++) {
-        var ones = 0;
-        var index = 0;
-        var truth = 0;
-        for (var c = 0; c < C; c++) {
-            onehot[n][c] <-- label[n] == c ? 1 : 0;
-            onehot[n][c] * (onehot[n][c] - 1) === 0;
-            ones += onehot[n][c];
-            index += c * onehot[n][c];
-            picked[n][c] <== onehot[n][c] * z[n][c];
-            truth += picked[n][c];
-        }
-        ones === 1;
-        index === label[n];
-        var wins = 0;
-        for (var c = 0; c < C; c++) {
-            cmp[n][c] = Num2Bits(K + 1);
-            cmp[n][c].in <== truth - z[n][c] - 1 + 2 ** K;
-            wins += cmp[n][c].out[K];
-        }
-        // The label's own comparison always loses, so a hit is wins == C - 1.
-        inv[n] <-- wins - (C - 1) != 0 ? 1 / (wins - (C - 1)) : 0;
-        hit[n] <== 1 - (wins - (C - 1)) * inv[n];
-        (wins - (C - 1)) * hit[n] === 0;
-        count += hit[n];
-    }
-    correct <== count;
-}
-"""
 
 
 def _felt(value: int) -> int:

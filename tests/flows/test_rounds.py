@@ -1,4 +1,5 @@
-"""Two full rounds on real parts: anvil, IPFS, EZKL proofs of a tiny circuit.
+"""Two full rounds on real parts: anvil, IPFS, real proofs of a tiny circuit, once with
+each proving backend (EZKL, Groth16).
 
 Three participants: two honest, one trained on label-flipped data. In round 1 the
 poisoned participant also hands the leader a model other than the one it proved.
@@ -71,19 +72,22 @@ def _play_round(world: World, run: Run, round_: int, datas: list, swap_handoff: 
     session.client.finalise(run.task_id, round_, sender=publisher)
 
 
-@pytest.fixture(scope="module")
-def run(world: World) -> Run:
+@pytest.fixture(scope="module", params=["ezkl", "groth16"])
+def run(world: World, request: pytest.FixtureRequest) -> Run:
     from ape import accounts
 
     session = world.session
-    task_id = pub.create_task(session, accounts.test_accounts[0], tiny_options(), world.pool)
+    task_id = pub.create_task(
+        session, accounts.test_accounts[0], tiny_options(backend=request.param), world.pool
+    )
     parts = partition(world.train, PartitionConfig(participants=3, seed=1))
     # Half flipped: weak (never the leader) but still above zero strict wins, so its
     # submission is admitted (a zero count is refused: ZeroCountSubmission).
     datas = [parts[0], flip_labels(parts[1], LabelFlipConfig(fraction=0.5)), parts[2]]
     kinds = ["honest", "label-flipped", "honest"]
     people = [
-        Participant(session, accounts.test_accounts[i + 1], f"rounds-p{i + 1}") for i in range(3)
+        Participant(session, accounts.test_accounts[i + 1], f"rounds-{request.param}-p{i + 1}")
+        for i in range(3)
     ]
     for person in people:
         person.join(task_id)

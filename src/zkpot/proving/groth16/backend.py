@@ -257,13 +257,9 @@ class Groth16Circuit(Circuit):
         return solidity.render_verifier(self.verification_key,
                                         solidity.contract_name(self.short_id))
 
-    def _verifier_container(self) -> Any:
-        from ape import compilers
-
-        return compilers.compile_source(
-            "solidity", self.verifier_source(),
-            contractName=solidity.contract_name(self.short_id),
-        )
+    def _compiled_verifier(self) -> solidity.CompiledVerifier:
+        return solidity.compile_verifier(self.verifier_source(),
+                                         solidity.contract_name(self.short_id))
 
     def vk_digest(self) -> bytes:
         """keccak256 of the verifier's runtime code, which embeds the verification key.
@@ -272,13 +268,12 @@ class Groth16Circuit(Circuit):
         """
         from eth_utils.crypto import keccak
 
-        code = self._verifier_container().contract_type.runtime_bytecode.bytecode
-        return bytes(keccak(bytes.fromhex(str(code).removeprefix("0x"))))
+        return bytes(keccak(self._compiled_verifier().runtime))
 
     def deploy_verifier(self, sender: Any) -> str:
         from ape import project
 
-        verifier = sender.deploy(self._verifier_container())
+        verifier = sender.deploy(self._compiled_verifier().container())
         adapter = sender.deploy(project.Groth16AccuracyVerifier, verifier.address,
                                 bytes.fromhex(self.circuit_id), self.spec.samples)
         return str(adapter.address)

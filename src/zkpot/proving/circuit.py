@@ -306,38 +306,12 @@ def ezkl_input(spec: CircuitSpec, batch: TestBatch) -> dict[str, list[list[float
 
 
 def quantized_count(spec: CircuitSpec, model: nn.Module, batch: TestBatch) -> int:
-    """The count torch computes on the circuit's fixed-point view of the weights and inputs.
+    """The count the circuit computes, in its exact integer arithmetic (no proof, no EZKL).
 
-    Weights and features are rounded to ``param_scale``/``input_scale`` bits, each
-    linear, conv and pooling result is rounded back to ``input_scale`` bits as EZKL
-    rescales it, and the circuit's form is evaluated in float64: the reference the
-    circuit must match.
+    The reference both backends are tested against: :func:`zkpot.proving.fixedpoint.count`
+    (EZKL 23.0.5's fixed-point rules, pinned down integer for integer; the Groth16
+    circuit implements the same).
     """
-    check_batch(spec, batch)
+    from zkpot.proving import fixedpoint
 
-    def rounded(t: torch.Tensor, bits: int) -> torch.Tensor:
-        scaled: torch.Tensor = torch.round(t.double() * 2**bits) / 2**bits
-        return scaled
-
-    quantized = _clone_double(model)
-
-    def rebase(_module: nn.Module, _inputs: object, output: torch.Tensor) -> torch.Tensor:
-        # EZKL rescales each linear/conv/pool result back to the input scale, rounding.
-        return rounded(output, spec.input_scale)
-
-    for module in quantized.modules():
-        if isinstance(module, nn.Linear | nn.Conv2d | nn.AvgPool2d):
-            module.register_forward_hook(rebase)
-    with torch.no_grad():
-        for param in quantized.parameters():
-            param.copy_(rounded(param, spec.param_scale))
-        x = rounded(torch.from_numpy(batch.X), spec.input_scale)
-        labels = torch.from_numpy(label_input(spec, batch.y)).double()
-        out = AccuracyCircuit(quantized, spec.form)(x, labels)
-    return int(out.item())
-
-
-def _clone_double(model: nn.Module) -> nn.Module:
-    import copy
-
-    return copy.deepcopy(model).double().eval()
+    return fixedpoint.count(spec, model, batch)

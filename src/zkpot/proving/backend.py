@@ -147,6 +147,14 @@ class Circuit(ABC):
         """Deploy this circuit's on-chain verifier and adapter from ``sender``; the adapter."""
 
     @abstractmethod
+    def audit_keys(self, phase1: Path | None = None) -> str:
+        """Check that the keys belong to this circuit and its phase-1 file; say what was checked.
+
+        ``phase1``: the phase-1 file to check against (default: the development one, when
+        the keys used it). A :class:`ProvingError` on any mismatch.
+        """
+
+    @abstractmethod
     def published_files(self) -> dict[str, Path]:
         """The artifacts a task document lists by CID, by name, besides the descriptor.
 

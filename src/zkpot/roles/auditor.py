@@ -180,14 +180,28 @@ class _Audit:
         )
 
 
-def audit_task(session: Session, task_id: int, rounds: list[int] | None = None) -> list[Finding]:
-    """Audit ``rounds`` of a task (all by default); return every finding, in order."""
+def audit_task(
+    session: Session,
+    task_id: int,
+    rounds: list[int] | None = None,
+    *,
+    check_keys: bool = False,
+    phase1: Path | None = None,
+) -> list[Finding]:
+    """Audit ``rounds`` of a task (all by default); return every finding, in order.
+
+    ``check_keys`` also checks that the proving keys derive from the circuit and its
+    phase-1 file (``phase1``, default the development one): for Groth16 this re-runs
+    the ceremony's ``zkey verify``, which takes minutes.
+    """
     try:
         audit = _Audit(session, task_id)
     except ZkpotError as error:
         # Without a readable task document nothing else can be checked.
         return [Finding(None, "task document", False, error.sentence())]
     audit.record(None, "verifying key", audit.verifying_key)
+    if check_keys:
+        audit.record(None, "proving keys", lambda: (True, audit.artifacts.audit_keys(phase1)))
     headers = audit.client.blocks(task_id)
     audit.record(None, "block chain", lambda: audit.block_chain(headers))
     by_round = {h.round: h for h in headers}

@@ -15,6 +15,7 @@ from typing import Any
 
 from torch import nn
 
+from zkpot.errors import ProvingError
 from zkpot.proving import pipeline
 from zkpot.proving.backend import AccuracyProof, Circuit, Statement
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch
@@ -102,6 +103,16 @@ class EzklCircuit(Circuit):
         adapter = sender.deploy(project.EzklAccuracyVerifier, verifier.address,
                                 *adapter_arguments(self.artifacts).as_tuple())
         return str(adapter.address)
+
+    def audit_keys(self, phase1: Path | None = None) -> str:
+        srs = self.artifacts.srs
+        path = phase1 or srs.path
+        if pipeline.file_sha256(path) != srs.sha256:
+            raise ProvingError(f"The SRS {path} is not the one the circuit's keys were made with",
+                               "use the SRS file the task names (its SHA-256 is in circuit.json)")
+        return ("EZKL keys: universal SRS checked by SHA-256"
+                + (" (INSECURE development SRS)" if srs.insecure else "")
+                + "; the keys are re-derivable from the circuit and the SRS")
 
     def published_files(self) -> dict[str, Path]:
         a = self.artifacts

@@ -278,6 +278,27 @@ class Groth16Circuit(Circuit):
                                 bytes.fromhex(self.circuit_id), self.spec.samples)
         return str(adapter.address)
 
+    def audit_keys(self, phase1: Path | None = None) -> str:
+        """``snarkjs zkey verify`` of the key against the circuit and phase 1.
+
+        Every hash is also compared with the published transcript (:func:`ceremony.audit`).
+        """
+        transcript = ceremony.Transcript.load(self.transcript)
+        if transcript.single_party:
+            key = prover.proving_key(self.keys_dir)
+            if ceremony.file_sha256(key) != transcript.zkey_sha256:
+                raise ProvingError("The proving key is not the one the transcript names",
+                                   "fetch the task's artifacts again")
+            return ("Groth16 keys: INSECURE single-party setup; the key matches the transcript's "
+                    "hash, but no ceremony exists to verify")
+        self.require_keys()
+        ptau = phase1 or ceremony.dev_ptau()
+        checked = ceremony.audit(self.keys_dir, self.r1cs, ptau)
+        names = ", ".join(c.name for c in checked.contributions)
+        return (f"Groth16 keys derive from the circuit and the 2^{checked.ptau_power} phase-1 "
+                f"file ({checked.ptau_source}) through {len(checked.contributions)} "
+                f"contribution(s): {names}")
+
     def published_files(self) -> dict[str, Path]:
         files = {self.source.name: self.source,
                  ceremony.VERIFICATION_KEY: self.verification_key,

@@ -14,12 +14,18 @@ from contextlib import contextmanager
 from dataclasses import asdict, replace
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from zkpot import services
 from zkpot.errors import ChainError, ZkpotError
+
+if TYPE_CHECKING:
+    from zkpot.proving.circuit import BackendName
+
+DEFAULT_BACKEND = "ezkl"
+"""The backend ``task create`` and ``demo`` use unless told otherwise."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 LOCAL_NETWORK = "ethereum:local:foundry"
@@ -459,17 +465,36 @@ def task() -> None:
 @account_option("test:0")
 @click.option("--name", default="digits", show_default=True)
 @click.option("--architecture", default="mlp-64-32-10", show_default=True)
-@click.option("--samples", default=32, show_default=True, help="Test samples per proof (≤ 64).")
+@click.option(
+    "--samples", default=32, show_default=True,
+    help="Test samples per proof (≤ 256 with groth16, ≤ 64 with ezkl).",
+)
 @click.option("--chunks", default=1, show_default=True, help="Proofs per round.")
 @click.option("--policy", type=click.Choice(["fedavg", "leader-model"]), default="fedavg")
+@click.option(
+    "--backend",
+    type=click.Choice(["groth16", "ezkl"]),
+    default=DEFAULT_BACKEND,
+    show_default=True,
+    help="Proving backend: Groth16 (circom R1CS, ~0.25 M gas a proof, up to 256 samples a "
+    "proof) or EZKL (Halo2/KZG, ~2.1 M gas a proof, up to 64).",
+)
 @pool_options
 @click.option(
     "--srs",
     type=click.Path(exists=True, path_type=Path),
     default=None,
-    help="Powers-of-tau file (production). Without it an INSECURE one is generated.",
+    help="Phase-1 file (production): EZKL's KZG SRS or Groth16's powers of tau. Without "
+    "it an INSECURE development one is used.",
 )
-@click.option("--srs-sha256", default=None, help="Expected SHA-256 of --srs.")
+@click.option(
+    "--srs-hash",
+    "--srs-sha256",
+    "srs_sha256",
+    default=None,
+    help="Published hash of --srs: SHA-256 of an EZKL SRS, BLAKE2b-512 of a Groth16 "
+    "powers-of-tau (optional for the public Hermez files, which are recognised).",
+)
 @click.option("--commit-duration", default=600, show_default=True)
 @click.option("--reveal-duration", default=600, show_default=True)
 @click.option("--submit-duration", default=1800, show_default=True)
@@ -485,6 +510,7 @@ def task_create(
     samples: int,
     chunks: int,
     policy: str,
+    backend: str,
     data: str,
     holdout: float,
     seed: int,
@@ -499,14 +525,15 @@ def task_create(
     from zkpot.roles import publisher
     from zkpot.roles.common import resolve_account
 
-    if srs is not None and srs_sha256 is None:
-        raise ZkpotError("--srs needs --srs-sha256", "pass the ceremony file's published hash")
+    if srs is not None and srs_sha256 is None and backend == "ezkl":
+        raise ZkpotError("--srs needs --srs-hash", "pass the ceremony file's published SHA-256")
     options = publisher.TaskOptions(
         name=name,
         architecture=architecture,
         samples_per_proof=samples,
         chunks_per_round=chunks,
         policy=policy,
+        backend=cast("BackendName", backend),
         srs_path=srs,
         srs_sha256=srs_sha256,
         commit_duration=commit_duration,
@@ -515,7 +542,8 @@ def task_create(
         aggregate_duration=aggregate_duration,
     )
     with _session(network, contract, ipfs_url) as session, _Steps() as steps:
-        steps(f"creating the task: {architecture} circuit, verifier, IPFS documents, chain")
+        steps(f"creating the task: {architecture} {backend} circuit, verifier, IPFS documents, "
+              "chain")
         task_id = publisher.create_task(
             session, resolve_account(account), options, _pool(data, holdout, seed)
         )
@@ -945,6 +973,15 @@ def _round_status(client: Any, task_id: int, round_no: int, per_round: int) -> d
 @chain_options
 @click.option("--task", "task_id", type=int, required=True)
 @click.option("--round", "rounds", type=int, multiple=True, help="Rounds to audit (default all).")
+@click.option(
+    "--keys", "check_keys", is_flag=True,
+    help="Also check the proving keys derive from the circuit and phase 1 (Groth16: snarkjs "
+    "zkey verify of the ceremony; minutes).",
+)
+@click.option(
+    "--phase1", type=click.Path(exists=True, path_type=Path), default=None,
+    help="The phase-1 file the keys were made with (default: the development one).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @friendly_errors
 def audit(
@@ -953,13 +990,16 @@ def audit(
     ipfs_url: str | None,
     task_id: int,
     rounds: tuple[int, ...],
+    check_keys: bool,
+    phase1: Path | None,
     as_json: bool,
 ) -> None:
     """Auditor: re-verify rounds from chain and IPFS alone; exit 1 if anything fails."""
     from zkpot.roles.auditor import audit_task
 
     with _session(network, contract, ipfs_url) as session:
-        findings = audit_task(session, task_id, list(rounds) if rounds else None)
+        findings = audit_task(session, task_id, list(rounds) if rounds else None,
+                              check_keys=check_keys, phase1=phase1)
 
     def text() -> None:
         for f in findings:
@@ -983,6 +1023,14 @@ def audit(
 @click.option("--samples", default=16, show_default=True, help="Test samples per proof.")
 @click.option("--chunks", default=1, show_default=True, help="Proofs per round.")
 @click.option("--policy", type=click.Choice(["fedavg", "leader-model"]), default="fedavg")
+@click.option(
+    "--backend",
+    type=click.Choice(["groth16", "ezkl"]),
+    default=DEFAULT_BACKEND,
+    show_default=True,
+    help="Proving backend: Groth16 (circom R1CS, ~0.25 M gas a proof, up to 256 samples a "
+    "proof) or EZKL (Halo2/KZG, ~2.1 M gas a proof, up to 64).",
+)
 @click.option("--partition", type=click.Choice(["iid", "dirichlet"]), default="iid")
 @click.option(
     "--results",
@@ -999,11 +1047,12 @@ def demo(
     samples: int,
     chunks: int,
     policy: str,
+    backend: str,
     partition: str,
     results: Path | None,
     keep_services: bool,
 ) -> None:
-    """Run the end-to-end demo on local anvil + IPFS + EZKL and write a report."""
+    """Run the end-to-end demo on local anvil + IPFS + real proofs and write a report."""
     from zkpot.demo import DemoConfig, run_demo
 
     config = DemoConfig(
@@ -1013,6 +1062,7 @@ def demo(
         samples_per_proof=samples,
         chunks_per_round=chunks,
         policy=policy,
+        backend=cast("BackendName", backend),
         partition=partition,
         keep_services=keep_services,
     )
@@ -1057,18 +1107,31 @@ def circuit() -> None:
     "--samples",
     default=32,
     show_default=True,
-    type=click.IntRange(1, 64),
-    help="Test samples per proof (one chunk, at most 64).",
+    type=click.IntRange(1, 256),
+    help="Test samples per proof (one chunk: at most 256 with groth16, 64 with ezkl).",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["groth16", "ezkl"]),
+    default=DEFAULT_BACKEND,
+    show_default=True,
+    help="Proving backend.",
 )
 @click.option(
     "--srs",
     "srs_path",
     type=click.Path(path_type=Path),
     default=None,
-    help="Powers-of-tau file (the public ceremony's); without it an INSECURE "
-    "development SRS is generated.",
+    help="Phase-1 file (the public ceremony's: EZKL's SRS or Groth16's powers of tau); "
+    "without it an INSECURE development one is used.",
 )
-@click.option("--srs-sha256", default=None, help="The SRS file's published sha256 (hex).")
+@click.option(
+    "--srs-hash",
+    "--srs-sha256",
+    "srs_sha256",
+    default=None,
+    help="The phase-1 file's published hash (SHA-256 for EZKL, BLAKE2b-512 for Groth16).",
+)
 @click.option(
     "--zk-dir",
     type=click.Path(path_type=Path),
@@ -1081,6 +1144,7 @@ def circuit() -> None:
 def circuit_setup(
     architecture: str,
     samples: int,
+    backend: str,
     srs_path: Path | None,
     srs_sha256: str | None,
     zk_dir: Path | None,
@@ -1091,25 +1155,23 @@ def circuit_setup(
     from zkpot.data import load_digits
     from zkpot.models import architecture_by_name, build_model
     from zkpot.proving import pipeline
+    from zkpot.proving.backend import Circuit, load_circuit, setup_circuit
     from zkpot.proving.circuit import CircuitSpec, TestBatch
 
     if srs_sha256 is not None and srs_path is None:
-        raise ZkpotError("--srs-sha256 was given without --srs", "pass the SRS file with --srs")
+        raise ZkpotError("--srs-hash was given without --srs", "pass the phase-1 file with --srs")
     arch = architecture_by_name(architecture)
-    spec = CircuitSpec(arch, samples=samples)
+    spec = CircuitSpec(arch, samples=samples, backend=cast("BackendName", backend))
     directory = (zk_dir or pipeline.default_zk_dir()) / spec.short_id
-    artifacts: pipeline.CircuitArtifacts | None = None
+    artifacts: Circuit | None = None
     if not force:
         try:
-            artifacts = pipeline.CircuitArtifacts.load(directory)
+            artifacts = load_circuit(directory)
             artifacts.require_keys()
-            wanted_srs = srs_sha256 or (
-                pipeline.file_sha256(srs_path) if srs_path and srs_path.is_file() else None
-            )
             if artifacts.insecure != (srs_path is None) or (
-                wanted_srs is not None and artifacts.srs.sha256 != wanted_srs.lower()
+                srs_sha256 is not None and artifacts.srs_hash != srs_sha256.lower()
             ):
-                artifacts = None  # built with another SRS: rebuild
+                artifacts = None  # built with another phase-1 file: rebuild
         except ZkpotError:
             artifacts = None
     reused = artifacts is not None
@@ -1117,8 +1179,9 @@ def circuit_setup(
         digits = load_digits()
         calibration = TestBatch(digits.X[:samples], digits.y[:samples])
         with _Steps(as_json) as steps:
-            steps(f"building {arch.name} x {samples} samples into {directory} (minutes)")
-            artifacts = pipeline.setup_circuit(
+            steps(f"building the {backend} circuit {arch.name} x {samples} samples into "
+                  f"{directory} (minutes)")
+            artifacts = setup_circuit(
                 spec,
                 build_model(arch, seed=0),
                 calibration,
@@ -1126,24 +1189,104 @@ def circuit_setup(
                 srs_path=srs_path,
                 srs_sha256=srs_sha256,
             )
-    elif artifacts.insecure:
+    built = artifacts
+    from zkpot.proving.ezkl import EzklCircuit
+    from zkpot.proving.groth16 import ceremony
+    from zkpot.proving.groth16.backend import Groth16Circuit
+
+    if isinstance(built, Groth16Circuit) and built.insecure:
+        click.echo(ceremony.INSECURE_SETUP_WARNING if built.data.get("single_party")
+                   else ceremony.INSECURE_DEV_PTAU_WARNING, err=True)
+    elif reused and built.insecure:
         click.echo(pipeline.INSECURE_SRS_WARNING, err=True)
-    data = {
-        "short_id": artifacts.spec.short_id,
-        "circuit_id": artifacts.circuit_id,
-        "directory": str(artifacts.directory),
-        "logrows": artifacts.logrows,
-        "num_rows": artifacts.num_rows,
-        "insecure": artifacts.insecure,
+
+    size = (f"logrows {built.artifacts.logrows} ({built.artifacts.num_rows:,} rows)"
+            if isinstance(built, EzklCircuit) else
+            f"{built.constraints:,} constraints" if isinstance(built, Groth16Circuit) else "")
+    data: dict[str, Any] = {
+        "short_id": built.short_id,
+        "circuit_id": built.circuit_id,
+        "backend": built.backend,
+        "directory": str(built.directory),
+        "insecure": built.insecure,
         "reused": reused,
+        "files": {name: str(path) for name, path in built.published_files().items()},
     }
+    if isinstance(built, EzklCircuit):
+        data.update(logrows=built.artifacts.logrows, num_rows=built.artifacts.num_rows)
+    if isinstance(built, Groth16Circuit):
+        data.update(constraints=built.constraints)
 
     def text() -> None:
-        click.echo(f"circuit {data['short_id']} ({arch.name}, {samples} samples per proof)")
-        click.echo(f"logrows {artifacts.logrows} ({artifacts.num_rows:,} rows)")
-        click.echo(f"artifacts {artifacts.directory}" + (" (already built)" if reused else ""))
-        if artifacts.insecure:
-            click.echo("INSECURE: development SRS; pass --srs with the ceremony file for real use")
+        click.echo(f"circuit {data['short_id']} ({arch.name}, {samples} samples per proof, "
+                   f"{built.backend})")
+        click.echo(size)
+        click.echo(f"artifacts {built.directory}" + (" (already built)" if reused else ""))
+        if built.insecure:
+            click.echo("INSECURE: development phase-1 file or single-party setup; pass --srs "
+                       "with the ceremony file for real use")
+
+    _emit(data, as_json, text)
+
+
+@circuit.command("contribute")
+@click.option("--circuit", "circuit_ref", required=True,
+              help="A Groth16 circuit folder or its short id under zk/.")
+@click.option("--name", required=True, help="The contributor's name, kept in the transcript.")
+@click.option("--entropy", default=None,
+              help="Extra text mixed into the contribution (snarkjs adds its own randomness).")
+@click.option("--beacon", default=None,
+              help="Hex of public randomness to close the ceremony with (e.g. a later block "
+              "hash); default 32 fresh random bytes.")
+@click.option("--phase1", type=click.Path(exists=True, path_type=Path), default=None,
+              help="The phase-1 file the circuit was set up with (default: the development one).")
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def circuit_contribute(
+    circuit_ref: str,
+    name: str,
+    entropy: str | None,
+    beacon: str | None,
+    phase1: Path | None,
+    as_json: bool,
+) -> None:
+    """Add a phase-2 contribution to a Groth16 circuit, then close it with a new beacon.
+
+    Run before `task create`: the verifier deployed for a task embeds the final key.
+    """
+    import secrets
+
+    from zkpot.proving import pipeline
+    from zkpot.proving.backend import load_circuit
+    from zkpot.proving.groth16 import ceremony
+    from zkpot.proving.groth16.backend import Groth16Circuit
+
+    as_path = Path(circuit_ref)
+    directory = as_path if as_path.is_dir() else pipeline.default_zk_dir() / circuit_ref
+    built = load_circuit(directory)
+    if not isinstance(built, Groth16Circuit):
+        raise ZkpotError(f"Circuit {built.short_id} is an {built.backend} circuit",
+                         "contributions are for Groth16 circuits (EZKL has no per-circuit setup)")
+    if built.data.get("single_party"):
+        raise ZkpotError(f"Circuit {built.short_id} has INSECURE single-party keys, so there is "
+                         "no ceremony to contribute to",
+                         "set it up again with a powers-of-tau file (--srs) that fits it")
+    built.require_keys()
+    with _Steps(as_json) as steps:
+        steps(f"contributing to circuit {built.short_id} as {name!r}")
+        contribution = ceremony.contribute(built.keys_dir, name=name, entropy=entropy,
+                                           reopen=True)
+        steps("closing the ceremony: beacon, zkey verify, verification key")
+        ptau = ceremony.check_ptau(phase1 or ceremony.dev_ptau(),
+                                   built.srs_hash or None)
+        transcript = ceremony.finalize(built.keys_dir, built.r1cs, ptau,
+                                       beacon=beacon or secrets.token_hex(32))
+    data = {"circuit": built.short_id, "contribution": asdict(contribution),
+            "contributions": [c.name for c in transcript.contributions]}
+
+    def text() -> None:
+        click.echo(f"contribution {contribution.hash[:32]}… added to {built.short_id}")
+        click.echo("transcript: " + " -> ".join(data["contributions"]))
 
     _emit(data, as_json, text)
 

@@ -15,8 +15,8 @@ from zkpot.proving import evm, pipeline
 def _setup(zk_dir: Path, *extra: str) -> tuple[int, str, str]:
     result = CliRunner(mix_stderr=False).invoke(
         cli,
-        ["circuit", "setup", "--architecture", "mlp-64-8-10", "--samples", "4",
-         "--zk-dir", str(zk_dir), *extra],
+        ["circuit", "setup", "--backend", "ezkl", "--architecture", "mlp-64-8-10",
+         "--samples", "4", "--zk-dir", str(zk_dir), *extra],
     )
     return result.exit_code, result.stdout, result.stderr
 
@@ -58,9 +58,9 @@ def test_setup_builds_reuses_and_feeds_the_verifier_command(tmp_path: Path) -> N
 
 
 def test_setup_errors_are_one_sentence(tmp_path: Path) -> None:
-    code, _, err = _setup(tmp_path, "--srs-sha256", "00" * 32)
+    code, _, err = _setup(tmp_path, "--srs-hash", "00" * 32)
     assert code == 1
-    assert err.startswith("error: --srs-sha256 was given without --srs")
+    assert err.startswith("error: --srs-hash was given without --srs")
     assert len(err.strip().splitlines()) == 1
     result = CliRunner(mix_stderr=False).invoke(
         cli, ["circuit", "setup", "--architecture", "mlp-1", "--zk-dir", str(tmp_path)]

@@ -12,12 +12,16 @@ template RangePack(n, BITS, OFFSET) {
     var M = (n + K - 1) \ K;
     signal output out[M];
     component bits[n];
+    // Powers are computed once: a field power per use dominated the witness time.
+    var shift[K];
+    shift[0] = 1;
+    for (var t = 1; t < K; t++) shift[t] = shift[t - 1] * (2 ** BITS);
     var acc[M];
     for (var j = 0; j < M; j++) acc[j] = 0;
     for (var i = 0; i < n; i++) {
         bits[i] = Num2Bits(BITS);
         bits[i].in <== in[i] + OFFSET;
-        acc[i \ K] += (in[i] + OFFSET) * (2 ** (BITS * (i % K)));
+        acc[i \ K] += (in[i] + OFFSET) * shift[i % K];
     }
     for (var j = 0; j < M; j++) out[j] <== acc[j];
 }
@@ -34,30 +38,35 @@ template HiddenLayer(N, DIN, DOUT, G, R) {
     signal m[N][NG][DIN];
     signal u[N][DOUT];
     component bits[N][DOUT];
+    var half = 2 ** R;
+    var mask = 2 ** D - 1;
+    var shift[G];
+    shift[0] = 1;
+    for (var t = 1; t < G; t++) shift[t] = shift[t - 1] * (2 ** D);
     for (var n = 0; n < N; n++) {
         for (var g = 0; g < NG; g++) {
             var total = 0;
             for (var i = 0; i < DIN; i++) {
                 var packed = 0;
                 for (var t = 0; t < G; t++) {
-                    if (g * G + t < DOUT) packed += w[g * G + t][i] * (2 ** (D * t));
+                    if (g * G + t < DOUT) packed += w[g * G + t][i] * shift[t];
                 }
                 m[n][g][i] <== a[n][i] * packed;
                 total += m[n][g][i];
             }
             // All offsets first: only then is every digit non-negative (no field wrap).
             for (var t = 0; t < G; t++) {
-                if (g * G + t < DOUT) total += (b[g * G + t] + 2 ** R) * (2 ** (D * t));
+                if (g * G + t < DOUT) total += (b[g * G + t] + half) * shift[t];
             }
             var digits = 0;
             for (var t = 0; t < G; t++) {
                 if (g * G + t < DOUT) {
                     var j = g * G + t;
-                    u[n][j] <-- (total >> (D * t)) & (2 ** D - 1);
+                    u[n][j] <-- (total >> (D * t)) & mask;
                     bits[n][j] = Num2Bits(D);
                     bits[n][j].in <== u[n][j];
-                    digits += u[n][j] * (2 ** (D * t));
-                    h[n][j] <== bits[n][j].out[R] * (u[n][j] - 2 ** R);
+                    digits += u[n][j] * shift[t];
+                    h[n][j] <== bits[n][j].out[R] * (u[n][j] - half);
                 }
             }
             total === digits;
@@ -79,6 +88,11 @@ template HiddenConv(N, CIN, COUT, S, K, P, G, R) {
     signal m[N][OS * OS][NG][CIN * K * K];
     signal u[N][COUT * OS * OS];
     component bits[N][COUT * OS * OS];
+    var half = 2 ** R;
+    var mask = 2 ** D - 1;
+    var shift[G];
+    shift[0] = 1;
+    for (var t = 1; t < G; t++) shift[t] = shift[t - 1] * (2 ** D);
     for (var n = 0; n < N; n++) {
         for (var pos = 0; pos < OS * OS; pos++) {
             var y = pos \ OS;
@@ -93,7 +107,7 @@ template HiddenConv(N, CIN, COUT, S, K, P, G, R) {
                             var packed = 0;
                             for (var t = 0; t < G; t++) {
                                 if (g * G + t < COUT) {
-                                    packed += w[g * G + t][c * K * K + k] * (2 ** (D * t));
+                                    packed += w[g * G + t][c * K * K + k] * shift[t];
                                 }
                             }
                             m[n][pos][g][c * K * K + k] <== a[n][c * S * S + iy * S + ix] * packed;
@@ -104,17 +118,17 @@ template HiddenConv(N, CIN, COUT, S, K, P, G, R) {
                     }
                 }
                 for (var t = 0; t < G; t++) {
-                    if (g * G + t < COUT) total += (b[g * G + t] + 2 ** R) * (2 ** (D * t));
+                    if (g * G + t < COUT) total += (b[g * G + t] + half) * shift[t];
                 }
                 var digits = 0;
                 for (var t = 0; t < G; t++) {
                     if (g * G + t < COUT) {
                         var j = (g * G + t) * OS * OS + pos;
-                        u[n][j] <-- (total >> (D * t)) & (2 ** D - 1);
+                        u[n][j] <-- (total >> (D * t)) & mask;
                         bits[n][j] = Num2Bits(D);
                         bits[n][j].in <== u[n][j];
-                        digits += u[n][j] * (2 ** (D * t));
-                        h[n][j] <== bits[n][j].out[R] * (u[n][j] - 2 ** R);
+                        digits += u[n][j] * shift[t];
+                        h[n][j] <== bits[n][j].out[R] * (u[n][j] - half);
                     }
                 }
                 total === digits;
@@ -186,6 +200,7 @@ template StrictWins(N, C, K) {
     signal inv[N];
     signal hit[N];
     component cmp[N][C];
+    var offset = 2 ** K;
     var count = 0;
     for (var n = 0; n < N; n++) {
         var ones = 0;
@@ -204,7 +219,7 @@ template StrictWins(N, C, K) {
         var wins = 0;
         for (var c = 0; c < C; c++) {
             cmp[n][c] = Num2Bits(K + 1);
-            cmp[n][c].in <== truth - z[n][c] - 1 + 2 ** K;
+            cmp[n][c].in <== truth - z[n][c] - 1 + offset;
             wins += cmp[n][c].out[K];
         }
         // The label's own comparison always loses, so a hit is wins == C - 1.

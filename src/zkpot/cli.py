@@ -27,6 +27,16 @@ if TYPE_CHECKING:
 DEFAULT_BACKEND = "ezkl"
 """The backend ``task create`` and ``demo`` use unless told otherwise."""
 
+backend_option = click.option(
+    "--backend",
+    type=click.Choice(["groth16", "ezkl"]),
+    default=DEFAULT_BACKEND,
+    show_default=True,
+    help="Proving backend: Groth16 (circom R1CS, ~0.25 M gas a proof, up to 256 samples a "
+    "proof) or EZKL (Halo2/KZG, ~2.1 M gas a proof, up to 64).",
+)
+"""The ``--backend`` option of every command that builds a circuit."""
+
 F = TypeVar("F", bound=Callable[..., Any])
 LOCAL_NETWORK = "ethereum:local:foundry"
 
@@ -471,14 +481,7 @@ def task() -> None:
 )
 @click.option("--chunks", default=1, show_default=True, help="Proofs per round.")
 @click.option("--policy", type=click.Choice(["fedavg", "leader-model"]), default="fedavg")
-@click.option(
-    "--backend",
-    type=click.Choice(["groth16", "ezkl"]),
-    default=DEFAULT_BACKEND,
-    show_default=True,
-    help="Proving backend: Groth16 (circom R1CS, ~0.25 M gas a proof, up to 256 samples a "
-    "proof) or EZKL (Halo2/KZG, ~2.1 M gas a proof, up to 64).",
-)
+@backend_option
 @pool_options
 @click.option(
     "--srs",
@@ -1023,14 +1026,7 @@ def audit(
 @click.option("--samples", default=16, show_default=True, help="Test samples per proof.")
 @click.option("--chunks", default=1, show_default=True, help="Proofs per round.")
 @click.option("--policy", type=click.Choice(["fedavg", "leader-model"]), default="fedavg")
-@click.option(
-    "--backend",
-    type=click.Choice(["groth16", "ezkl"]),
-    default=DEFAULT_BACKEND,
-    show_default=True,
-    help="Proving backend: Groth16 (circom R1CS, ~0.25 M gas a proof, up to 256 samples a "
-    "proof) or EZKL (Halo2/KZG, ~2.1 M gas a proof, up to 64).",
-)
+@backend_option
 @click.option("--partition", type=click.Choice(["iid", "dirichlet"]), default="iid")
 @click.option(
     "--results",
@@ -1110,13 +1106,7 @@ def circuit() -> None:
     type=click.IntRange(1, 256),
     help="Test samples per proof (one chunk: at most 256 with groth16, 64 with ezkl).",
 )
-@click.option(
-    "--backend",
-    type=click.Choice(["groth16", "ezkl"]),
-    default=DEFAULT_BACKEND,
-    show_default=True,
-    help="Proving backend.",
-)
+@backend_option
 @click.option(
     "--srs",
     "srs_path",

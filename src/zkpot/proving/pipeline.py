@@ -329,6 +329,16 @@ def setup_circuit(
             f"{run_args['param_scale']}",
             "choose input_scale and param_scale that calibration keeps",
         )
+    # The exact integer arithmetic both backends share (zkpot.proving.fixedpoint) holds
+    # only while no layer is rebased: calibration must keep EZKL's rebase multiplier.
+    from zkpot.proving.fixedpoint import EZKL_SCALE_REBASE_MULTIPLIER
+
+    if int(run_args.get("scale_rebase_multiplier", 0)) != EZKL_SCALE_REBASE_MULTIPLIER:
+        raise ProvingError(
+            f"Calibration chose scale_rebase_multiplier {run_args.get('scale_rebase_multiplier')}, "
+            f"not {EZKL_SCALE_REBASE_MULTIPLIER}: EZKL would rescale layers the reference does not",
+            "keep the circuit's scales; report this EZKL version's calibration change",
+        )
     logrows = int(run_args["logrows"])
     compiled = directory / "reference.compiled"
     _call_ezkl("compile_circuit", hint, ezkl.compile_circuit, str(onnx_path), str(compiled),

@@ -142,7 +142,8 @@ def test_runner_classifies_annotations(tmp_path: Path) -> None:
     for name, body in FIXTURE.items():
         path = contracts / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("// SPDX-License-Identifier: GPL-3.0-or-later\npragma solidity 0.8.20;\n" + body)
+        header = "// SPDX-License-Identifier: GPL-3.0-or-later\npragma solidity 0.8.20;\n"
+        path.write_text(header + body)
     rc, report, summary = run_slither(tmp_path / "out", contracts)
     assert rc == 1, summary
     status = {

@@ -17,6 +17,7 @@ import pytest
 
 from zkpot.data import LabelFlipConfig, PartitionConfig, flip_labels, partition
 from zkpot.errors import StorageError
+from zkpot.proving.ezkl import EzklCircuit
 from zkpot.roles import participant as participant_module
 from zkpot.roles import publisher as pub
 from zkpot.roles.participant import Participant, TrainingConfig
@@ -107,7 +108,7 @@ def test_participant_resumes_after_a_crash_at_every_step(world: World) -> None:
 
     # prove: dies after the first of two chunk proofs.
     crashy = fresh()
-    with crash_after(participant_module.pipeline, "prove"), pytest.raises(SimulatedCrash):
+    with crash_after(EzklCircuit, "prove"), pytest.raises(SimulatedCrash):
         crashy.prove(task_id, round_)
     record = fresh().prove(task_id, round_)
     assert record.step == Step.PROVED and len(record.proof_paths) == 2

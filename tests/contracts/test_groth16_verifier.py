@@ -14,7 +14,7 @@ import pytest
 from ape import chain, project
 from eth_utils.crypto import keccak
 from groth16_kit import Groth16Kit, build_kit, expected_count
-from zkpot_helpers import X25519_KEY, open_and_commit, raw_submit, salt_for, warp
+from zkpot_helpers import joined_task, open_and_commit, raw_submit, salt_for, warp
 
 from zkpot import toolchain
 from zkpot.chain import ChunkProof, TaskSpec, ZKPoTClient
@@ -57,19 +57,6 @@ def _chunk(p: prover.Groth16Proof) -> ChunkProof:
     return ChunkProof(p.proof, tuple(p.public_signals))
 
 
-def _task(
-    client: ZKPoTClient,
-    adapter: Any,
-    spec_factory: Callable[..., TaskSpec],
-    publisher: Any,
-    participants: list[Any],
-) -> int:
-    task_id = client.create_task(spec_factory(adapter, chunks_per_round=1), publisher)
-    for p in participants:
-        client.join(task_id, X25519_KEY, p)
-    return task_id
-
-
 @pytest.fixture
 def task(
     client: ZKPoTClient,
@@ -78,7 +65,7 @@ def task(
     publisher: Any,
     participants: list[Any],
 ) -> int:
-    return _task(client, adapter, spec_factory, publisher, participants)
+    return joined_task(client, adapter, spec_factory, publisher, participants, chunks_per_round=1)
 
 
 # --- the verifier and the adapter ------------------------------------------------------

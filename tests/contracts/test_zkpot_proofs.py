@@ -11,7 +11,7 @@ from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 from proof_kit import ProofKit
 from zkpot_helpers import (
-    X25519_KEY,
+    joined_task,
     open_and_commit,
     raw_publish,
     raw_submit,
@@ -43,10 +43,7 @@ def _task(
     **overrides: Any,
 ) -> int:
     overrides.setdefault("chunks_per_round", 2)
-    task_id = client.create_task(spec_factory(verifier, **overrides), publisher)
-    for p in participants:
-        client.join(task_id, X25519_KEY, p)
-    return task_id
+    return joined_task(client, verifier, spec_factory, publisher, participants, **overrides)
 
 
 @pytest.fixture

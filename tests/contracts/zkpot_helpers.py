@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ape import chain
 
-from zkpot.chain import ZKPoTClient, round_test_set_commitment
+from zkpot.chain import TaskSpec, ZKPoTClient, round_test_set_commitment
 
 if TYPE_CHECKING:
     from proof_kit import ProofKit
@@ -18,6 +19,22 @@ AGGREGATE = 400
 CIRCUIT_ID = bytes.fromhex("c1" * 32)
 INITIAL_MODEL = bytes.fromhex("11" * 32)
 X25519_KEY = bytes.fromhex("ab" * 32)
+
+
+def joined_task(
+    client: ZKPoTClient,
+    verifier: Any,
+    spec_factory: Callable[..., TaskSpec],
+    publisher: Any,
+    participants: list[Any],
+    **overrides: Any,
+) -> int:
+    """Create a task on ``verifier`` (``spec_factory`` fields plus ``overrides``) and join
+    every participant with the same test X25519 key."""
+    task_id = client.create_task(spec_factory(verifier, **overrides), publisher)
+    for p in participants:
+        client.join(task_id, X25519_KEY, p)
+    return task_id
 
 
 def warp(timestamp: int) -> None:

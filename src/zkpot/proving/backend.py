@@ -19,6 +19,7 @@ chunk's samples" — with its own proof system:
 
 from __future__ import annotations
 
+import hashlib
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -28,10 +29,17 @@ from typing import Any
 from torch import nn
 
 from zkpot.errors import ProvingError
+from zkpot.models import Architecture
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch
 
 DESCRIPTOR = "circuit.json"
 """Every circuit folder's small, committed descriptor."""
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's content, read in blocks (SRS files, keys, transcripts)."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -162,8 +170,12 @@ class Circuit(ABC):
         """
 
 
-def descriptor_backend(directory: Path) -> str:
-    """The backend a circuit folder was set up with (``ezkl`` for older descriptors)."""
+def read_descriptor(directory: Path) -> tuple[dict[str, Any], CircuitSpec]:
+    """A circuit folder's descriptor and the spec it names, checked against its own id.
+
+    Every backend's descriptor holds ``spec`` (the :class:`CircuitSpec` as JSON; no
+    ``backend`` field means ``ezkl``) and ``circuit_id``.
+    """
     descriptor = directory / DESCRIPTOR
     if not descriptor.is_file():
         raise ProvingError(
@@ -172,18 +184,26 @@ def descriptor_backend(directory: Path) -> str:
         )
     try:
         data = json.loads(descriptor.read_text())
-        backend = data["spec"].get("backend", "ezkl")
-    except (ValueError, KeyError, AttributeError) as error:
+        spec_data = dict(data["spec"])
+        arch = dict(spec_data.pop("architecture"))
+        arch["hidden"] = tuple(arch["hidden"])
+        spec = CircuitSpec(architecture=Architecture(**arch), **spec_data)
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise ProvingError(
             f"The circuit descriptor {descriptor} is malformed ({error})",
             "rebuild the circuit with `zkpot circuit setup`",
         ) from error
-    return str(backend)
+    if spec.circuit_id != data.get("circuit_id"):
+        raise ProvingError(
+            f"The circuit descriptor at {directory} does not match its own id",
+            "rebuild the circuit with `zkpot circuit setup`",
+        )
+    return data, spec
 
 
 def load_circuit(directory: Path) -> Circuit:
     """Open the set-up circuit in ``directory``, whichever backend built it."""
-    backend = descriptor_backend(directory)
+    backend = read_descriptor(directory)[1].backend
     if backend == "ezkl":
         from zkpot.proving.ezkl import EzklCircuit
 

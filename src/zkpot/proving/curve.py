@@ -45,6 +45,11 @@ def felt_from_hex(value: str) -> int:
     return int.from_bytes(bytes.fromhex(value.removeprefix("0x")), "little")
 
 
+def felt_to_hex(value: int) -> str:
+    """A field element as an EZKL instance writes it (little-endian hex, reduced mod r)."""
+    return (value % SCALAR_MODULUS).to_bytes(32, "little").hex()
+
+
 def signed_felt(value: int) -> int:
     """A field element read as a signed integer (values above half the field are negative)."""
     return value - SCALAR_MODULUS if value > SCALAR_MODULUS // 2 else value

@@ -16,7 +16,6 @@ so one setup serves every model of the architecture.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -34,9 +33,15 @@ from torch import nn
 
 from zkpot import toolchain
 from zkpot.errors import ProvingError
-from zkpot.models import Architecture, architecture_id
+from zkpot.models import architecture_id
 from zkpot.proving import curve
-from zkpot.proving.backend import AccuracyProof, Statement
+from zkpot.proving.backend import (
+    DESCRIPTOR,
+    AccuracyProof,
+    Statement,
+    file_sha256,
+    read_descriptor,
+)
 from zkpot.proving.circuit import (
     Blinding,
     CircuitForm,
@@ -52,7 +57,6 @@ from zkpot.proving.circuit import (
 
 T = TypeVar("T")
 
-DESCRIPTOR = "circuit.json"
 INSECURE_SRS_WARNING = (
     "WARNING: INSECURE DEVELOPMENT SRS. This powers-of-tau file was generated on this "
     "machine, whose toxic waste is not destroyed: anyone who ran it can forge proofs. "
@@ -163,22 +167,7 @@ class CircuitArtifacts:
     @classmethod
     def load(cls, directory: Path) -> CircuitArtifacts:
         """Read the descriptor of a circuit built by :func:`setup_circuit`."""
-        descriptor = directory / DESCRIPTOR
-        if not descriptor.is_file():
-            raise ProvingError(
-                f"No circuit at {directory} (missing {DESCRIPTOR})",
-                "run `zkpot circuit setup` for the task's architecture first",
-            )
-        data = json.loads(descriptor.read_text())
-        spec_data = data["spec"]
-        arch = dict(spec_data.pop("architecture"))
-        arch["hidden"] = tuple(arch["hidden"])
-        spec = CircuitSpec(architecture=Architecture(**arch), **spec_data)
-        if spec.circuit_id != data["circuit_id"]:
-            raise ProvingError(
-                f"The circuit descriptor at {directory} does not match its own id",
-                "rebuild the circuit with `zkpot circuit setup`",
-            )
+        data, spec = read_descriptor(directory)
         # Relative to the descriptor's folder (an absolute path from an older
         # descriptor is kept as it is).
         srs_path = Path(os.path.normpath(directory / data["srs"]["path"]))
@@ -208,15 +197,6 @@ class CircuitArtifacts:
 
 
 # -- SRS ---------------------------------------------------------------------------------
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's content (how an SRS file is identified)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def prepare_srs(
@@ -609,8 +589,7 @@ def write_proof(path: Path, proof: bytes, instances: list[int], template: Path) 
     data = json.loads(template.read_text())
     data["hex_proof"] = "0x" + proof.hex()
     data["proof"] = list(proof)
-    data["instances"] = [[(v % curve.SCALAR_MODULUS).to_bytes(32, "little").hex()
-                          for v in instances]]
+    data["instances"] = [[curve.felt_to_hex(v) for v in instances]]
     path.write_text(json.dumps(data))
     return path
 

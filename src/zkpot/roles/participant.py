@@ -74,7 +74,8 @@ def task_key(session: Session, task_id: int) -> str:
 def proof_bundle(proofs: list[AccuracyProof]) -> dict[str, Any]:
     """The JSON document of a submission's proofs, as published on IPFS.
 
-    It holds EZKL's own proof files, so anyone can re-run ``ezkl verify`` on them.
+    It holds the backend's own proof files (EZKL's JSON, or the Groth16 proof file with
+    snarkjs's JSON inside), so anyone can re-verify them with that backend's tools.
     """
     return {
         "format": "zkpot-proofs/1",
@@ -83,7 +84,7 @@ def proof_bundle(proofs: list[AccuracyProof]) -> dict[str, Any]:
 
 
 def parse_proof_bundle(data: Any) -> list[dict[str, Any]]:
-    """The EZKL proof files in a bundle written by :func:`proof_bundle`.
+    """The proof files in a bundle written by :func:`proof_bundle`.
 
     Untrusted JSON: every proof file must hold a hex ``hex_proof`` and ``instances`` as
     lists of hex field elements (so :func:`chunk_proof` cannot fail on it); anything
@@ -102,10 +103,13 @@ def parse_proof_bundle(data: Any) -> list[dict[str, Any]]:
     return proofs
 
 
-def chunk_proof(ezkl_proof: dict[str, Any]) -> ChunkProof:
-    """The calldata form (proof bytes, instances) of one EZKL proof file."""
+def chunk_proof(proof_file: dict[str, Any]) -> ChunkProof:
+    """The calldata form (proof bytes, instances) of one proof file.
+
+    Both backends write ``hex_proof`` and ``instances`` (little-endian hex field elements).
+    """
     try:
-        hex_proof, instances = ezkl_proof["hex_proof"], ezkl_proof["instances"]
+        hex_proof, instances = proof_file["hex_proof"], proof_file["instances"]
         if not isinstance(hex_proof, str) or not isinstance(instances, list):
             raise TypeError("hex_proof must be a string and instances a list")
         felts = [v for group in instances for v in group]

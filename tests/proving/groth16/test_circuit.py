@@ -15,7 +15,7 @@ from torch import nn
 from zkpot import data, models, train
 from zkpot.errors import ProvingError
 from zkpot.proving import circuit, fixedpoint
-from zkpot.proving.groth16 import circom, packing
+from zkpot.proving.groth16 import circom, packing, prover
 
 SAMPLES = 4
 SUBMITTER = "0x" + "5e" * 20
@@ -173,7 +173,7 @@ def _wire(compiled: circom.CompiledCircuit, name: str, missing: int | None = Non
 
 
 def _tampered(tiny: Tiny, honest: Path, changes: dict[int, int], name: str) -> bool:
-    values = circom.read_wtns(honest)
+    values = prover.read_witness(honest)
     for wire, value in changes.items():
         values[wire] = value % circom.SCALAR_MODULUS
     path = tiny.work / f"{name}.wtns"
@@ -194,13 +194,13 @@ def test_honest_witness_satisfies_the_constraints(tiny: Tiny, honest: Path) -> N
 
 
 def test_tampered_count_is_rejected(tiny: Tiny, honest: Path) -> None:
-    values = circom.read_wtns(honest)
+    values = prover.read_witness(honest)
     assert not _tampered(tiny, honest, {1: values[1] + 1}, "count")
     assert not _tampered(tiny, honest, {1: values[1] - 1}, "count-minus")
 
 
 def test_tampered_hit_and_count_together_are_rejected(tiny: Tiny, honest: Path) -> None:
-    values = circom.read_wtns(honest)
+    values = prover.read_witness(honest)
     hit = _wire(tiny.compiled, "main.wins.hit[0]")
     flipped = 1 - values[hit]
     assert not _tampered(tiny, honest, {hit: flipped, 1: values[1] + 2 * flipped - 1}, "hit")
@@ -210,7 +210,7 @@ def test_tampered_comparison_bit_is_rejected(tiny: Tiny, honest: Path) -> None:
     # --O2 may substitute some bits away (a linear combination of the others): tamper
     # with every bit of one comparison that is still a wire.
     plan = circom.plan(tiny.spec)
-    values = circom.read_wtns(honest)
+    values = prover.read_witness(honest)
     bits = [_wire(tiny.compiled, f"main.wins.cmp[0][1].out[{i}]", missing=-1)
             for i in range(plan.compare_bits + 1)]
     assert [b for b in bits if b >= 0]
@@ -219,7 +219,7 @@ def test_tampered_comparison_bit_is_rejected(tiny: Tiny, honest: Path) -> None:
 
 
 def test_tampered_range_check_limb_is_rejected(tiny: Tiny, honest: Path) -> None:
-    values = circom.read_wtns(honest)
+    values = prover.read_witness(honest)
     for signal in ("main.model.pack0.bits[0].out[3]", "main.testSet.pack0.bits[5].out[2]",
                    "main.op0.bits[0][0].out[4]"):
         limb = _wire(tiny.compiled, signal)

@@ -17,7 +17,7 @@ from torch import nn
 
 from zkpot.errors import ProvingError
 from zkpot.proving import pipeline
-from zkpot.proving.backend import AccuracyProof, Circuit, Statement
+from zkpot.proving.backend import AccuracyProof, Circuit, Statement, file_sha256
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch
 
 
@@ -107,7 +107,7 @@ class EzklCircuit(Circuit):
     def audit_keys(self, phase1: Path | None = None) -> str:
         srs = self.artifacts.srs
         path = phase1 or srs.path
-        if pipeline.file_sha256(path) != srs.sha256:
+        if file_sha256(path) != srs.sha256:
             raise ProvingError(f"The SRS {path} is not the one the circuit's keys were made with",
                                "use the SRS file the task names (its SHA-256 is in circuit.json)")
         return ("EZKL keys: universal SRS checked by SHA-256"

@@ -26,9 +26,16 @@ from eth_utils.address import to_checksum_address
 from torch import nn
 
 from zkpot.errors import ProvingError
-from zkpot.models import Architecture, architecture_id
+from zkpot.models import architecture_id
 from zkpot.proving import curve
-from zkpot.proving.backend import DESCRIPTOR, AccuracyProof, Circuit, Statement
+from zkpot.proving.backend import (
+    DESCRIPTOR,
+    AccuracyProof,
+    Circuit,
+    Statement,
+    file_sha256,
+    read_descriptor,
+)
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch, new_blinding
 from zkpot.proving.groth16 import ceremony, circom, prover, solidity
 
@@ -122,7 +129,7 @@ class Groth16Circuit(Circuit):
         else:
             transcript = ceremony.insecure_setup(compiled.r1cs, keys)
         data: dict[str, Any] = {
-            "spec": _spec_json(spec),
+            "spec": asdict(spec),
             "circuit_id": spec.circuit_id,
             "architecture_id": architecture_id(spec.architecture),
             "constraints": info.constraints,
@@ -142,18 +149,7 @@ class Groth16Circuit(Circuit):
     @classmethod
     def load(cls, directory: Path) -> Groth16Circuit:
         """Read the descriptor of a circuit built by :meth:`setup`."""
-        try:
-            data = json.loads((directory / DESCRIPTOR).read_text())
-            spec_data = dict(data["spec"])
-            arch = dict(spec_data.pop("architecture"))
-            arch["hidden"] = tuple(arch["hidden"])
-            spec = CircuitSpec(architecture=Architecture(**arch), **spec_data)
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ProvingError(f"The circuit descriptor in {directory} is malformed ({error})",
-                               "rebuild the circuit with `zkpot circuit setup`") from error
-        if spec.circuit_id != data.get("circuit_id"):
-            raise ProvingError(f"The circuit descriptor at {directory} does not match its own id",
-                               "rebuild the circuit with `zkpot circuit setup`")
+        data, spec = read_descriptor(directory)
         return cls(directory, spec, data)
 
     @property
@@ -171,13 +167,14 @@ class Groth16Circuit(Circuit):
                 raise ProvingError(f"Circuit artifact {needed} is missing",
                                    "rerun `zkpot circuit setup` or fetch the task's artifacts")
         prover.proving_key(self.keys_dir)  # raises if neither key is there
-        if not (self.r1cs.is_file() and self.wasm.is_file()):
-            self._compile()
+        self._require_build()
 
-    def _compile(self) -> None:
-        """Recompile the published source into ``build/`` (deterministic: same R1CS)."""
+    def _require_build(self) -> None:
+        """Compile ``build/`` from the spec unless it is there (deterministic: same R1CS)."""
+        if self.r1cs.is_file() and self.wasm.is_file():
+            return
         compiled = circom.compile_circuit(self.spec, self.build_dir)
-        if compiled.source.read_text() != self.source.read_text():
+        if self.source.is_file() and compiled.source.read_text() != self.source.read_text():
             raise ProvingError(f"The circuit source in {self.directory} is not the spec's",
                                "fetch the task's artifacts again")
         compiled.source.unlink()
@@ -244,7 +241,7 @@ class Groth16Circuit(Circuit):
     def circuit_count(self, model: nn.Module, batch: TestBatch) -> int:
         import tempfile
 
-        self.require_keys()
+        self._require_build()  # a witness needs no keys
         inputs = circom.circuit_inputs(self.spec, model, new_blinding(), batch, "0x" + "00" * 20)
         with tempfile.TemporaryDirectory(prefix="zkpot-g16-count-") as tmp:
             wtns = prover.compute_witness(self.wasm, inputs, Path(tmp), "count")
@@ -286,7 +283,7 @@ class Groth16Circuit(Circuit):
         transcript = ceremony.Transcript.load(self.transcript)
         if transcript.single_party:
             key = prover.proving_key(self.keys_dir)
-            if ceremony.file_sha256(key) != transcript.zkey_sha256:
+            if file_sha256(key) != transcript.zkey_sha256:
                 raise ProvingError("The proving key is not the one the transcript names",
                                    "fetch the task's artifacts again")
             return ("Groth16 keys: INSECURE single-party setup; the key matches the transcript's "
@@ -306,12 +303,6 @@ class Groth16Circuit(Circuit):
         key = prover.proving_key(self.keys_dir)
         files[key.name] = key
         return files
-
-
-def _spec_json(spec: CircuitSpec) -> dict[str, Any]:
-    data = asdict(spec)
-    data["architecture"]["hidden"] = list(spec.architecture.hidden)
-    return data
 
 
 def _beacon() -> str:
@@ -334,8 +325,7 @@ def _proof_json(proof: bytes, signals: list[int]) -> dict[str, Any]:
     return {
         "format": PROOF_FORMAT,
         "hex_proof": "0x" + proof.hex(),
-        "instances": [[(v % curve.SCALAR_MODULUS).to_bytes(32, "little").hex()
-                       for v in signals]],
+        "instances": [[curve.felt_to_hex(v) for v in signals]],
         "snarkjs": {"proof": prover.to_snarkjs_json(proof),
                     "public": [str(v) for v in signals]},
     }

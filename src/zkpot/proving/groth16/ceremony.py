@@ -42,6 +42,7 @@ from typing import Any, Literal
 
 from zkpot import toolchain
 from zkpot.errors import ProvingError
+from zkpot.proving.backend import file_sha256
 
 TRANSCRIPT = "transcript.json"
 """The phase-2 transcript file in a circuit's key folder."""
@@ -342,20 +343,8 @@ def dev_ptau_blake2b() -> str:
 
 def file_blake2b(path: Path) -> str:
     """BLAKE2b-512 of a file, hex (what ``b2sum`` and the ceremony's table state)."""
-    h = hashlib.blake2b(digest_size=64)
     with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, hex."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=64)).hexdigest()
 
 
 def binary_sections(path: Path, magic: bytes) -> tuple[Any, dict[int, tuple[int, int]]]:

@@ -42,9 +42,6 @@ its width.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +62,7 @@ from zkpot.proving.circuit import (
     check_blinding,
 )
 from zkpot.proving.curve import SCALAR_MODULUS
+from zkpot.proving.groth16 import prover
 from zkpot.proving.groth16.packing import PACK_BITS, Segment, chain_chunks, pack, poseidon_chain
 from zkpot.proving.groth16.templates import TEMPLATES
 
@@ -422,11 +420,6 @@ class CompiledCircuit:
     sym: Path
     """Signal names: ``label,wire,component,name`` per line (wire -1: optimised away)."""
 
-    @property
-    def witness_script(self) -> Path:
-        """The ``generate_witness.js`` circom writes beside the wasm."""
-        return self.wasm.parent / "generate_witness.js"
-
 
 def _node_tool(name: str) -> Path:
     tool = toolchain.node_bin_dir() / name
@@ -457,29 +450,6 @@ def compile_circuit(spec: CircuitSpec, out_dir: Path) -> CompiledCircuit:
     return compiled
 
 
-def read_wtns(path: Path) -> list[int]:
-    """Every value of a circom ``.wtns`` file (wire 0 is the constant 1)."""
-    data = path.read_bytes()
-    if data[:4] != b"wtns":
-        raise ProvingError(f"{path} is not a witness file", "compute it again")
-    sections, offset = int.from_bytes(data[8:12], "little"), 12
-    header: tuple[int, int] | None = None
-    values: list[int] = []
-    for _ in range(sections):
-        kind = int.from_bytes(data[offset : offset + 4], "little")
-        size = int.from_bytes(data[offset + 4 : offset + 12], "little")
-        body = data[offset + 12 : offset + 12 + size]
-        if kind == 1:
-            n8 = int.from_bytes(body[:4], "little")
-            header = (n8, int.from_bytes(body[4 + n8 : 8 + n8], "little"))
-        elif kind == 2 and header is not None:
-            n8, count = header
-            values = [int.from_bytes(body[i * n8 : (i + 1) * n8], "little")
-                      for i in range(count)]
-        offset += 12 + size
-    return values
-
-
 def write_wtns(path: Path, template: Path, values: list[int]) -> None:
     """Write ``values`` into a copy of the witness file ``template`` (same header)."""
     data = bytearray(template.read_bytes())
@@ -491,25 +461,16 @@ def write_wtns(path: Path, template: Path, values: list[int]) -> None:
 
 
 def witness(compiled: CompiledCircuit, inputs: dict[str, object], out: Path) -> list[int]:
-    """Compute the witness of ``inputs`` into ``out`` (``.wtns``); return its public signals.
+    """Compute the witness of ``inputs`` into ``out`` (``<name>.wtns``); its public signals.
 
     The public signals are ``[correct, modelCommitment, testSetCommitment, submitter]``.
     A :class:`ProvingError` if the inputs violate a constraint (e.g. a value out of range).
+    The backend's own witness step (:func:`prover.compute_witness`), written where asked.
     """
-    out.parent.mkdir(parents=True, exist_ok=True)
-    input_path = out.with_suffix(".input.json")
-    input_path.write_text(json.dumps(inputs))
-    node = shutil.which("node") or "node"
-    result = subprocess.run(
-        [node, str(compiled.witness_script), str(compiled.wasm), str(input_path), str(out)],
-        capture_output=True, text=True, check=False, env={**os.environ, "NODE_OPTIONS": ""},
-    )
-    if result.returncode != 0 or not out.is_file():
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        raise ProvingError("The circuit's witness could not be computed"
-                           f" ({(detail[0] if detail else 'node failed')[:200]})",
-                           "check that the model and batch fit the task's circuit")
-    return read_wtns(out)[1:5]
+    wtns = prover.compute_witness(compiled.wasm, inputs, out.parent, out.stem)
+    if wtns != out:
+        wtns.replace(out)
+    return prover.public_signals(out)
 
 
 def check_witness(compiled: CompiledCircuit, wtns: Path) -> bool:
@@ -527,7 +488,6 @@ __all__ = [
     "emit_circuit",
     "model_commitment",
     "plan",
-    "read_wtns",
     "test_set_commitment",
     "witness",
     "write_wtns",

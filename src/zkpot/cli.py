@@ -8,6 +8,7 @@ every command that touches IPFS takes ``--ipfs-url`` (default: the local node).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -123,11 +124,19 @@ class _Steps:
     def __enter__(self) -> _Steps:
         if self.live:
             from rich.console import Console
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             self._progress = Progress(
                 SpinnerColumn(finished_text="[green]✓[/]"),
                 TextColumn("{task.description}"),
+                BarColumn(bar_width=24),
+                TextColumn("{task.fields[amount]}"),
                 TimeElapsedColumn(),
                 console=Console(stderr=True),
             )
@@ -139,11 +148,28 @@ class _Steps:
             _progress(message)
             return
         self._finish_current()
-        self._task = self._progress.add_task(message, total=1)
+        self._task = self._progress.add_task(message, total=None, amount="")
+
+    def meter(self, name: str, total: int) -> Callable[[int], None]:
+        """Turn the current step into a byte bar of ``total`` bytes; its advance callback."""
+        del name  # the step's own message already names the transfer
+        if self._progress is None or self._task is None:
+            return lambda _: None
+        task, progress, mib = self._task, self._progress, 1024 * 1024
+        progress.update(task, total=total, completed=0, amount=f"0/{total / mib:.1f} MiB")
+        done = [0]
+
+        def advance(count: int) -> None:
+            done[0] += count
+            progress.update(task, completed=done[0],
+                            amount=f"{done[0] / mib:.1f}/{total / mib:.1f} MiB")
+
+        return advance
 
     def _finish_current(self) -> None:
         if self._task is not None:
-            self._progress.update(self._task, completed=1)
+            total = next(t.total for t in self._progress.tasks if t.id == self._task)
+            self._progress.update(self._task, total=total or 1, completed=total or 1)
             self._task = None
 
     def __exit__(self, *exc: object) -> None:
@@ -202,8 +228,15 @@ def _require_local_chain(network: str) -> None:
 
 
 @contextmanager
-def _session(network: str, contract: str | None, ipfs_url: str | None) -> Iterator[Any]:
-    """Connect to the chain and IPFS; yield a :class:`~zkpot.roles.common.Session`."""
+def _session(
+    network: str, contract: str | None, ipfs_url: str | None, steps: _Steps | None = None,
+    srs: Path | None = None,
+) -> Iterator[Any]:
+    """Connect to the chain and IPFS; yield a :class:`~zkpot.roles.common.Session`.
+
+    ``steps`` is told of long steps (a fetched circuit's downloads, key derivation);
+    ``srs``: a public ceremony file the task's keys use but do not publish.
+    """
     from zkpot.chain import client_for_network, connect, show_revert_traces
     from zkpot.roles.common import Session
 
@@ -220,7 +253,12 @@ def _session(network: str, contract: str | None, ipfs_url: str | None) -> Iterat
                     f"No contract is deployed at {client.address} on {network}",
                     "deploy with `zkpot deploy` or pass --contract",
                 )
-            yield Session(client=client, storage=storage)
+            env_srs = os.environ.get("ZKPOT_SRS")
+            session = Session(client=client, storage=storage,
+                              srs=srs or (Path(env_srs) if env_srs else None))
+            if steps is not None:
+                session.progress, session.meter = steps, steps.meter
+            yield session
     finally:
         storage.close()
 
@@ -544,7 +582,7 @@ def task_create(
         submit_duration=submit_duration,
         aggregate_duration=aggregate_duration,
     )
-    with _session(network, contract, ipfs_url) as session, _Steps() as steps:
+    with _Steps() as steps, _session(network, contract, ipfs_url, steps) as session:
         steps(f"creating the task: {architecture} {backend} circuit, verifier, IPFS documents, "
               "chain")
         task_id = publisher.create_task(
@@ -682,7 +720,7 @@ def _participant(
     from zkpot.roles.common import resolve_account
     from zkpot.roles.participant import Participant
 
-    with _session(network, contract, ipfs_url) as session, _Steps() as steps:
+    with _Steps() as steps, _session(network, contract, ipfs_url, steps) as session:
         yield Participant(session, resolve_account(account), name, progress=steps)
 
 
@@ -1000,7 +1038,7 @@ def audit(
     """Auditor: re-verify rounds from chain and IPFS alone; exit 1 if anything fails."""
     from zkpot.roles.auditor import audit_task
 
-    with _session(network, contract, ipfs_url) as session:
+    with _Steps(as_json) as steps, _session(network, contract, ipfs_url, steps) as session:
         findings = audit_task(session, task_id, list(rounds) if rounds else None,
                               check_keys=check_keys, phase1=phase1)
 
@@ -1215,6 +1253,59 @@ def circuit_setup(
         if built.insecure:
             click.echo("INSECURE: development phase-1 file or single-party setup; pass --srs "
                        "with the ceremony file for real use")
+
+    _emit(data, as_json, text)
+
+
+@circuit.command("fetch")
+@chain_options
+@click.option("--task", "task_id", type=int, required=True)
+@click.option(
+    "--srs", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help="The public ceremony SRS, when the task's keys use one it does not publish "
+    "(env ZKPOT_SRS).",
+)
+@click.option("--max-mb", type=click.IntRange(1), default=None,
+              help="Largest artifact to download, in MiB (default 2048).")
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def circuit_fetch(
+    network: str, contract: str | None, ipfs_url: str | None, task_id: int,
+    srs: Path | None, max_mb: int | None, as_json: bool,
+) -> None:
+    """Download a task's circuit by CID into the cache, derive its keys, check them on chain.
+
+    The first prove, aggregate or audit of a task does the same implicitly.
+    """
+    from zkpot import limits
+    from zkpot.roles.artifacts import fetch_circuit
+    from zkpot.roles.precheck import check_verifier
+
+    with _Steps(as_json) as steps, _session(network, contract, ipfs_url, steps, srs) as session:
+        _, document = session.task(task_id)
+        fetched = fetch_circuit(
+            session.storage, document.circuit, srs=session.srs, progress=steps,
+            meter=steps.meter,
+            max_bytes=max_mb * limits.MIB if max_mb else limits.ARTIFACT_CAP,
+        )
+        steps("checking the verifying key against the task's verifier on chain")
+        check_verifier(session, task_id, document, fetched.circuit)
+    data = {
+        "task": task_id, "circuit_id": fetched.circuit.circuit_id,
+        "backend": fetched.circuit.backend, "directory": str(fetched.directory),
+        "from_cache": fetched.from_cache, "fetched_bytes": fetched.fetched_bytes,
+        "fetch_seconds": round(fetched.fetch_seconds, 2),
+        "derive_seconds": round(fetched.derive_seconds, 2), "sizes": fetched.sizes,
+        "insecure": fetched.circuit.insecure,
+    }
+
+    def text() -> None:
+        how = ("already cached; every file re-hashed" if fetched.from_cache else
+               f"{fetched.fetched_bytes / (1024 * 1024):.1f} MiB fetched in "
+               f"{fetched.fetch_seconds:.1f} s, derived in {fetched.derive_seconds:.1f} s")
+        click.echo(f"circuit {fetched.circuit.short_id} ({fetched.circuit.backend}) of task "
+                   f"{task_id} in {fetched.directory}: {how}")
+        click.echo("verifying key matches the task's document and its verifier on chain")
 
     _emit(data, as_json, text)
 

@@ -54,6 +54,12 @@ PROOF_CAP_PER_CHUNK: Final = 1 * MIB
 BUNDLE_OVERHEAD: Final = 64 * KIB
 """The proof bundle's own JSON around its proof files."""
 
+ARTIFACT_CAP: Final = 2048 * MIB
+"""One circuit artifact fetched by CID (``zkpot circuit fetch --max-mb`` overrides it).
+
+The largest measured is the Groth16 proving key of the 256-sample MLP, 519 MB; EZKL's
+proving key (up to 795 MB) is never fetched but derived."""
+
 MAX_JSON_DEPTH: Final = 32
 """Deepest nesting of any JSON the project reads (its own documents nest at most 6 deep)."""
 

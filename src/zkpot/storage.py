@@ -16,14 +16,19 @@ import json
 import re
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import IO, Any, Final, cast
 
 import httpx
 
 from zkpot import limits
 from zkpot.errors import StorageError
+
+OnBytes = Callable[[int], None]
+"""Told how many more bytes of a file transfer went through (a progress bar's advance)."""
 
 RAW_BLOCK_LIMIT: Final = 256 * 1024
 """Largest file an IPFS node stores as one raw block (the default chunk size)."""
@@ -449,6 +454,109 @@ class IpfsStorage(Storage):
                 "the node or the object is corrupt; fetch it from another node",
             )
 
+    # -- files: streamed, never held whole in memory ---------------------------------
+
+    def add_file(self, path: Path, *, on_bytes: OnBytes | None = None) -> str:
+        """Store the file at ``path`` (streamed, pinned as configured); return its CIDv1."""
+        with path.open("rb") as handle:
+            return self._add_stream(handle, name=path.name, only_hash=False, on_bytes=on_bytes)
+
+    def file_cid(self, path: Path, *, on_bytes: OnBytes | None = None) -> str:
+        """The CID ``add_file`` would return for ``path``, without storing it."""
+        if path.stat().st_size <= RAW_BLOCK_LIMIT:
+            return raw_cid(path.read_bytes())
+        with path.open("rb") as handle:
+            return self._add_stream(handle, name="verify", only_hash=True, on_bytes=on_bytes)
+
+    def _add_stream(self, handle: IO[bytes], *, name: str, only_hash: bool,
+                    on_bytes: OnBytes | None) -> str:
+        reader = _MeteredReader(handle, on_bytes)
+        # One try only: a half-read stream cannot be sent again.
+        try:
+            response = self._client.post(
+                "/add", params=self._add_params(only_hash=only_hash),
+                files={"file": (name, cast(IO[bytes], reader), "application/octet-stream")},
+                timeout=None,
+            )
+        except httpx.TransportError as exc:
+            raise self._transport_error("add", exc) from exc
+        if response.status_code != 200:
+            raise StorageError(
+                f"IPFS node at {self.config.api_url} refused `add` "
+                f"(HTTP {response.status_code}: {_error_message(response)})",
+                "check the node's log and free disk space",
+            )
+        lines = [line for line in response.text.splitlines() if line.strip()]
+        try:
+            return str(json.loads(lines[-1])["Hash"])
+        except (IndexError, KeyError, json.JSONDecodeError) as exc:
+            raise StorageError(
+                f"IPFS node at {self.config.api_url} gave an unreadable answer to `add`",
+                "check that the URL points at a Kubo-compatible RPC API",
+            ) from exc
+
+    def cat_to_file(
+        self, cid: str, destination: Path, *, max_bytes: int, what: str,
+        on_bytes: OnBytes | None = None,
+    ) -> int:
+        """Stream ``cid`` into ``destination`` (at most ``max_bytes``), checked against the CID.
+
+        The bytes land in ``<destination>.part`` first and replace ``destination`` only
+        once they match the CID, so a failed or forged download leaves nothing behind.
+        Returns the size.
+        """
+        check_cid(cid)
+        size = self._reported_size(cid)
+        if size is not None and size > max_bytes:
+            raise self._too_large(cid, what, max_bytes, f"reports {size:,} bytes")
+        partial = destination.with_name(destination.name + ".part")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            received = self._stream_to(cid, partial, max_bytes=max_bytes, on_bytes=on_bytes)
+            if received is None:
+                raise self._too_large(cid, what, max_bytes, "sent more")
+            actual = self.file_cid(partial)
+            if actual != cid:
+                raise StorageError(
+                    f"IPFS returned content for {cid} that hashes to {actual}",
+                    "the node or the object is corrupt; fetch it from another node",
+                )
+            partial.replace(destination)
+            return received
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def _stream_to(self, cid: str, path: Path, *, max_bytes: int,
+                   on_bytes: OnBytes | None) -> int | None:
+        params = {"arg": cid, "length": str(max_bytes + 1),
+                  "timeout": f"{self.config.fetch_timeout:g}s"}
+        try:
+            with self._client.stream("POST", "/cat", params=params, timeout=httpx.Timeout(
+                self.config.timeout, read=self.config.fetch_timeout + self.config.timeout,
+            )) as response:
+                if response.status_code != 200:
+                    body = _read_some(response, 64 * 1024)
+                    text = _error_text(body)
+                    if "timed out" in text or "not found" in text:
+                        raise self._not_found(cid)
+                    raise StorageError(
+                        f"IPFS node at {self.config.api_url} refused `cat` "
+                        f"(HTTP {response.status_code}: {text})",
+                        "check the CID and the node's log",
+                    )
+                received = 0
+                with path.open("wb") as out:
+                    for part in response.iter_bytes(1024 * 1024):
+                        received += len(part)
+                        if received > max_bytes:
+                            return None
+                        out.write(part)
+                        if on_bytes is not None:
+                            on_bytes(len(part))
+                return received
+        except httpx.TransportError as exc:
+            raise self._transport_error("cat", exc) from exc
+
     def pin(self, cid: str) -> None:
         """Pin ``cid`` on the node (a no-op if it already is)."""
         self._post(
@@ -466,6 +574,24 @@ class IpfsStorage(Storage):
                 return False
             raise
         return cid in response.text
+
+
+class _MeteredReader:
+    """A binary file for httpx's multipart upload that reports each chunk read."""
+
+    def __init__(self, handle: IO[bytes], on_bytes: OnBytes | None) -> None:
+        self._handle = handle
+        self._on_bytes = on_bytes
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        if data and self._on_bytes is not None:
+            self._on_bytes(len(data))
+        return data
+
+    def __iter__(self) -> Any:
+        while chunk := self.read(1024 * 1024):
+            yield chunk
 
 
 def _read_some(response: httpx.Response, limit: int) -> bytes:

@@ -166,7 +166,25 @@ class Circuit(ABC):
     def published_files(self) -> dict[str, Path]:
         """The artifacts a task document lists by CID, by name, besides the descriptor.
 
-        Each must be byte-identical wherever the circuit is set up or fetched.
+        Names are paths relative to the circuit's folder (``/``-separated). Each must be
+        byte-identical wherever the circuit is set up or fetched.
+        """
+
+    def external_files(self) -> dict[str, str]:
+        """Files the folder needs that no task publishes: a public ceremony's SRS.
+
+        The name each must have in the folder, and its SHA-256.
+        """
+        return {}
+
+    @abstractmethod
+    def complete_fetched(self) -> float:
+        """Derive, in a folder fetched from :meth:`published_files`, what is not published.
+
+        EZKL re-derives its proving key from the compiled circuit and the SRS and checks
+        the verifying key against the published one; Groth16 checks the published key
+        against its transcript and compiles the circuit from the spec. A
+        :class:`ProvingError` on any mismatch; the seconds it took.
         """
 
 

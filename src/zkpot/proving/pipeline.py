@@ -228,6 +228,22 @@ def prepare_srs(
     return SrsInfo(path.resolve(), file_sha256(path), insecure=True)
 
 
+def _beside(srs: SrsInfo, directory: Path) -> SrsInfo:
+    """The SRS as a file in the circuit's folder (linked, else copied), named as it was.
+
+    The descriptor then names it by its bare file name, so a participant who fetched the
+    circuit puts the same public file in the same place (see :mod:`zkpot.proving.fetch`).
+    """
+    inside = directory / srs.path.name
+    if srs.path.resolve() != inside.resolve():
+        inside.unlink(missing_ok=True)
+        try:
+            os.link(srs.path, inside)
+        except OSError:
+            shutil.copyfile(srs.path, inside)
+    return SrsInfo(inside.resolve(), srs.sha256, srs.insecure)
+
+
 def _check_srs(srs: SrsInfo) -> None:
     if not srs.path.is_file() or file_sha256(srs.path) != srs.sha256:
         raise ProvingError(
@@ -246,8 +262,9 @@ def _ezkl() -> Any:
 
 
 def default_zk_dir() -> Path:
-    """The project's ``zk/`` folder."""
-    return toolchain.repo_root() / "zk"
+    """Where circuits are set up: ``$ZKPOT_ZK_DIR``, else the project's ``zk/`` folder."""
+    env = os.environ.get("ZKPOT_ZK_DIR")
+    return Path(env).resolve() if env else toolchain.repo_root() / "zk"
 
 
 def _run_args(spec: CircuitSpec) -> Any:
@@ -323,7 +340,7 @@ def setup_circuit(
     compiled = directory / "reference.compiled"
     _call_ezkl("compile_circuit", hint, ezkl.compile_circuit, str(onnx_path), str(compiled),
                str(settings))
-    srs = prepare_srs(logrows, directory, srs_path, srs_sha256)
+    srs = _beside(prepare_srs(logrows, directory, srs_path, srs_sha256), directory)
     vk, pk = directory / "circuit.vk", directory / "circuit.pk"
     started = time.perf_counter()
     _call_ezkl("setup", "check free memory", ezkl.setup, str(compiled), str(vk), str(pk),
@@ -349,6 +366,31 @@ def setup_circuit(
     _make_vka(artifacts)
     artifacts.save()
     return artifacts
+
+
+def derive_keys(artifacts: CircuitArtifacts) -> float:
+    """Make the proving key of a fetched circuit; the seconds it took.
+
+    Keys depend only on the compiled circuit and the SRS (EZKL's keygen is deterministic,
+    and the weights are private advice), so the key is re-derived rather than
+    downloaded; the verifying key derived beside it must equal the published one.
+    """
+    _check_srs(artifacts.srs)
+    derived_vk = artifacts.directory / "derived.vk"
+    started = time.perf_counter()
+    try:
+        _call_ezkl("setup", "check free memory", _ezkl().setup, str(artifacts.compiled),
+                   str(derived_vk), str(artifacts.pk), str(artifacts.srs.path))
+        if derived_vk.read_bytes() != artifacts.vk.read_bytes():
+            artifacts.pk.unlink(missing_ok=True)
+            raise ProvingError(
+                "The verifying key derived from the task's compiled circuit and SRS is not "
+                "the one the task published",
+                "do not prove for this task; report the publisher",
+            )
+    finally:
+        derived_vk.unlink(missing_ok=True)
+    return time.perf_counter() - started
 
 
 def _point_count(processed: dict[str, Any] | None) -> int:

@@ -2,12 +2,13 @@
 
 A task is fully described by its on-chain record plus one JSON document on IPFS
 (:class:`TaskDocument`), whose CID the chain stores. Everything a participant or
-auditor needs to take part is reachable from those two, given the circuit's
-artifacts (``zk/<short id>/``).
+auditor needs to take part is reachable from those two: the document lists the
+circuit's artifacts by CID (:mod:`zkpot.roles.artifacts` fetches them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,11 @@ from torch import nn
 from zkpot import toolchain
 from zkpot.chain import TaskState, ZKPoTClient
 from zkpot.data import MAX_SAMPLES_PER_CHUNK, Dataset
-from zkpot.errors import ChainError, StateError, ZkpotError
+from zkpot.errors import ChainError, ZkpotError
 from zkpot.handoff import decode_model, deserialize_state_dict, load_into, serialize_state_dict
 from zkpot.limits import MAX_CHUNKS_PER_ROUND, check_json_fields, model_cap
 from zkpot.models import Architecture, architecture_by_name, build_model
-from zkpot.proving.backend import Circuit, load_circuit
+from zkpot.proving.backend import DESCRIPTOR, Circuit, load_circuit
 from zkpot.proving.circuit import Blinding, TestBatch, check_blinding
 from zkpot.proving.pipeline import default_zk_dir
 from zkpot.state import private_dir, write_private_json
@@ -158,7 +159,15 @@ class Session:
     client: ZKPoTClient
     storage: IpfsStorage
     zk_dir: Path = field(default_factory=default_zk_dir)
-    """Where circuit artifacts live (``zk/``)."""
+    """Where circuits this machine set up live (``zk/``, or ``$ZKPOT_ZK_DIR``)."""
+    circuit_cache: Path | None = None
+    """Where fetched circuits go (default :func:`zkpot.roles.artifacts.cache_root`)."""
+    srs: Path | None = None
+    """A public ceremony SRS the task's keys use but do not publish (EZKL)."""
+    progress: Callable[[str], None] = field(default=lambda _: None)
+    """Told of each long step (downloads, key derivation)."""
+    meter: Any = None
+    """A byte progress bar for large downloads (:data:`zkpot.roles.artifacts.Meter`)."""
 
     def task(self, task_id: int) -> tuple[TaskState, TaskDocument]:
         """The task's on-chain state and its IPFS document."""
@@ -172,15 +181,25 @@ class Session:
         return state, TaskDocument.from_json(self.storage.cat_json(spec_cid))
 
     def circuit(self, document: TaskDocument) -> Circuit:
-        """The task's circuit from ``zk/``, checked against the document."""
-        artifacts = load_circuit(self.zk_dir / document.circuit.short_id)
-        if artifacts.circuit_id != document.circuit.circuit_id:
-            raise StateError(
-                f"The circuit in {artifacts.directory} is not the task's circuit",
-                "rebuild it with `zkpot task create` or fetch the task's artifacts",
-            )
-        artifacts.require_keys()
-        return artifacts
+        """The task's circuit: set up here (``zk/``), else fetched by CID (cached).
+
+        A folder under ``zk/`` is used only when it holds the task's circuit with its
+        keys (the publisher's own); anything else comes from IPFS through
+        :func:`zkpot.roles.artifacts.fetch_circuit`, checked file by file.
+        """
+        local = self.zk_dir / document.circuit.short_id
+        if (local / DESCRIPTOR).is_file():
+            try:
+                artifacts = load_circuit(local)
+                if artifacts.circuit_id == document.circuit.circuit_id:
+                    artifacts.require_keys()
+                    return artifacts
+            except ZkpotError:
+                pass  # not usable here: fetch it
+        from zkpot.roles.artifacts import fetch_circuit
+
+        return fetch_circuit(self.storage, document.circuit, cache=self.circuit_cache,
+                             srs=self.srs, progress=self.progress, meter=self.meter).circuit
 
 
 def model_bytes(

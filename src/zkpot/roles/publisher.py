@@ -32,7 +32,7 @@ from zkpot.data import (
 from zkpot.errors import StateError, ZkpotError
 from zkpot.models import architecture_by_name, architecture_id, build_model
 from zkpot.proving import pipeline
-from zkpot.proving.backend import DESCRIPTOR, Circuit, load_circuit, setup_circuit
+from zkpot.proving.backend import Circuit, load_circuit, setup_circuit
 from zkpot.proving.circuit import (
     BackendName,
     CircuitSpec,
@@ -40,8 +40,8 @@ from zkpot.proving.circuit import (
     TestSetBinding,
     new_blinding,
 )
+from zkpot.roles.artifacts import publish_circuit
 from zkpot.roles.common import (
-    CircuitRef,
     Session,
     TaskDocument,
     batches,
@@ -160,26 +160,6 @@ def build_circuit(
     )
 
 
-def publish_artifacts(session: Session, artifacts: Circuit) -> CircuitRef:
-    """Add the circuit's descriptor and published artifacts to IPFS (pinned); describe them."""
-
-    def add(path: Path) -> str:
-        cid = session.storage.add(path.read_bytes(), name=path.name)
-        session.storage.pin(cid)
-        return cid
-
-    files = {name: add(path) for name, path in artifacts.published_files().items()}
-    files[DESCRIPTOR] = add(artifacts.directory / DESCRIPTOR)
-    return CircuitRef(
-        circuit_id=artifacts.circuit_id,
-        short_id=artifacts.short_id,
-        files=files,
-        srs_hash=artifacts.srs_hash,
-        insecure_srs=artifacts.insecure,
-        backend=artifacts.backend,
-    )
-
-
 def create_task(
     session: Session,
     publisher: Any,
@@ -214,7 +194,8 @@ def create_task(
         )
     artifacts = build_circuit(options, pool, session.zk_dir)
     adapter = verifier or artifacts.deploy_verifier(publisher)
-    circuit = publish_artifacts(session, artifacts)
+    circuit = publish_circuit(session.storage, artifacts, progress=session.progress,
+                              meter=session.meter)
     initial = build_model(arch, options.initial_seed)
     # Published with the model, so every participant can recompute its commitment.
     initial_blinding = new_blinding()

@@ -116,4 +116,15 @@ class EzklCircuit(Circuit):
 
     def published_files(self) -> dict[str, Path]:
         a = self.artifacts
-        return {"settings.json": a.settings, "circuit.vk": a.vk, "vka.bytes": a.vka}
+        files = {"settings.json": a.settings, "circuit.vk": a.vk, "vka.bytes": a.vka,
+                 "reference.compiled": a.compiled, "reference.onnx": a.directory / "reference.onnx"}
+        if a.srs.insecure:  # a development SRS exists nowhere else
+            files[a.srs.path.name] = a.srs.path
+        return files
+
+    def external_files(self) -> dict[str, str]:
+        srs = self.artifacts.srs
+        return {} if srs.insecure else {srs.path.name: srs.sha256}
+
+    def complete_fetched(self) -> float:
+        return pipeline.derive_keys(self.artifacts)

@@ -297,12 +297,25 @@ class Groth16Circuit(Circuit):
                 f"contribution(s): {names}")
 
     def published_files(self) -> dict[str, Path]:
-        files = {self.source.name: self.source,
-                 ceremony.VERIFICATION_KEY: self.verification_key,
-                 ceremony.TRANSCRIPT: self.transcript}
-        key = prover.proving_key(self.keys_dir)
-        files[key.name] = key
-        return files
+        # The phase-2 key cannot be re-derived (its contributions' secrets are gone), so
+        # it is published; the build is not (it compiles deterministically from the spec).
+        files = [self.source, self.verification_key, self.transcript,
+                 prover.proving_key(self.keys_dir)]
+        return {path.relative_to(self.directory).as_posix(): path for path in files}
+
+    def complete_fetched(self) -> float:
+        """Check the fetched key against the transcript; compile the build; its seconds."""
+        transcript = ceremony.Transcript.load(self.transcript)
+        if file_sha256(prover.proving_key(self.keys_dir)) != transcript.zkey_sha256:
+            raise ProvingError("The task's proving key is not the one its transcript names",
+                               "do not prove for this task; report the publisher")
+        started = time.perf_counter()
+        self._require_build()
+        if file_sha256(self.r1cs) != transcript.r1cs_sha256:
+            raise ProvingError("The circuit compiled from the task's spec is not the one its "
+                               "keys were made for", "do not prove for this task; report the "
+                               "publisher")
+        return time.perf_counter() - started
 
 
 def _beacon() -> str:

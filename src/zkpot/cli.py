@@ -437,6 +437,35 @@ def node_status(as_json: bool) -> None:
     _print_status(services.status(), as_json)
 
 
+@node.command("id")
+@click.option("--ipfs-url", default=None, help="IPFS RPC API base URL (default: the local node).")
+@friendly_errors
+def node_id(ipfs_url: str | None) -> None:
+    """Print the IPFS node's swarm addresses, for peers' `zkpot node connect`."""
+    with _storage(ipfs_url) as storage:
+        for address in storage.swarm_addresses():
+            click.echo(address)
+
+
+@node.command("connect")
+@click.argument("address")
+@click.option("--ipfs-url", default=None, help="IPFS RPC API base URL (default: the local node).")
+@friendly_errors
+def node_connect(address: str, ipfs_url: str | None) -> None:
+    """Connect the IPFS node to a peer (a multiaddr `zkpot node id` printed there)."""
+    with _storage(ipfs_url) as storage:
+        storage.connect(address)
+    click.echo(f"connected to {address}")
+
+
+@contextmanager
+def _storage(ipfs_url: str | None) -> Iterator[Any]:
+    from zkpot.storage import IpfsConfig, IpfsStorage
+
+    with IpfsStorage(IpfsConfig(api_url=ipfs_url) if ipfs_url else IpfsConfig()) as storage:
+        yield storage
+
+
 @node.command("warp")
 @click.argument("seconds", type=click.IntRange(min=1))
 @click.option(

@@ -48,6 +48,12 @@ class ServicesConfig:
         default_factory=lambda: _env_int("ZKPOT_IPFS_SWARM_PORT", 4011)
     )
     """IPFS swarm (libp2p TCP) port, loopback only (env ``ZKPOT_IPFS_SWARM_PORT``)."""
+    ipfs_swarm: bool = field(
+        default_factory=lambda: os.environ.get("ZKPOT_IPFS_SWARM", "") in ("1", "true")
+    )
+    """Run the IPFS node online, so that peers connected with ``zkpot node connect``
+    exchange blocks (env ``ZKPOT_IPFS_SWARM=1``). Either way it discovers nobody: no
+    bootstrap list, MDNS, DHT, delegates, relay or NAT port mapping."""
     run_dir: Path = field(default_factory=lambda: toolchain.state_dir() / "run")
     """PID files, logs and the IPFS repository."""
     start_timeout: float = 60.0
@@ -457,6 +463,9 @@ class Ipfs(Service):
             "Bootstrap": [],
             "Discovery": {"MDNS": {"Enabled": False}, "webRTCStar": {"Enabled": False}},
             "Routing": {"Type": "none"},
+            # Online (swarm) only: no UPnP/NAT-PMP traffic to the LAN, no relays.
+            "Swarm": {"DisableNatPortMap": True},
+            "relay": {"enabled": False, "hop": {"enabled": False, "active": False}},
         }
 
     def prepare(self) -> None:
@@ -482,9 +491,8 @@ class Ipfs(Service):
             "test",
             "--init-config",
             str(self.config.run_dir / "ipfs-init-config.json"),
-            "--offline",
             "--enable-preload=false",
-        ]
+        ] + ([] if self.config.ipfs_swarm else ["--offline"])
 
     def environment(self) -> dict[str, str]:
         env = super().environment()

@@ -565,6 +565,42 @@ class IpfsStorage(Storage):
             timeout=self.config.fetch_timeout + self.config.timeout,
         )
 
+    # -- swarm ---------------------------------------------------------------------
+
+    def swarm_addresses(self) -> list[str]:
+        """The node's swarm multiaddrs, each ending in ``/p2p/<peer id>`` (``id``)."""
+        response = self._post("id", {})
+        try:
+            data = json.loads(response.content[: 1024 * 1024])
+            peer, addresses = str(data["ID"]), [str(a) for a in data.get("Addresses") or []]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StorageError(
+                f"IPFS node at {self.config.api_url} gave an unreadable answer to `id`",
+                "check that the URL points at a Kubo-compatible RPC API",
+            ) from exc
+        if not addresses:  # js-ipfs announces no loopback address; its listeners are local
+            local = self._post("swarm/addrs/local", {})
+            try:
+                addresses = [str(a) for a in json.loads(local.content[: 1024 * 1024])["Strings"]]
+            except (ValueError, KeyError, TypeError):
+                addresses = []
+        return [a if "/p2p/" in a else f"{a}/p2p/{peer}" for a in addresses]
+
+    def connect(self, address: str) -> None:
+        """Connect the node to the peer at ``address`` (a multiaddr with ``/p2p/<id>``)."""
+        if not re.fullmatch(r"/[A-Za-z0-9/._:-]+/p2p/[A-Za-z0-9]+", address):
+            raise StorageError(f"{address[:100]!r} is not a peer multiaddr",
+                               "pass one that `zkpot node id` printed on the other node")
+        try:
+            self._post("swarm/connect", {"arg": address})
+        except StorageError as exc:
+            if "offline" in exc.message.lower():
+                raise StorageError(
+                    f"IPFS node at {self.config.api_url} is offline and cannot connect to peers",
+                    "restart it with `ZKPOT_IPFS_SWARM=1 zkpot node up`",
+                ) from exc
+            raise
+
     def is_pinned(self, cid: str) -> bool:
         """Whether the node holds a pin on ``cid``."""
         try:

@@ -10,16 +10,19 @@ formulas exactly, so a client can prepare and audit values off chain.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from enum import IntEnum
+from pathlib import Path
 from typing import Any
 
 from eth_abi.abi import encode
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from zkpot import toolchain
 from zkpot.errors import ChainError
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -1067,6 +1070,23 @@ def refuse_unconfigured_network(provider: Any, network: str) -> None:
         )
 
 
+def pin_ape_project() -> None:
+    """Make ape's project (contract types, ``ape-config.yaml``) the checkout's, from any cwd.
+
+    ape builds its local project once, from the working directory of its first use; a
+    participant running ``zkpot`` from its own working directory would otherwise get an
+    empty project. The directory is switched only for that first use.
+    """
+    here = Path.cwd()
+    os.chdir(toolchain.repo_root())
+    try:
+        from ape.utils.basemodel import ManagerAccessMixin
+
+        ManagerAccessMixin.local_project.config  # noqa: B018 - built and cached here
+    finally:
+        os.chdir(here)
+
+
 @contextmanager
 def connect(network: str) -> Iterator[Any]:
     """Connect ape to ``network`` (an ape network choice) and yield the provider.
@@ -1075,6 +1095,7 @@ def connect(network: str) -> Iterator[Any]:
     ecosystem, network or provider; a live network without a configured RPC URL (never
     a random public one); a node that does not answer.
     """
+    pin_ape_project()
     from ape import networks
     from ape.exceptions import ApeException
 

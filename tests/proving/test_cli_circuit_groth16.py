@@ -36,8 +36,8 @@ def test_groth16_setup_builds_then_reuses_and_refuses_a_contribution_without_cer
     assert "INSECURE SINGLE-PARTY" in err
     circuit = load_circuit(tmp_path / built["short_id"])
     assert circuit.backend == "groth16" and circuit.circuit_id == built["circuit_id"]
-    assert set(built["files"]) == {"accuracy.circom", "verification_key.json",
-                                   "transcript.json", "circuit_insecure.pk"}
+    assert set(built["files"]) == {"accuracy.circom", "keys/verification_key.json",
+                                   "keys/transcript.json", "keys/circuit_insecure.pk"}
 
     code, out, err = _invoke(*setup)
     assert code == 0, err

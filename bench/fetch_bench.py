@@ -9,9 +9,9 @@ circuit and the SRS, its VK compared; Groth16: the circuit compiled from the spe
 key checked against the transcript). The child's peak RSS (``os.wait4``) is recorded, and
 the 1-minute load average beside each timing (the machine is shared: upper bounds).
 
-Circuits measured: the default EZKL circuit under ``zk/`` (mlp-64-32-10, 32 samples) and
-the Groth16 default MLP at 16 samples from ``bench/backends_bench.py``'s folder
-(``results/tmp/bench-g16/zk``); either missing is skipped with a note.
+Circuits measured: the default EZKL circuit under ``zk/`` (mlp-64-32-10, 32 samples;
+skipped with a note when it is not set up) and the Groth16 default MLP at 16 samples,
+set up by this script under ``results/tmp/bench-fetch/zk`` when not there yet.
 
     .venv/bin/python bench/fetch_bench.py      # writes results/fetch.json and fetch.md
 """
@@ -32,7 +32,7 @@ MARKDOWN = ROOT / "results" / "fetch.md"
 SCRATCH = ROOT / "results" / "tmp" / "bench-fetch"
 CIRCUITS = {
     "ezkl mlp-64-32-10 N=32": ROOT / "zk",
-    "groth16 mlp-64-32-10 N=16": ROOT / "results" / "tmp" / "bench-g16" / "zk",
+    "groth16 mlp-64-32-10 N=16": SCRATCH / "zk",
 }
 PORTS = {"publisher": (5501, 4501), "participant": (5511, 4511)}
 
@@ -54,6 +54,17 @@ def _find(zk: Path, label: str) -> Path | None:
         if (spec.get("backend", "ezkl") == backend and spec["architecture"]["name"] == arch
                 and f"N={spec['samples']}" == n):
             return descriptor.parent
+    if backend == "groth16":  # set up here, with the emitter of this checkout
+        from zkpot import data, models
+        from zkpot.proving import circuit
+        from zkpot.proving.backend import setup_circuit
+
+        spec_ = circuit.CircuitSpec(models.architecture_by_name(arch),
+                                    samples=int(n.removeprefix("N=")), backend="groth16")
+        digits = data.load_digits()
+        batch = circuit.TestBatch(digits.X[: spec_.samples], digits.y[: spec_.samples])
+        return setup_circuit(spec_, models.build_model(spec_.architecture), batch,
+                             zk_dir=zk).directory
     return None
 
 
@@ -119,6 +130,8 @@ def main() -> None:
         return
     from zkpot.storage import IpfsConfig, IpfsStorage
 
+    # A fresh participant repository: it must hold none of the blocks before fetching.
+    subprocess.run(["rm", "-rf", str(SCRATCH / "participant" / "ipfs-repo")], check=True)
     nodes = [_node("publisher"), _node("participant")]
     results: dict[str, Any] = {
         "note": "two js-ipfs nodes on loopback over the swarm; times are upper bounds "

@@ -56,13 +56,9 @@ def test_services_refuse_non_loopback_bind() -> None:
 
 
 def _fresh_config(tmp_path: Path) -> services.ServicesConfig:
-    def port() -> int:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return int(sock.getsockname()[1])
-
     return services.ServicesConfig(
-        anvil_port=port(), ipfs_api_port=port(), ipfs_swarm_port=port(), run_dir=tmp_path / "run"
+        anvil_port=services.free_ports(), ipfs_api_port=services.free_ports(3),
+        ipfs_swarm_port=services.free_ports(), run_dir=tmp_path / "run"
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -98,6 +99,22 @@ def _port_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def free_ports(count: int = 1, host: str = LOCALHOST) -> int:
+    """The first of ``count`` consecutive free ports on ``host``, below the ephemeral range.
+
+    A port the kernel hands out for ``bind(0)`` lies in the range outgoing connections
+    use, so the port after it may be taken by one before a service binds it (js-ipfs
+    needs three in a row); ports in 20000-32000 are never handed out that way.
+    """
+    rng = random.Random()
+    for _ in range(500):
+        base = rng.randrange(20000, 32000 - count)
+        if all(_port_free(host, base + i) for i in range(count)):
+            return base
+    raise ServiceError(f"No {count} consecutive free ports in 20000-32000 on {host}",
+                       "stop some local services and retry")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ zkpot started it; anything else is a stale file, removed without killing anythin
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,19 +23,13 @@ from zkpot import services
 from zkpot.cli import cli
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def config(tmp_path: Path) -> services.ServicesConfig:
     """Services on free ports with their own run folder (nothing shared is touched)."""
     return services.ServicesConfig(
-        anvil_port=_free_port(),
-        ipfs_api_port=_free_port(),
-        ipfs_swarm_port=_free_port(),
+        anvil_port=services.free_ports(),
+        ipfs_api_port=services.free_ports(3),
+        ipfs_swarm_port=services.free_ports(),
         run_dir=tmp_path / "run",
         start_timeout=30.0,
     )

@@ -63,7 +63,8 @@ def world(
     saved = os.environ.get("ZKPOT_STATE_DIR")
     os.environ["ZKPOT_STATE_DIR"] = str(root / "state")
     config = services.ServicesConfig(
-        ipfs_api_port=free_port(), ipfs_swarm_port=free_port(), run_dir=root / "run"
+        ipfs_api_port=services.free_ports(3), ipfs_swarm_port=services.free_ports(),
+        run_dir=root / "run",
     )
     ipfs = services.Ipfs(config)
     ipfs.start()

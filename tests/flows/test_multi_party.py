@@ -95,7 +95,7 @@ def test_roles_on_separate_nodes_complete_an_audited_round(roles: dict[str, Role
     contract = re.search(r"0x[0-9a-fA-F]{40}", deployed)
     assert contract
     chain = ("--contract", contract.group(0))
-    publisher.run("task", "create", *chain, "--architecture", "mlp-64-8-10", "--samples", "4",
+    publisher.run("task", "create", *chain, "--architecture", "mlp-64-8-10", "--samples", "8",
                   "--commit-duration", str(PHASE), "--reveal-duration", str(PHASE),
                   "--submit-duration", str(PHASE), "--aggregate-duration", str(PHASE))
     publisher.run("round", "open", *chain, "--task", "0")
@@ -112,7 +112,7 @@ def test_roles_on_separate_nodes_complete_an_audited_round(roles: dict[str, Role
         me = ("--name", person.name, "--account", account, "--task", "0")
         person.run("join", *chain, *me)
         part = "1/4" if person is alice else "2/4"
-        person.run("train", *chain, *me, "--round", "0", "--part", part, "--epochs", "2")
+        person.run("train", *chain, *me, "--round", "0", "--part", part, "--epochs", "8")
         person.run("commit", *chain, *me, "--round", "0")
     publisher.run("node", "warp", str(PHASE))
     publisher.run("round", "reveal", *chain, "--task", "0", "--round", "0")

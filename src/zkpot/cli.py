@@ -241,26 +241,20 @@ def _session(
     from zkpot.roles.common import Session
 
     show_revert_traces(_verbose["on"])
-    from zkpot.storage import IpfsConfig, IpfsStorage
-
     _require_local_chain(network)
-    storage = IpfsStorage(IpfsConfig(api_url=ipfs_url) if ipfs_url else IpfsConfig())
-    try:
-        with connect(network) as provider:
-            client, _ = client_for_network(provider, contract)
-            if not provider.get_code(client.address):
-                raise ChainError(
-                    f"No contract is deployed at {client.address} on {network}",
-                    "deploy with `zkpot deploy` or pass --contract",
-                )
-            env_srs = os.environ.get("ZKPOT_SRS")
-            session = Session(client=client, storage=storage,
-                              srs=srs or (Path(env_srs) if env_srs else None))
-            if steps is not None:
-                session.progress, session.meter = steps, steps.meter
-            yield session
-    finally:
-        storage.close()
+    with _storage(ipfs_url) as storage, connect(network) as provider:
+        client, _ = client_for_network(provider, contract)
+        if not provider.get_code(client.address):
+            raise ChainError(
+                f"No contract is deployed at {client.address} on {network}",
+                "deploy with `zkpot deploy` or pass --contract",
+            )
+        env_srs = os.environ.get("ZKPOT_SRS")
+        session = Session(client=client, storage=storage,
+                          srs=srs or (Path(env_srs) if env_srs else None))
+        if steps is not None:
+            session.progress, session.meter = steps, steps.meter
+        yield session
 
 
 def _load_data(spec: str) -> Any:

@@ -30,6 +30,9 @@ from zkpot.errors import StorageError
 OnBytes = Callable[[int], None]
 """Told how many more bytes of a file transfer went through (a progress bar's advance)."""
 
+_Restart = Callable[[], Callable[[bytes], None]]
+"""Starts (or restarts) a download's destination; returns the writer of its next bytes."""
+
 RAW_BLOCK_LIMIT: Final = 256 * 1024
 """Largest file an IPFS node stores as one raw block (the default chunk size)."""
 
@@ -293,16 +296,18 @@ class IpfsStorage(Storage):
         response = self._post(
             "add", self._add_params(only_hash=only_hash, cid_version=cid_version), files=files
         )
-        # Some nodes stream one JSON object per line (directories, progress).
+        return self._added_cid(response)
+
+    def _added_cid(self, response: httpx.Response) -> str:
+        """The CID in an ``add`` answer (some nodes stream one JSON object per line)."""
         lines = [line for line in response.text.splitlines() if line.strip()]
         try:
-            cid = str(json.loads(lines[-1])["Hash"])
+            return str(json.loads(lines[-1])["Hash"])
         except (IndexError, KeyError, json.JSONDecodeError) as exc:
             raise StorageError(
                 f"IPFS node at {self.config.api_url} gave an unreadable answer to `add`",
                 "check that the URL points at a Kubo-compatible RPC API",
             ) from exc
-        return cid
 
     # -- Storage -----------------------------------------------------------------
 
@@ -333,14 +338,37 @@ class IpfsStorage(Storage):
         and stops as soon as more than ``max_bytes`` have arrived, so a node that
         misreports the size still cannot make this read more than the cap.
         """
+        parts: list[bytes] = []
+
+        def restart() -> Callable[[bytes], None]:
+            parts.clear()
+            return parts.append
+
+        self._cat_into(cid, max_bytes=max_bytes, what=what, restart=restart)
+        data = b"".join(parts)
+        self.verify(cid, data)
+        return data
+
+    def _cat_into(
+        self, cid: str, *, max_bytes: int, what: str, restart: _Restart,
+        on_size: Callable[[int | None], None] | None = None,
+    ) -> int:
+        """Stream ``cid`` (capped, as :meth:`cat` says) into the writer ``restart`` gives.
+
+        ``restart`` is called before each try and returns where the bytes go (emptied);
+        ``on_size`` is told the node's reported size before the download. Returns the
+        number of bytes received; the content is not checked against the CID here.
+        """
         if max_bytes < 0:
             raise ValueError("max_bytes must not be negative")
         check_cid(cid)
         size = self._reported_size(cid)
         if size is not None and size > max_bytes:
             raise self._too_large(cid, what, max_bytes, f"reports {size:,} bytes")
+        if on_size is not None:
+            on_size(size)
         try:
-            data = self._download(
+            received = self._download(
                 "cat",
                 {
                     "arg": cid,
@@ -349,15 +377,15 @@ class IpfsStorage(Storage):
                 },
                 max_bytes=max_bytes,
                 timeout=self.config.fetch_timeout + self.config.timeout,
+                restart=restart,
             )
         except StorageError as exc:
             if "timed out" in exc.message or "not found" in exc.message:
                 raise self._not_found(cid) from exc
             raise
-        if data is None:
+        if received is None:
             raise self._too_large(cid, what, max_bytes, "sent more")
-        self.verify(cid, data)
-        return data
+        return received
 
     def size(self, cid: str) -> int | None:
         """The object's size in bytes as the node reports it, or ``None`` if it cannot say."""
@@ -398,10 +426,12 @@ class IpfsStorage(Storage):
         )
 
     def _download(
-        self, command: str, params: dict[str, str], *, max_bytes: int, timeout: float
-    ) -> bytes | None:
-        """Stream one RPC answer; its body, or ``None`` once it passes ``max_bytes``.
+        self, command: str, params: dict[str, str], *, max_bytes: int, timeout: float,
+        restart: _Restart,
+    ) -> int | None:
+        """Stream one RPC answer's body; its size, or ``None`` once it passes ``max_bytes``.
 
+        The body goes to the writer ``restart()`` returns, asked anew before each try.
         Retries like :meth:`_post`; the connection is closed as soon as the cap is passed.
         """
         delays = self.config.retry.delays()
@@ -420,14 +450,14 @@ class IpfsStorage(Storage):
                             f"(HTTP {response.status_code}: {_error_text(body)})",
                             "check the CID and the node's log",
                         )
-                    parts: list[bytes] = []
+                    write = restart()
                     received = 0
                     for part in response.iter_bytes():
                         received += len(part)
                         if received > max_bytes:
                             return None
-                        parts.append(part)
-                    return b"".join(parts)
+                        write(part)
+                    return received
             except httpx.TransportError as exc:
                 if attempt < len(delays):
                     time.sleep(delays[attempt])
@@ -486,35 +516,42 @@ class IpfsStorage(Storage):
                 f"(HTTP {response.status_code}: {_error_message(response)})",
                 "check the node's log and free disk space",
             )
-        lines = [line for line in response.text.splitlines() if line.strip()]
-        try:
-            return str(json.loads(lines[-1])["Hash"])
-        except (IndexError, KeyError, json.JSONDecodeError) as exc:
-            raise StorageError(
-                f"IPFS node at {self.config.api_url} gave an unreadable answer to `add`",
-                "check that the URL points at a Kubo-compatible RPC API",
-            ) from exc
+        return self._added_cid(response)
 
     def cat_to_file(
         self, cid: str, destination: Path, *, max_bytes: int, what: str,
-        on_bytes: OnBytes | None = None,
+        on_size: Callable[[int | None], OnBytes | None] | None = None,
     ) -> int:
-        """Stream ``cid`` into ``destination`` (at most ``max_bytes``), checked against the CID.
+        """Stream ``cid`` into ``destination`` (capped as :meth:`cat`), checked against the CID.
 
         The bytes land in ``<destination>.part`` first and replace ``destination`` only
         once they match the CID, so a failed or forged download leaves nothing behind.
-        Returns the size.
+        ``on_size`` is told the node's reported size first and may return a progress
+        callback for the bytes as they arrive. Returns the size.
         """
-        check_cid(cid)
-        size = self._reported_size(cid)
-        if size is not None and size > max_bytes:
-            raise self._too_large(cid, what, max_bytes, f"reports {size:,} bytes")
         partial = destination.with_name(destination.name + ".part")
         destination.parent.mkdir(parents=True, exist_ok=True)
+        advance: list[OnBytes | None] = [None]
+
+        def sized(size: int | None) -> None:
+            if on_size is not None:
+                advance[0] = on_size(size)
+
         try:
-            received = self._stream_to(cid, partial, max_bytes=max_bytes, on_bytes=on_bytes)
-            if received is None:
-                raise self._too_large(cid, what, max_bytes, "sent more")
+            with partial.open("wb") as out:
+
+                def write(part: bytes) -> None:
+                    out.write(part)
+                    if advance[0] is not None:
+                        advance[0](len(part))
+
+                def restart() -> Callable[[bytes], None]:
+                    out.seek(0)
+                    out.truncate()
+                    return write
+
+                received = self._cat_into(cid, max_bytes=max_bytes, what=what,
+                                          restart=restart, on_size=sized)
             actual = self.file_cid(partial)
             if actual != cid:
                 raise StorageError(
@@ -525,37 +562,6 @@ class IpfsStorage(Storage):
             return received
         finally:
             partial.unlink(missing_ok=True)
-
-    def _stream_to(self, cid: str, path: Path, *, max_bytes: int,
-                   on_bytes: OnBytes | None) -> int | None:
-        params = {"arg": cid, "length": str(max_bytes + 1),
-                  "timeout": f"{self.config.fetch_timeout:g}s"}
-        try:
-            with self._client.stream("POST", "/cat", params=params, timeout=httpx.Timeout(
-                self.config.timeout, read=self.config.fetch_timeout + self.config.timeout,
-            )) as response:
-                if response.status_code != 200:
-                    body = _read_some(response, 64 * 1024)
-                    text = _error_text(body)
-                    if "timed out" in text or "not found" in text:
-                        raise self._not_found(cid)
-                    raise StorageError(
-                        f"IPFS node at {self.config.api_url} refused `cat` "
-                        f"(HTTP {response.status_code}: {text})",
-                        "check the CID and the node's log",
-                    )
-                received = 0
-                with path.open("wb") as out:
-                    for part in response.iter_bytes(1024 * 1024):
-                        received += len(part)
-                        if received > max_bytes:
-                            return None
-                        out.write(part)
-                        if on_bytes is not None:
-                            on_bytes(len(part))
-                return received
-        except httpx.TransportError as exc:
-            raise self._transport_error("cat", exc) from exc
 
     def pin(self, cid: str) -> None:
         """Pin ``cid`` on the node (a no-op if it already is)."""
@@ -624,10 +630,6 @@ class _MeteredReader:
         if data and self._on_bytes is not None:
             self._on_bytes(len(data))
         return data
-
-    def __iter__(self) -> Any:
-        while chunk := self.read(1024 * 1024):
-            yield chunk
 
 
 def _read_some(response: httpx.Response, limit: int) -> bytes:

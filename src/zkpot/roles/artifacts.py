@@ -121,13 +121,10 @@ def fetch_circuit(
     started = time.perf_counter()
     fetched = 0
     for name, cid in sorted(ref.files.items(), key=lambda item: item[0] != DESCRIPTOR):
-        size = storage.size(cid)
-        label = f"fetching {name}" + (f" ({size / limits.MIB:.1f} MiB)" if size else "")
-        progress(label)
-        advance = meter(name, size) if meter is not None and size else None
         fetched += storage.cat_to_file(
             cid, directory / name, what=f"circuit artifact {name}",
-            max_bytes=DESCRIPTOR_CAP if name == DESCRIPTOR else max_bytes, on_bytes=advance,
+            max_bytes=DESCRIPTOR_CAP if name == DESCRIPTOR else max_bytes,
+            on_size=_announcer(name, progress, meter),
         )
     fetch_seconds = time.perf_counter() - started
     circuit = _open(directory, ref)
@@ -138,6 +135,18 @@ def fetch_circuit(
     _write_manifest(directory, ref)
     return Fetched(circuit, directory, False, fetched, fetch_seconds, derive_seconds,
                    _sizes(directory))
+
+
+def _announcer(
+    name: str, progress: Callable[[str], None], meter: Meter | None
+) -> Callable[[int | None], OnBytes | None]:
+    """Announce a download once its size is known; its byte progress callback, if any."""
+
+    def announce(size: int | None) -> OnBytes | None:
+        progress(f"fetching {name}" + (f" ({size / limits.MIB:.1f} MiB)" if size else ""))
+        return meter(name, size) if meter is not None and size else None
+
+    return announce
 
 
 def _check_names(ref: CircuitRef) -> None:

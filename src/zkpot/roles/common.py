@@ -168,6 +168,8 @@ class Session:
     """Told of each long step (downloads, key derivation)."""
     meter: Any = None
     """A byte progress bar for large downloads (:data:`zkpot.roles.artifacts.Meter`)."""
+    _circuits: dict[str, Circuit] = field(default_factory=dict, repr=False)
+    """Circuits already opened (and their cache re-hashed) by this session, by id."""
 
     def task(self, task_id: int) -> tuple[TaskState, TaskDocument]:
         """The task's on-chain state and its IPFS document."""
@@ -185,21 +187,28 @@ class Session:
 
         A folder under ``zk/`` is used only when it holds the task's circuit with its
         keys (the publisher's own); anything else comes from IPFS through
-        :func:`zkpot.roles.artifacts.fetch_circuit`, checked file by file.
+        :func:`zkpot.roles.artifacts.fetch_circuit`, checked file by file. Opened once
+        per session: later calls reuse it rather than re-hash the cache.
         """
-        local = self.zk_dir / document.circuit.short_id
+        circuit_id = document.circuit.circuit_id
+        if circuit_id not in self._circuits:
+            self._circuits[circuit_id] = self._open_circuit(document.circuit)
+        return self._circuits[circuit_id]
+
+    def _open_circuit(self, ref: CircuitRef) -> Circuit:
+        local = self.zk_dir / ref.short_id
         if (local / DESCRIPTOR).is_file():
             try:
                 artifacts = load_circuit(local)
-                if artifacts.circuit_id == document.circuit.circuit_id:
+                if artifacts.circuit_id == ref.circuit_id:
                     artifacts.require_keys()
                     return artifacts
             except ZkpotError:
                 pass  # not usable here: fetch it
         from zkpot.roles.artifacts import fetch_circuit
 
-        return fetch_circuit(self.storage, document.circuit, cache=self.circuit_cache,
-                             srs=self.srs, progress=self.progress, meter=self.meter).circuit
+        return fetch_circuit(self.storage, ref, cache=self.circuit_cache, srs=self.srs,
+                             progress=self.progress, meter=self.meter).circuit
 
 
 def model_bytes(

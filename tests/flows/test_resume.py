@@ -152,7 +152,7 @@ def test_ipfs_stopped_mid_run_gives_one_sentence_and_the_run_resumes(world: Worl
     person.join(task_id)
     round_ = pub.open_round(session, publisher, task_id, world.pool)
     parts = partition(world.train, PartitionConfig(participants=2, seed=5))
-    person.train(task_id, round_, parts[0], TrainingConfig(epochs=2))
+    person.train(task_id, round_, parts[0], TrainingConfig(epochs=8))
     person.commit(task_id, round_)
     advance_to(session.client.round(task_id, round_).commit_deadline)
     pub.reveal(session, publisher, task_id, round_, world.pool)

@@ -5,6 +5,8 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {IAccuracyVerifier} from "./interfaces/IAccuracyVerifier.sol";
 import {IZKPoT} from "./interfaces/IZKPoT.sol";
 import {ZKPoTRewards} from "./ZKPoTRewards.sol";
+import {ZKPoTAggregation} from "./ZKPoTAggregation.sol";
+import {IAggregationVerifier} from "./interfaces/IAggregationVerifier.sol";
 
 /// @title ZKPoT
 /// @notice Zero-Knowledge Proof of Training consensus for federated learning. The round
@@ -25,6 +27,7 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
     uint256 public constant MAX_ROUND_DURATION = 60 days;
 
     ZKPoTRewards private immutable _rewards;
+    ZKPoTAggregation private immutable _aggregation;
 
     uint256 private _taskCount;
     mapping(uint256 taskId => TaskConfig) private _configs;
@@ -39,6 +42,7 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
 
     constructor() {
         _rewards = new ZKPoTRewards();
+        _aggregation = new ZKPoTAggregation();
     }
 
     // ------------------------------------------------------------ modifiers
@@ -93,6 +97,11 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         if (config.verifier.circuitId() != config.circuitId) revert CircuitMismatch();
         bytes32 digest = config.verifier.vkDigest();
         if (digest != config.vkDigest) revert VkDigestMismatch(digest, config.vkDigest);
+        IAggregationVerifier aggregator = config.aggregationVerifier;
+        if (
+            address(aggregator) != address(0)
+                && (config.policy != AggregationPolicy.FEDAVG || aggregator.accuracyCircuitId() != config.circuitId)
+        ) revert AggregationVerifierMismatch();
         if (config.chunksPerRound == 0) revert InvalidChunkCount();
         if (config.chunksPerRound > MAX_CHUNKS_PER_ROUND) {
             revert TooManyChunks(config.chunksPerRound, MAX_CHUNKS_PER_ROUND);
@@ -353,6 +362,7 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
             if (leaderModel && model != _submissions[taskId][round][msg.sender].modelCommitment) {
                 revert GlobalModelMismatch();
             }
+            _checkProven(taskId, round, included, model);
             r.newModelCommitment = model;
             r.newGlobalCorrect = correct;
         }
@@ -362,6 +372,14 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         emit GlobalModelPublished(
             taskId, round, msg.sender, globalModelCID, r.newModelCommitment, r.newGlobalCorrect, included
         );
+    }
+
+    /// @dev Proven aggregation: the leader's recorded proof of exactly this list and model.
+    function _checkProven(uint256 taskId, uint256 round, address[] calldata included, bytes32 model) private view {
+        if (
+            address(_configs[taskId].aggregationVerifier) != address(0)
+                && _aggregation.provenAggregate(taskId, round, msg.sender) != keccak256(abi.encode(included, model))
+        ) revert AggregationNotProven();
     }
 
     /// @dev Each included account handed its model off to the sender (the leader); ascending.
@@ -452,6 +470,11 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
     /// @inheritdoc IZKPoT
     function rewards() external view returns (address) {
         return address(_rewards);
+    }
+
+    /// @inheritdoc IZKPoT
+    function aggregation() external view returns (address) {
+        return address(_aggregation);
     }
 
     /// @inheritdoc IZKPoT

@@ -3,6 +3,7 @@ pragma solidity ^0.8.20;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IAccuracyVerifier} from "./IAccuracyVerifier.sol";
+import {IAggregationVerifier} from "./IAggregationVerifier.sol";
 
 /// @title IZKPoT
 /// @notice Zero-Knowledge Proof of Training consensus: tasks, rounds with commit-reveal,
@@ -85,6 +86,10 @@ interface IZKPoT {
     /// @param vkDigest Digest of the verification-key artifact; must equal the verifier's `vkDigest()`.
     /// @param chunksPerRound Proofs per submission, one per test-set chunk (1..MAX_CHUNKS_PER_ROUND).
     /// @param policy Aggregation policy.
+    /// @param aggregationVerifier FEDAVG only, optional: the verifier of the proven-aggregation
+    ///        circuit over this task's model commitments. When set, {publishGlobalModel}
+    ///        requires the leader's aggregation proof (see {IZKPoTAggregation}); when zero the
+    ///        leader is trusted to aggregate honestly.
     /// @param commitDuration Seconds from opening to the commit deadline (1..MAX_PHASE_DURATION).
     /// @param revealDuration Seconds from the commit deadline to the reveal deadline (1..MAX_PHASE_DURATION).
     /// @param submitDuration Seconds from the reveal deadline to the submit deadline (1..MAX_PHASE_DURATION).
@@ -106,6 +111,7 @@ interface IZKPoT {
         bytes32 vkDigest;
         uint32 chunksPerRound;
         AggregationPolicy policy;
+        IAggregationVerifier aggregationVerifier;
         uint64 commitDuration;
         uint64 revealDuration;
         uint64 submitDuration;
@@ -359,6 +365,12 @@ interface IZKPoT {
     error GlobalModelMismatch();
     /// @notice Thrown under LEADER_MODEL when the leader lists included participants (nothing is shared).
     error InclusionNotAllowed();
+    /// @notice Thrown at task creation when an aggregation verifier is named for a policy other
+    ///         than FEDAVG, or serves another accuracy circuit.
+    error AggregationVerifierMismatch();
+    /// @notice Thrown when a proven-aggregation task's leader publishes without a recorded
+    ///         aggregation proof for this included list and this model commitment.
+    error AggregationNotProven();
     /// @notice Thrown when the included list is not in strictly ascending address order (or repeats one).
     error IncludedNotAscending();
     /// @notice Thrown when an included account has not handed its model off to this leader on chain.
@@ -683,6 +695,9 @@ interface IZKPoT {
 
     /// @notice The reward-pool contract this consensus contract funds and allocates through.
     function rewards() external view returns (address);
+
+    /// @notice The proven-aggregation contract ({IZKPoTAggregation}) this contract created.
+    function aggregation() external view returns (address);
 
     /// @notice Block number `index` of a task's chain, with its hash; reverts {UnknownBlock} past the end.
     function getBlock(uint256 taskId, uint256 index)

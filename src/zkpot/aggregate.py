@@ -41,6 +41,8 @@ class ModelUpdate:
     verified: bool = False
     """True once its proof verified on chain and its weights match the committed
     model commitment. Strategies ignore updates that are not verified."""
+    blinding: tuple[int, ...] | None = None
+    """The blinding its commitment was checked with (proven aggregation opens it again)."""
 
 
 class Strategy(ABC):
@@ -222,7 +224,10 @@ def check_received(
             )
             continue
         weight = 1.0 if weights is None else float(weights.get(participant, 0.0))
-        accepted.append(ModelUpdate(participant, payload.state, weight, verified=True))
+        blinding = None if payload.blinding is None else tuple(int(v) for v in payload.blinding)
+        accepted.append(
+            ModelUpdate(participant, payload.state, weight, verified=True, blinding=blinding)
+        )
     return accepted, rejected
 
 

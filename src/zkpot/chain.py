@@ -107,6 +107,13 @@ class Phase(IntEnum):
 
 # What to do about each custom error, for the one-sentence ChainError.
 _HINTS: dict[str, str] = {
+    "AggregationNotProven": "prove the aggregate first (zkpot aggregate does both steps)",
+    "InvalidAggregationProof": "the global model is not the aggregate of these models; re-run "
+    "zkpot aggregate",
+    "HandOffNotAccounted": "list every model handed off to you as included or rejected",
+    "TooManyModels": "include at most K - 1 hand-offs; reject the rest as no-slot",
+    "UnjustifiedNoSlot": "only a model with no more correct than every included one can lack "
+    "a slot, and only when all slots are taken",
     "UnknownTask": "check the task id (taskCount() tells how many exist)",
     "UnknownRound": "check the round number; open it first with openRound",
     "NotPublisher": "send this from the task's publisher account",
@@ -325,6 +332,8 @@ class TaskSpec:
     """Leader's share of a round's reward, in basis points."""
     max_submissions: int = 64
     """Most admitted submissions per round (1..64); a full round admits by rank."""
+    aggregation_verifier: str | None = None
+    """FEDAVG only: the ``IAggregationVerifier`` whose proof every publication then needs."""
 
     def as_tuple(self) -> tuple[Any, ...]:
         """The ``TaskConfig`` struct as ABI values."""
@@ -334,6 +343,7 @@ class TaskSpec:
             _b32(self.vk_digest),
             self.chunks_per_round,
             int(self.policy),
+            self.aggregation_verifier or ZERO_ADDRESS,
             self.commit_duration,
             self.reveal_duration,
             self.submit_duration,
@@ -440,6 +450,45 @@ class SubmissionCheck:
     correct: int
 
 
+REJECTION_REASONS = (
+    "unavailable",
+    "undecryptable",
+    "malformed",
+    "wrong-architecture",
+    "commitment-mismatch",
+    "no-slot",
+)
+"""``IZKPoTAggregation.Rejection`` reason codes by index (the names of
+:class:`zkpot.handoff.RejectionReason`)."""
+
+
+@dataclass(frozen=True)
+class AggregationRecord:
+    """A leader's recorded aggregation proof (``AggregationProven``)."""
+
+    leader: str
+    global_commitment: bytes
+    included: tuple[str, ...]
+    """Handed-off participants aggregated, ascending (the leader's own model is slot 0)."""
+    rejected: tuple[tuple[str, str], ...]
+    """Every other hand-off to the leader, with its reason name."""
+    block_number: int
+    transaction_hash: str
+
+
+def aggregate_digest(included: Iterable[str], global_commitment: bytes) -> bytes:
+    """What ``provenAggregate`` holds once the leader's aggregation proof verified.
+
+    ``keccak256(abi.encode(included, globalCommitment))`` with ``included`` ascending.
+    """
+    ordered = _ascending(included)
+    return bytes(keccak(encode(["address[]", "bytes32"], [ordered, _b32(global_commitment)])))
+
+
+def _ascending(addresses: Iterable[str]) -> list[str]:
+    return sorted({to_checksum_address(a) for a in addresses}, key=lambda a: int(a, 16))
+
+
 @dataclass
 class ZKPoTClient:
     """A deployed ZKPoT contract, driven through ape.
@@ -451,6 +500,7 @@ class ZKPoTClient:
     """The ape contract instance."""
     _selectors: dict[bytes, str] = field(default_factory=dict, repr=False)
     _rewards: Any = field(default=None, repr=False)
+    _aggregation: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for abi in self.contract.contract_type.errors:
@@ -639,6 +689,86 @@ class ZKPoTClient:
             lambda: self.contract.handOffModel(task_id, round_, encrypted_model_cid, sender=sender),
         )
 
+    # ------------------------------------------------------ proven aggregation
+
+    @property
+    def aggregation(self) -> Any:
+        """The ``ZKPoTAggregation`` contract this contract created (aggregation proofs)."""
+        if self._aggregation is None:
+            from ape import project
+
+            self._aggregation = project.ZKPoTAggregation.at(str(self.contract.aggregation()))
+        return self._aggregation
+
+    def aggregation_verifier(self, task_id: int) -> str | None:
+        """The task's ``IAggregationVerifier``, or ``None`` when aggregation is not proven."""
+        address = str(self.contract.taskConfig(task_id).aggregationVerifier)
+        return None if int(address, 16) == 0 else to_checksum_address(address)
+
+    def prove_aggregation(
+        self,
+        task_id: int,
+        round_: int,
+        global_commitment: bytes,
+        included: Iterable[str],
+        rejected: Iterable[tuple[str, str]],
+        proof: bytes,
+        sender: Any,
+    ) -> Any:
+        """The leader records its aggregation proof (before :meth:`publish_global_model`).
+
+        ``included``: handed-off participants aggregated (the leader is slot 0 by itself);
+        ``rejected``: every other hand-off to the leader, with a :data:`REJECTION_REASONS`
+        name. Both are sent in the ascending order the contract requires.
+        """
+        own = to_checksum_address(str(sender.address))
+        ordered = _ascending({to_checksum_address(a) for a in included} - {own})
+        reasons = {str(to_checksum_address(a)): REJECTION_REASONS.index(r) for a, r in rejected}
+        return _transact(
+            "proveAggregation",
+            lambda: self.aggregation.proveAggregation(
+                task_id, round_, _b32(global_commitment), ordered,
+                [(a, reasons[a]) for a in _ascending(reasons)], proof, sender=sender,
+            ),
+        )
+
+    def proven_aggregate(self, task_id: int, round_: int, leader: str) -> bytes:
+        """The digest of ``leader``'s recorded aggregation proof (zero bytes when none)."""
+        return bytes(self.aggregation.provenAggregate(task_id, round_, leader))
+
+    def aggregation_record(self, task_id: int, round_: int) -> AggregationRecord | None:
+        """The round's final leader's last recorded aggregation proof (from its event)."""
+        from ape import chain
+
+        leader = self.round(task_id, round_).leader
+        found = None
+        for log in self.aggregation.AggregationProven.range(
+            0, chain.blocks.height + 1, search_topics={"taskId": task_id, "round": round_}
+        ):
+            if to_checksum_address(str(log.leader)) == to_checksum_address(leader):
+                found = log
+        if found is None:
+            return None
+        return AggregationRecord(
+            leader=to_checksum_address(str(found.leader)),
+            global_commitment=bytes(found.globalCommitment),
+            included=tuple(to_checksum_address(str(a)) for a in found.included),
+            rejected=tuple(
+                (to_checksum_address(str(r[0])), REJECTION_REASONS[int(r[1])])
+                for r in found.rejected
+            ),
+            block_number=int(found.block_number),
+            transaction_hash=str(found.transaction_hash),
+        )
+
+    def aggregation_proof(self, record: AggregationRecord) -> bytes:
+        """The proof bytes the leader sent with ``record`` (read from its transaction)."""
+        from ape import chain
+
+        tx = chain.provider.web3.eth.get_transaction(record.transaction_hash)
+        _, arguments = self.aggregation.decode_input(bytes(tx["input"]))
+        return bytes(arguments["proof"])
+
     def publish_global_model(
         self,
         task_id: int,
@@ -656,9 +786,7 @@ class ZKPoTClient:
         """
         # The leader is an earner by itself; listing it would read as a missing hand-off.
         own = to_checksum_address(str(sender.address))
-        ordered = sorted(
-            {to_checksum_address(a) for a in included} - {own}, key=lambda a: int(a, 16)
-        )
+        ordered = _ascending({to_checksum_address(a) for a in included} - {own})
         return _transact(
             "publishGlobalModel",
             lambda: self.contract.publishGlobalModel(

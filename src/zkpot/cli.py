@@ -26,16 +26,23 @@ if TYPE_CHECKING:
     from zkpot.proving.circuit import BackendName
 
 DEFAULT_BACKEND = "ezkl"
-"""The backend ``task create`` and ``demo`` use unless told otherwise."""
+"""The backend ``task create`` uses unless told otherwise."""
+DEMO_BACKEND = "groth16"
+"""The demo's backend: its fedavg rounds carry aggregation proofs (every step verified)."""
 
-backend_option = click.option(
-    "--backend",
-    type=click.Choice(["groth16", "ezkl"]),
-    default=DEFAULT_BACKEND,
-    show_default=True,
-    help="Proving backend: Groth16 (circom R1CS, ~0.25 M gas a proof, up to 256 samples a "
-    "proof) or EZKL (Halo2/KZG, ~2.1 M gas a proof, up to 64).",
-)
+
+def _backend_option(default: str) -> Callable[[F], F]:
+    return click.option(
+        "--backend",
+        type=click.Choice(["groth16", "ezkl"]),
+        default=default,
+        show_default=True,
+        help="Proving backend: Groth16 (circom R1CS, ~0.25 M gas a proof, up to 256 samples "
+        "a proof, proven aggregation) or EZKL (Halo2/KZG, ~2.1 M gas a proof, up to 64).",
+    )
+
+
+backend_option = _backend_option(DEFAULT_BACKEND)
 """The ``--backend`` option of every command that builds a circuit."""
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -563,6 +570,14 @@ def task() -> None:
 @click.option("--reveal-duration", default=600, show_default=True)
 @click.option("--submit-duration", default=1800, show_default=True)
 @click.option("--aggregate-duration", default=1800, show_default=True)
+@click.option(
+    "--aggregation-slots",
+    type=int,
+    default=None,
+    help="K of the proven-aggregation circuit (groth16 + fedavg; default 4): the leader "
+    "proves the global model is the weighted mean of its model and up to K-1 hand-offs. "
+    "0: the leader is trusted to aggregate.",
+)
 @friendly_errors
 def task_create(
     network: str,
@@ -584,6 +599,7 @@ def task_create(
     reveal_duration: int,
     submit_duration: int,
     aggregate_duration: int,
+    aggregation_slots: int | None,
 ) -> None:
     """Build the circuit and verifier, publish artifacts and the task on IPFS and chain."""
     from zkpot.roles import publisher
@@ -604,7 +620,9 @@ def task_create(
         reveal_duration=reveal_duration,
         submit_duration=submit_duration,
         aggregate_duration=aggregate_duration,
+        aggregation_slots=aggregation_slots,
     )
+    options.proven_slots()  # a K the backend or policy cannot have: refused before any work
     with _Steps() as steps, _session(network, contract, ipfs_url, steps) as session:
         steps(f"creating the task: {architecture} {backend} circuit, verifier, IPFS documents, "
               "chain")
@@ -909,7 +927,8 @@ def status(
         state, document = session.task(task_id)
         per_round = document.samples_per_proof * document.chunks_per_round
         rounds = [
-            _round_status(session.client, task_id, r, per_round) for r in range(state.round_count)
+            _round_status(session.client, task_id, r, per_round, bool(document.aggregation_slots))
+            for r in range(state.round_count)
         ]
         local = []
         if name is not None:
@@ -920,6 +939,7 @@ def status(
         "name": document.name,
         "architecture": document.architecture,
         "policy": document.policy,
+        "aggregation_slots": document.aggregation_slots,
         "public_pool": document.public_pool,
         "samples_per_round": per_round,
         "blocks": state.block_count,
@@ -930,8 +950,10 @@ def status(
 
     def text() -> None:
         click.echo(
-            f"task {task_id} '{document.name}' ({document.architecture}, {document.policy}, "
-            f"{per_round} test samples a round); {state.block_count} block(s)"
+            f"task {task_id} '{document.name}' ({document.architecture}, {document.policy}"
+            + (f" proven with {document.aggregation_slots} slots" if document.aggregation_slots
+               else "")
+            + f", {per_round} test samples a round); {state.block_count} block(s)"
         )
         if document.public_pool:
             click.echo(
@@ -944,6 +966,8 @@ def status(
             )
             for sub in r["submissions"]:
                 marks = [m for m in ("leader", "included") if sub[m]]
+                if sub["rejected"]:
+                    marks.append(f"rejected: {sub['rejected']}")
                 handoff = (
                     f"handed off to {sub['handoff_leader']}" if sub["handoff_leader"] else ""
                 )
@@ -978,13 +1002,22 @@ def _address_or_none(address: str) -> str | None:
     return address if address and int(address, 16) != 0 else None
 
 
-def _round_status(client: Any, task_id: int, round_no: int, per_round: int) -> dict[str, Any]:
-    """What `zkpot status` shows of one round: verified submissions, leader, hand-offs, block."""
+def _round_status(
+    client: Any, task_id: int, round_no: int, per_round: int, proven: bool = False
+) -> dict[str, Any]:
+    """What `zkpot status` shows of one round: verified submissions, leader, hand-offs, block.
+
+    ``proven``: the task proves aggregation, so the leader's rejections (with their reason
+    codes) are read from its recorded aggregation proof.
+    """
     from zkpot.chain import RoundStatus
 
     info = client.round(task_id, round_no)
     leader = _address_or_none(info.leader)
     included = set(info.included)
+    published = info.status in (RoundStatus.PUBLISHED, RoundStatus.FINALISED)
+    record = client.aggregation_record(task_id, round_no) if proven and published else None
+    rejected = dict(record.rejected) if record is not None else {}
     submissions = []
     for address in info.submitters:
         sub = client.submission(task_id, round_no, address)
@@ -1000,10 +1033,10 @@ def _round_status(client: Any, task_id: int, round_no: int, per_round: int) -> d
                 "handoff_leader": _address_or_none(sub.handoff_leader),
                 "handoff_cid": sub.encrypted_model_cid or None,
                 "included": address in included,
+                "rejected": rejected.get(address),
             }
         )
     submissions.sort(key=lambda sub: (-sub["correct"], sub["participant"]))
-    published = info.status in (RoundStatus.PUBLISHED, RoundStatus.FINALISED)
     return {
         "round": round_no,
         "status": info.status.name.lower(),
@@ -1023,6 +1056,7 @@ def _round_status(client: Any, task_id: int, round_no: int, per_round: int) -> d
             if s["handoff_cid"]
         ],
         "included": list(info.included),
+        "aggregation_proven": record is not None,
         "test_set_cid": info.test_set_cid or None,
         "global_model_cid": info.new_model_cid or info.global_model_cid,
         "global_correct": info.new_global_correct if published else None,
@@ -1087,7 +1121,11 @@ def audit(
 @click.option("--samples", default=16, show_default=True, help="Test samples per proof.")
 @click.option("--chunks", default=1, show_default=True, help="Proofs per round.")
 @click.option("--policy", type=click.Choice(["fedavg", "leader-model"]), default="fedavg")
-@backend_option
+@_backend_option(DEMO_BACKEND)
+@click.option(
+    "--aggregation-slots", type=int, default=None,
+    help="K of the proven aggregation (groth16 fedavg; default 4; 0: not proven).",
+)
 @click.option("--partition", type=click.Choice(["iid", "dirichlet"]), default="iid")
 @click.option(
     "--results",
@@ -1105,6 +1143,7 @@ def demo(
     chunks: int,
     policy: str,
     backend: str,
+    aggregation_slots: int | None,
     partition: str,
     results: Path | None,
     keep_services: bool,
@@ -1120,6 +1159,7 @@ def demo(
         chunks_per_round=chunks,
         policy=policy,
         backend=cast("BackendName", backend),
+        aggregation_slots=aggregation_slots,
         partition=partition,
         keep_services=keep_services,
     )
@@ -1130,7 +1170,8 @@ def demo(
     click.echo("")
     click.echo(
         f"{'round':>5} {'leader':>6} {'global':>8} {'eval acc':>8} {'FedAvg':>7} "
-        f"{'gas(pub)':>9} {'secs':>5}  participants (verified correct, proof s)"
+        f"{'gas(pub)':>9} {'agg s':>6} {'gas(agg)':>9} {'secs':>5}  participants "
+        "(verified correct, proof s)"
     )
     for r in rows:
         people = ", ".join(
@@ -1140,7 +1181,8 @@ def demo(
         click.echo(
             f"{r.round:>5} {r.leader_name:>6} {r.global_correct:>4}/{r.total:<3} "
             f"{r.global_accuracy_holdout:>8.3f} {r.baseline_accuracy_holdout:>7.3f} "
-            f"{r.publish_gas:>9,} {r.seconds:>5.0f}  {people}"
+            f"{r.publish_gas:>9,} {r.aggregation_prove_seconds:>6.0f} {r.aggregation_gas:>9,} "
+            f"{r.seconds:>5.0f}  {people}"
         )
     click.echo(f"report: {config.results_dir / 'report.md'}")
 

@@ -36,6 +36,10 @@ class ProvingError(ZkpotError):
     """The EZKL pipeline failed or a model does not fit the task's circuit."""
 
 
+class AggregationProofError(ProvingError):
+    """A proven aggregate cannot be formed, proven, checked or turned into a model."""
+
+
 class ChainError(ZkpotError):
     """The chain rejected a transaction or cannot be reached."""
 

@@ -97,6 +97,9 @@ class RejectionReason(StrEnum):
     """Its weights are not the model whose commitment the chain verified."""
     NOT_VERIFIED = "not-verified"
     """No verified submission on chain for this sender."""
+    NO_SLOT = "no-slot"
+    """Proven aggregation only: more hand-offs than the aggregation circuit's K - 1 free
+    slots; the lowest verified counts are left out."""
 
 
 class HandoffError(ZkpotError):

@@ -2,7 +2,8 @@
 
 anvil and every real network refuse a larger contract, so the consensus logic is split
 by concern (ZKPoT: tasks, rounds, submissions, leader, blocks; ZKPoTRewards: pools and
-claims). Each size is read from the chain, with the margin left, so growth shows up.
+claims; ZKPoTAggregation: leaders' aggregation proofs). Each size is read from the chain,
+with the margin left, so growth shows up.
 """
 
 from __future__ import annotations
@@ -24,14 +25,16 @@ def test_every_deployed_contract_fits_eip170(client: ZKPoTClient, verifier: Any)
     sizes = {
         "ZKPoT": _size(client.address),
         "ZKPoTRewards": _size(client.rewards.address),
+        "ZKPoTAggregation": _size(client.aggregation.address),
         "EzklAccuracyVerifier": _size(verifier.address),
         "Halo2VerifierReusable": _size(str(verifier.halo2Verifier())),
     }
     print({name: f"{size} bytes ({EIP170 - size} left)" for name, size in sizes.items()})
     for name, size in sizes.items():
         assert 0 < size <= EIP170, f"{name} is {size} bytes, over EIP-170's {EIP170}"
-    # The consensus contract keeps room for the next rule (aggregation checks).
-    assert sizes["ZKPoT"] <= EIP170 - 1_000
+    # Proven aggregation lives in ZKPoTAggregation; ZKPoT itself only checks its record
+    # (~630 bytes), which left it ~550 bytes: a further rule needs another split.
+    assert sizes["ZKPoT"] <= EIP170 - 500
 
 
 def test_rewards_contract_answers_only_its_consensus_contract(

@@ -24,13 +24,16 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
 from zkpot.errors import ProvingError
 from zkpot.models import Architecture
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch
+
+if TYPE_CHECKING:
+    from zkpot.proving.groth16.aggregation import AggregationCircuit
 
 DESCRIPTOR = "circuit.json"
 """Every circuit folder's small, committed descriptor."""
@@ -169,6 +172,19 @@ class Circuit(ABC):
         Names are paths relative to the circuit's folder (``/``-separated). Each must be
         byte-identical wherever the circuit is set up or fetched.
         """
+
+    def aggregation(self, slots: int) -> AggregationCircuit:
+        """The K-slot proven-aggregation circuit over this circuit's model commitments.
+
+        Only Groth16 has one (its Poseidon model commitment is cheap to open in R1CS);
+        other backends refuse.
+        """
+        raise ProvingError(f"The {self.backend} backend cannot prove aggregation",
+                           "create the task with --backend groth16 to prove aggregation")
+
+    def setup_aggregation(self, slots: int, srs_path: Path | None = None) -> AggregationCircuit:
+        """Compile and key the K-slot aggregation circuit beside this one (publisher)."""
+        return self.aggregation(slots)
 
     def external_files(self) -> dict[str, str]:
         """Files the folder needs that no task publishes: a public ceremony's SRS.

@@ -12,7 +12,13 @@ checks, and reports as one verdict per item:
 * the global model: its content matches its CID, its weights hash to the
   commitment in the block, and it really classifies ``globalCorrect`` samples of
   the test set (recomputed by the circuit itself);
-* continuity: each round starts from the previous block's global model.
+* continuity: each round starts from the previous block's global model;
+* proven aggregation (Groth16 fedavg tasks): the task's aggregation verifier runs the
+  published circuit's key, and each round's leader proof verifies for public inputs
+  rebuilt from the chain (its own and the included submitters' commitments and verified
+  counts, the block's global commitment); the included and rejected lists are reported.
+  Local models stay private, so the aggregate itself cannot be recomputed; the global
+  model's weights opening the proven commitment is what ties it to the proof.
 
 Every object the auditor reads is untrusted and read under the size cap its kind has in
 the task (:class:`~zkpot.limits.ObjectCaps`); a malformed one, or any error while
@@ -36,6 +42,11 @@ from zkpot.limits import ObjectCaps
 from zkpot.models import build_model
 from zkpot.proving.backend import Circuit
 from zkpot.proving.circuit import TestBatch, check_blinding
+from zkpot.proving.groth16.aggregation import (
+    check_aggregation_verifier,
+    verify_aggregation,
+)
+from zkpot.proving.groth16.aggregation import statement as aggregation_statement
 from zkpot.roles.common import Session
 from zkpot.roles.participant import chunk_proof, parse_proof_bundle, pipeline_chunks
 
@@ -168,6 +179,41 @@ class _Audit:
             return False, f"classifies {correct}/{total}, the block says {header.global_correct}"
         return True, f"matches its commitment; {correct}/{total} correct as recorded"
 
+    def aggregation_verifier(self) -> Verdict:
+        """The task's aggregation verifier runs the published circuit's key."""
+        address = self.client.aggregation_verifier(self.task_id)
+        if address is None:
+            return False, "the task document says aggregation is proven, the task names no verifier"
+        circ = self.artifacts.aggregation(self.document.aggregation_slots)
+        ok, detail = check_aggregation_verifier(address, circ)
+        return ok, detail
+
+    def aggregation(self, round_: int, info: RoundInfo, header: BlockHeader) -> Verdict:
+        """The final leader's aggregation proof verifies for inputs rebuilt from the chain."""
+        record = self.client.aggregation_record(self.task_id, round_)
+        if record is None:
+            return False, "no aggregation proof recorded by the round's leader"
+        if record.global_commitment != header.global_model_commitment:
+            return False, "the proven aggregate is not the block's global model"
+        if tuple(record.included) != tuple(info.included):
+            return False, "the proven included list is not the round's"
+        circ = self.artifacts.aggregation(self.document.aggregation_slots)
+        slots = [record.leader, *record.included]
+        records = [self.client.submission(self.task_id, round_, a) for a in slots]
+        public = aggregation_statement(
+            circ.agg, [r.model_commitment for r in records], [r.correct for r in records],
+            record.global_commitment,
+        )
+        proof = self.client.aggregation_proof(record)
+        if not verify_aggregation(circ, proof, public.public_signals()):
+            return False, "the aggregation proof does not verify for the chain's records"
+        rejected = ", ".join(f"{a} ({why})" for a, why in record.rejected) or "none"
+        return True, (
+            f"the global model is the proven weighted mean of the leader's and "
+            f"{len(record.included)} handed-off model(s) (weights {public.weights[:len(slots)]});"
+            f" rejected: {rejected}"
+        )
+
     @staticmethod
     def block(info: RoundInfo, header: BlockHeader) -> Verdict:
         ok = header.hash() == info.block_hash and (
@@ -200,6 +246,8 @@ def audit_task(
         # Without a readable task document nothing else can be checked.
         return [Finding(None, "task document", False, error.sentence())]
     audit.record(None, "verifying key", audit.verifying_key)
+    if audit.document.aggregation_slots:
+        audit.record(None, "aggregation verifier", audit.aggregation_verifier)
     if check_keys:
         audit.record(None, "proving keys", lambda: (True, audit.artifacts.audit_keys(phase1)))
     headers = audit.client.blocks(task_id)
@@ -225,6 +273,8 @@ def audit_task(
                 round_, f"submission {address}", partial(audit.submission, round_, info, address)
             )
         audit.record(round_, "global model", partial(audit.global_model, info, header, chunks))
+        if audit.document.aggregation_slots:
+            audit.record(round_, "aggregation", partial(audit.aggregation, round_, info, header))
         audit.record(round_, "block", partial(audit.block, info, header))
         prev_cid, prev_commitment = header.global_model_cid, header.global_model_commitment
     return audit.findings

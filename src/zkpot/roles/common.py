@@ -106,6 +106,9 @@ class TaskDocument:
     verifier_code_hash: str = ""
     """Hex keccak256 of the verifier adapter's runtime code, checked before proving
     (empty in documents written before it was recorded)."""
+    aggregation_slots: int = 0
+    """K of the proven-aggregation circuit published with the circuit (its files under
+    ``aggregate-k<K>/``); 0 when the leader's aggregation is not proven."""
     format: str = TASK_FORMAT
     """Document format version."""
 
@@ -139,6 +142,8 @@ class TaskDocument:
                 raise ValueError(f"samples_per_proof {document.samples_per_proof} out of range")
             if not 1 <= document.chunks_per_round <= MAX_CHUNKS_PER_ROUND:
                 raise ValueError(f"chunks_per_round {document.chunks_per_round} out of range")
+            if not 0 <= document.aggregation_slots <= 64:
+                raise ValueError(f"aggregation_slots {document.aggregation_slots} out of range")
         except (TypeError, ValueError) as error:
             raise ZkpotError(
                 f"The task specification on IPFS is malformed ({str(error)[:160]})",

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+from torch import nn
 
 from zkpot.aggregate import (
     FedAvg,
@@ -23,9 +25,9 @@ from zkpot.aggregate import (
     Strategy,
     check_received,
 )
-from zkpot.chain import ChunkProof
+from zkpot.chain import ChunkProof, aggregate_digest
 from zkpot.data import Dataset
-from zkpot.errors import ChainError
+from zkpot.errors import AggregationProofError, ChainError
 from zkpot.handoff import (
     BLINDING,
     HandoffError,
@@ -39,7 +41,13 @@ from zkpot.handoff import (
 from zkpot.limits import EXTRA_MAX_ELEMENTS, ObjectCaps, test_set_cap
 from zkpot.models import build_model
 from zkpot.proving.backend import AccuracyProof
-from zkpot.proving.circuit import check_blinding, new_blinding
+from zkpot.proving.circuit import Blinding, check_blinding, new_blinding
+from zkpot.proving.groth16.aggregation import (
+    AggregationProof,
+    fixed_point_aggregate,
+    to_model,
+)
+from zkpot.proving.groth16.aggregation import prove_aggregate as prove_aggregate_circuit
 from zkpot.roles.baseline import record_baseline
 from zkpot.roles.common import model_bytes, upload_model, write_json
 from zkpot.roles.participant import Participant, key_dir, pipeline_chunks, task_key
@@ -57,6 +65,10 @@ class AggregationResult:
     """Received models left out, each with its submitter and reason."""
     prove_seconds: float = 0.0
     gas_used: int = 0
+    aggregation_prove_seconds: float = 0.0
+    """Proven aggregation: the aggregation proof's witness and prove time."""
+    aggregation_gas: int = 0
+    """Proven aggregation: gas of the ``proveAggregation`` transaction (0 when resumed)."""
 
 
 def _strategy(policy: str, weighting: str) -> Strategy:
@@ -170,6 +182,8 @@ def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> Agg
     rejected: list[Rejection] = []
     # Which models were used and which refused (and why), kept for a resumed run.
     record_file = workdir / "aggregation.json"
+    proven: AggregationProof | None = None
+    proof_file = workdir / "aggregate-proof.json"
     if model_file.is_file():
         payload = decode_model(model_file.read_bytes(), architecture=document.architecture)
         global_model = load_into(build_model(arch), payload.state)
@@ -179,20 +193,32 @@ def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> Agg
             record = json.loads(record_file.read_text())
             used = [str(a) for a in record["used"]]
             rejected = [Rejection.from_json(r) for r in record["rejected"]]
+        if proof_file.is_file():
+            proven = AggregationProof.from_json(json.loads(proof_file.read_text()))
     else:
         updates, rejected = collect_models(leader, task_id, round_)
-        used = [u.participant for u in updates]
-        write_json(record_file, {"used": used, "rejected": [r.to_json() for r in rejected]})
-        weighting = document.fedavg_weighting
-        if not any(u.weight > 0 for u in updates):
-            weighting = "equal"  # no model proved any accuracy: nothing to weigh by
-        strategy = _strategy(document.policy, weighting)
-        state = strategy.aggregate(updates, leader=leader.address)
-        global_model = load_into(build_model(arch), state)
-        # The global model's blinding is public (published with it), so that every
-        # participant and auditor can recompute its commitment; fresh per round.
+        # A fresh global blinding per round, public (published with the model) so that
+        # every participant and auditor can recompute its commitment.
         blinding = new_blinding()
+        if document.aggregation_slots:
+            leader.progress(f"{leader.name}: proving the aggregate")
+            global_model, proven, used, rejected = prove_aggregate(
+                leader, task_id, round_, updates, rejected, blinding, workdir
+            )
+            write_json(proof_file, proven.to_json())
+        else:
+            used = [u.participant for u in updates]
+            weighting = document.fedavg_weighting
+            if not any(u.weight > 0 for u in updates):
+                weighting = "equal"  # no model proved any accuracy: nothing to weigh by
+            strategy = _strategy(document.policy, weighting)
+            state = strategy.aggregate(updates, leader=leader.address)
+            global_model = load_into(build_model(arch), state)
+        write_json(record_file, {"used": used, "rejected": [r.to_json() for r in rejected]})
         model_file.write_bytes(model_bytes(global_model, arch, blinding))
+    aggregation_gas = 0
+    if proven is not None:
+        aggregation_gas = record_aggregation_proof(leader, task_id, round_, proven, used, rejected)
     test_set = Dataset.from_bytes(
         session.storage.cat(
             info.test_set_cid,
@@ -234,4 +260,98 @@ def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> Agg
         rejected=rejected,
         prove_seconds=sum(p.prove_seconds for p in proofs),
         gas_used=int(getattr(receipt, "gas_used", 0) or 0),
+        aggregation_prove_seconds=0.0 if proven is None else proven.prove_seconds,
+        aggregation_gas=aggregation_gas,
     )
+
+
+def prove_aggregate(
+    leader: Participant,
+    task_id: int,
+    round_: int,
+    updates: list[ModelUpdate],
+    rejected: list[Rejection],
+    global_blinding: Blinding,
+    workdir: Path,
+) -> tuple[nn.Module, AggregationProof, list[str], list[Rejection]]:
+    """The proven FedAvg: a fixed-point aggregate and its proof.
+
+    The aggregate of the leader's model (slot 0) and the K - 1 best-scoring accepted
+    hand-offs (ascending addresses).
+
+    Weights are the verified counts the chain holds; the commitments are the chain's.
+    Accepted hand-offs beyond K - 1 (lowest counts first) become ``no-slot`` rejections.
+    Returns the global model (float32, exactly the fixed-point aggregate), the proof,
+    the addresses used (the leader first) and every rejection.
+    """
+    session = leader.session
+    _, document = session.task(task_id)
+    artifacts = session.circuit(document)
+    circ = artifacts.aggregation(document.aggregation_slots)
+    own = leader.address.lower()
+    mine = [u for u in updates if u.participant.lower() == own]
+    if not mine:
+        raise AggregationProofError(
+            "The leader's own model is not among the checked models",
+            "keep the round's model file the leader submitted and aggregate again",
+        )
+    others = sorted(
+        (u for u in updates if u.participant.lower() != own),
+        key=lambda u: (-u.weight, int(u.participant, 16)),
+    )
+    room = circ.agg.slots - 1
+    for left_out in others[room:]:
+        rejected.append(
+            Rejection(
+                left_out.participant,
+                f"no slot: the {circ.agg.slots}-slot aggregation holds the leader and "
+                f"{room} hand-offs with higher verified counts",
+                RejectionReason.NO_SLOT,
+            )
+        )
+    slots = mine + sorted(others[:room], key=lambda u: int(u.participant, 16))
+    arch = document.arch
+    models = [load_into(build_model(arch), u.state) for u in slots]
+    blindings = [check_blinding(list(u.blinding or ())) for u in slots]
+    client = session.client
+    records = [client.submission(task_id, round_, u.participant) for u in slots]
+    weights = [int(r.correct) for r in records]
+    params = fixed_point_aggregate(circ.agg.spec, models, weights)
+    proof = prove_aggregate_circuit(
+        circ, models, blindings, [r.model_commitment for r in records], weights, params,
+        global_blinding, workdir,
+    )
+    used = [u.participant for u in slots]
+    return to_model(circ.agg.spec, params), proof, used, sorted(
+        rejected, key=lambda r: r.participant
+    )
+
+
+def record_aggregation_proof(
+    leader: Participant,
+    task_id: int,
+    round_: int,
+    proven: AggregationProof,
+    used: list[str],
+    rejected: list[Rejection],
+) -> int:
+    """Send the aggregation proof unless the chain already holds it for this leader; its gas.
+
+    Only hand-offs to this leader go on chain as rejected (the contract accounts for
+    exactly those); models never delivered are not the leader's to explain.
+    """
+    client = leader.session.client
+    included = [a for a in used if a.lower() != leader.address.lower()]
+    digest = aggregate_digest(included, proven.public.global_commitment)
+    if client.proven_aggregate(task_id, round_, leader.address) == digest:
+        return 0
+    handed = []
+    for r in rejected:
+        submission = client.submission(task_id, round_, r.participant)
+        if submission.verified and submission.handoff_leader.lower() == leader.address.lower():
+            handed.append((r.participant, str(r.code)))
+    receipt = client.prove_aggregation(
+        task_id, round_, proven.public.global_commitment, included, handed, proven.proof,
+        sender=leader.account,
+    )
+    return int(getattr(receipt, "gas_used", 0) or 0)

@@ -40,6 +40,7 @@ from zkpot.proving.circuit import (
     TestSetBinding,
     new_blinding,
 )
+from zkpot.proving.groth16.aggregation import deploy_verifier as deploy_aggregation_verifier
 from zkpot.roles.artifacts import publish_circuit
 from zkpot.roles.common import (
     Session,
@@ -52,6 +53,10 @@ from zkpot.roles.common import (
 from zkpot.state import restrict_private
 
 POLICIES = {"fedavg": AggregationPolicy.FEDAVG, "leader-model": AggregationPolicy.LEADER_MODEL}
+DEFAULT_AGGREGATION_SLOTS = 4
+"""K on Groth16 fedavg tasks unless chosen: the leader and three hand-offs per proof
+(337k constraints, ~100 s to prove for the default MLP; see results/aggregation.md)."""
+MAX_AGGREGATION_SLOTS = 16
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,30 @@ class TaskOptions:
     """Suggested local training hyper-parameters, published in the task document."""
     allowlist: tuple[str, ...] | None = None
     """Accounts allowed to take part, or ``None`` for an open task."""
+    aggregation_slots: int | None = None
+    """K of the proven-aggregation circuit (fedavg on Groth16): the leader's model plus at
+    most K - 1 hand-offs per round. ``None``: :data:`DEFAULT_AGGREGATION_SLOTS` on Groth16
+    fedavg tasks, 0 otherwise; 0: the leader is trusted to aggregate (nothing proven)."""
+
+    def proven_slots(self) -> int:
+        """The K this task's aggregation is proven with (0: not proven).
+
+        A clear error for a K the backend or policy cannot have.
+        """
+        provable = self.backend == "groth16" and self.policy == "fedavg"
+        if self.aggregation_slots is None:
+            return DEFAULT_AGGREGATION_SLOTS if provable else 0
+        if self.aggregation_slots and not provable:
+            raise ZkpotError(
+                "Proven aggregation needs the groth16 backend and the fedavg policy",
+                "create the task with --backend groth16 --policy fedavg, or --aggregation-slots 0",
+            )
+        if not 0 <= self.aggregation_slots <= MAX_AGGREGATION_SLOTS:
+            raise ZkpotError(
+                f"--aggregation-slots {self.aggregation_slots} is out of range",
+                f"choose 0 (not proven) or 2 to {MAX_AGGREGATION_SLOTS}",
+            )
+        return self.aggregation_slots
 
 
 @dataclass(frozen=True)
@@ -192,8 +221,15 @@ def create_task(
         print(
             PUBLIC_POOL_WARNING.format(name=pool.name.split(":")[0]), file=sys.stderr, flush=True
         )
+    slots = options.proven_slots()
     artifacts = build_circuit(options, pool, session.zk_dir)
     adapter = verifier or artifacts.deploy_verifier(publisher)
+    aggregation_verifier = None
+    if slots:
+        # Set up before publishing: its files travel with the circuit's.
+        session.progress(f"setting up the {slots}-slot aggregation circuit")
+        aggregator = artifacts.setup_aggregation(slots, options.srs_path)
+        aggregation_verifier = deploy_aggregation_verifier(aggregator, publisher)
     circuit = publish_circuit(session.storage, artifacts, progress=session.progress,
                               meter=session.meter)
     initial = build_model(arch, options.initial_seed)
@@ -212,6 +248,7 @@ def create_task(
         training=dict(options.training),
         public_pool=public_pool,
         verifier_code_hash=session.client.code_hash(adapter).hex(),
+        aggregation_slots=slots,
     )
     spec_cid = session.storage.add_json(document.to_json(), name="task.json")
     session.storage.pin(spec_cid)
@@ -232,6 +269,7 @@ def create_task(
             submit_duration=options.submit_duration,
             aggregate_duration=options.aggregate_duration,
             allowlist=options.allowlist,
+            aggregation_verifier=aggregation_verifier,
         ),
         sender=publisher,
     )

@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,10 +62,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from zkpot import toolchain
-from zkpot.errors import ProvingError
+from zkpot.errors import AggregationProofError, ProvingError
 from zkpot.models import build_model
 from zkpot.proving import fixedpoint
+from zkpot.proving.backend import file_sha256
 from zkpot.proving.circuit import (
     BLINDING_SIZE,
     CIRCOM_VERSION,
@@ -93,16 +92,12 @@ ModelParams = tuple[tuple[int, ...], ...]
 per part, in the circuit's order (layer 0 weights row-major, layer 0 biases, layer 1 ...)."""
 
 
-class AggregationProofError(ProvingError):
-    """The aggregate cannot be formed, proven or turned into a model."""
-
-
 # --- the fixed-point aggregate --------------------------------------------------------
 
 
 def quantized_params(spec: CircuitSpec, model: nn.Module) -> ModelParams:
     """``model``'s quantized weights and biases, exactly as the accuracy circuit commits them."""
-    return tuple(tuple(part) for part in circom._model_values(spec, model))
+    return tuple(tuple(part) for part in circom.model_values(spec, model))
 
 
 def _weighted_parts(spec: CircuitSpec) -> list[Segment]:
@@ -311,7 +306,7 @@ def emit_aggregation_circuit(agg: AggregationSpec) -> str:
              "pragma circom 2.1.0;", "",
              'include "circomlib/circuits/bitify.circom";',
              'include "circomlib/circuits/poseidon.circom";', "",
-             TEMPLATES, MEAN_TEMPLATE, circom._chain_template("ModelHash", parts),
+             TEMPLATES, MEAN_TEMPLATE, circom.chain_template("ModelHash", parts),
              "template Aggregate(K) {",
              "    signal input commitment[K];",
              "    signal input weight[K];",
@@ -443,12 +438,51 @@ def aggregation_inputs(
 # --- compile, keys, prove, verify -------------------------------------------------------
 
 
+AGGREGATION_DESCRIPTOR = "aggregation.json"
+"""An aggregation folder's descriptor (ids, K, weight width, constraints, how keyed)."""
+
+
+def folder_name(slots: int) -> str:
+    """The aggregation folder of K slots inside its accuracy circuit's folder."""
+    return f"aggregate-k{slots}"
+
+
 @dataclass(frozen=True)
 class AggregationCircuit:
-    """A compiled and keyed aggregation circuit in ``directory``."""
+    """A compiled and keyed aggregation circuit in ``directory``.
+
+    ``directory`` = ``<accuracy circuit folder>/aggregate-k<K>/``: ``aggregate.circom``
+    and ``aggregation.json`` (published), ``keys/`` (verification key, transcript,
+    proving key; published), ``build/`` (compiled from the spec; derived).
+    """
 
     agg: AggregationSpec
     directory: Path
+
+    @classmethod
+    def open(cls, spec: CircuitSpec, directory: Path) -> AggregationCircuit:
+        """The folder's circuit for accuracy circuit ``spec``.
+
+        Refused unless its descriptor names this accuracy circuit and an id that matches
+        its K and weight width.
+        """
+        try:
+            data = json.loads((directory / AGGREGATION_DESCRIPTOR).read_text())
+            agg = AggregationSpec(spec, int(data["slots"]), int(data["weight_bits"]))
+            claimed = (str(data["circuit_id"]), str(data["accuracy_circuit_id"]))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise AggregationProofError(
+                f"{directory} holds no readable aggregation circuit ({error})",
+                "fetch the task's circuit again or rerun `zkpot task create`") from error
+        if claimed != (agg.circuit_id, spec.circuit_id):
+            raise AggregationProofError(
+                f"The aggregation circuit in {directory} is not the task's",
+                "fetch the task's circuit again")
+        return cls(agg, directory)
+
+    @property
+    def source(self) -> Path:
+        return self.directory / f"{AGGREGATION_NAME}.circom"
 
     @property
     def build_dir(self) -> Path:
@@ -471,36 +505,60 @@ class AggregationCircuit:
         return self.keys_dir / ceremony.VERIFICATION_KEY
 
     @property
+    def transcript(self) -> Path:
+        return self.keys_dir / ceremony.TRANSCRIPT
+
+    @property
     def descriptor(self) -> dict[str, Any]:
         """What :func:`setup_aggregation` recorded (constraints, times, how it was keyed)."""
-        loaded: dict[str, Any] = json.loads((self.directory / "aggregation.json").read_text())
+        loaded: dict[str, Any] = json.loads((self.directory / AGGREGATION_DESCRIPTOR).read_text())
         return loaded
+
+    def published_files(self) -> list[Path]:
+        """What a task publishes (the build compiles from the spec).
+
+        The source, descriptor, verification key, transcript and proving key.
+        """
+        return [self.source, self.directory / AGGREGATION_DESCRIPTOR, self.verification_key,
+                self.transcript, prover.proving_key(self.keys_dir)]
+
+    def require_build(self) -> None:
+        """Compile ``build/`` unless there; the source must be what the spec emits."""
+        if self.source.is_file() and self.source.read_text() != emit_aggregation_circuit(self.agg):
+            raise AggregationProofError(
+                f"The aggregation circuit source in {self.directory} is not the spec's",
+                "fetch the task's circuit again")
+        if not (self.r1cs.is_file() and self.wasm.is_file()):
+            compile_aggregation(self.agg, self.build_dir)
+
+    def complete_fetched(self) -> None:
+        """Check fetched keys against the transcript and compile the build.
+
+        Refused when the key or the compiled circuit is not the one the transcript names.
+        """
+        transcript = ceremony.Transcript.load(self.transcript)
+        if file_sha256(prover.proving_key(self.keys_dir)) != transcript.zkey_sha256:
+            raise AggregationProofError(
+                "The task's aggregation proving key is not the one its transcript names",
+                "do not lead this task's rounds; report the publisher")
+        self.require_build()
+        if file_sha256(self.r1cs) != transcript.r1cs_sha256:
+            raise AggregationProofError(
+                "The aggregation circuit compiled from the task's spec is not the one its keys "
+                "were made for", "do not lead this task's rounds; report the publisher")
 
 
 def compile_aggregation(agg: AggregationSpec, out_dir: Path) -> Path:
-    """Emit and compile ``agg``'s circuit into ``out_dir`` (circom2 ``--O2``); the ``.r1cs``.
+    """Emit and compile ``agg``'s circuit into ``out_dir``; the ``.r1cs``.
 
-    The same compiler invocation as :func:`circom.compile_circuit`.
+    The same compiler invocation as the accuracy circuit's (:func:`circom.compile_source`).
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    source = out_dir / f"{AGGREGATION_NAME}.circom"
-    source.write_text(emit_aggregation_circuit(agg))
-    tool = toolchain.node_bin_dir() / "circom2"
-    if not tool.exists():
-        raise AggregationProofError(f"circom2 is not installed ({tool} is missing)",
-                                    "run `npm ci`")
-    result = subprocess.run(
-        [str(tool), str(source), "--r1cs", "--wasm", "--sym", "--O2", "-l",
-         str(toolchain.repo_root() / "node_modules"), "-o", str(out_dir)],
-        capture_output=True, text=True, check=False)
-    r1cs = out_dir / f"{AGGREGATION_NAME}.r1cs"
-    if result.returncode != 0 or not r1cs.is_file():
-        lines = (result.stderr + result.stdout).strip().splitlines()
-        detail = next((ln for ln in lines if "error" in ln.lower()),
-                      lines[-1] if lines else f"exit status {result.returncode}")
-        raise AggregationProofError(f"circom could not compile the aggregation circuit: "
-                                    f"{detail.strip()[:200]}", "check the circom2 install")
-    return r1cs
+    try:
+        compiled = circom.compile_source(emit_aggregation_circuit(agg), AGGREGATION_NAME, out_dir,
+                                         f"{agg.slots}-slot aggregation circuit")
+    except ProvingError as error:
+        raise AggregationProofError(error.message, error.hint) from error
+    return compiled.r1cs
 
 
 def setup_aggregation(agg: AggregationSpec, directory: Path, *,
@@ -514,6 +572,7 @@ def setup_aggregation(agg: AggregationSpec, directory: Path, *,
     circ = AggregationCircuit(agg, directory)
     started = time.perf_counter()
     compile_aggregation(agg, circ.build_dir)
+    circ.source.write_text(emit_aggregation_circuit(agg))
     compiled = time.perf_counter()
     info = ceremony.r1cs_info(circ.r1cs)
     if info.public_signals != agg.public_signals:
@@ -544,7 +603,8 @@ def setup_aggregation(agg: AggregationSpec, directory: Path, *,
         "compile_seconds": round(compiled - started, 1),
         "setup_seconds": round(time.perf_counter() - compiled, 1),
     }
-    (directory / "aggregation.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    (directory / AGGREGATION_DESCRIPTOR).write_text(
+        json.dumps(data, indent=2, sort_keys=True) + "\n")
     return circ
 
 
@@ -563,16 +623,8 @@ def prove_aggregation(circ: AggregationCircuit, inputs: dict[str, object], workd
     statement (a model that does not open its commitment, a global model that is not
     the aggregate, a weight out of range).
     """
-    started = time.perf_counter()
-    wtns, signals = witness(circ, inputs, workdir, name)
-    try:
-        witnessed = time.perf_counter()
-        proof = prover.prove_witness(prover.proving_key(circ.keys_dir), wtns)
-        proved = time.perf_counter()
-    finally:
-        wtns.unlink(missing_ok=True)
-    return prover.Groth16Proof(proof, signals, "groth16py", witnessed - started,
-                               proved - witnessed)
+    return prover.prove(circ.keys_dir, circ.wasm, inputs, workdir, name,
+                        public_count=circ.agg.public_signals)
 
 
 def verify_aggregation(circ: AggregationCircuit, proof: bytes, signals: Sequence[int]) -> bool:
@@ -588,6 +640,112 @@ def verify_aggregation(circ: AggregationCircuit, proof: bytes, signals: Sequence
         return bool(groth16py.Verifier(vk).verify(proof, [int(v) for v in signals]))
     except Exception:  # noqa: BLE001 - an undecodable point is an invalid proof
         return False
+
+
+PROOF_FORMAT = "zkpot-aggregation-proof/1"
+
+
+@dataclass(frozen=True)
+class AggregationProof:
+    """A proof of one aggregate, with the statement it proves (kept for a resumed run)."""
+
+    proof: bytes
+    public: AggregationStatement
+    prove_seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": PROOF_FORMAT, "proof": self.proof.hex(),
+                "commitments": [c.hex() for c in self.public.commitments],
+                "weights": list(self.public.weights),
+                "global_commitment": self.public.global_commitment.hex(),
+                "prove_seconds": round(self.prove_seconds, 3)}
+
+    @classmethod
+    def from_json(cls, raw: Any) -> AggregationProof:
+        """Read a saved proof; an :class:`AggregationProofError` if it is not one."""
+        try:
+            if raw["format"] != PROOF_FORMAT:
+                raise ValueError(f"format {raw['format']!r}")
+            public = AggregationStatement(
+                tuple(bytes.fromhex(c) for c in raw["commitments"]),
+                tuple(int(w) for w in raw["weights"]), bytes.fromhex(raw["global_commitment"]))
+            return cls(bytes.fromhex(raw["proof"]), public, float(raw["prove_seconds"]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise AggregationProofError(f"Not a saved aggregation proof ({error})",
+                                        "delete it and aggregate again") from error
+
+
+def prove_aggregate(
+    circ: AggregationCircuit,
+    models: Sequence[nn.Module | ModelParams],
+    blindings: Sequence[Blinding],
+    commitments: Sequence[bytes],
+    weights: Sequence[int],
+    global_params: ModelParams,
+    global_blinding: Blinding,
+    workdir: Path,
+) -> AggregationProof:
+    """Prove that ``global_params`` is the aggregate of ``models`` in slot order.
+
+    The statement's public side: ``commitments`` and ``weights`` (what the contract
+    recomputes from its records) and the commitment of ``global_params`` with
+    ``global_blinding``. Checked with the verification key before it is returned.
+    """
+    circ.require_build()
+    public = statement(circ.agg, commitments, weights,
+                       commitment_of(circ.agg.spec, global_params, global_blinding))
+    inputs = aggregation_inputs(circ.agg, models, blindings, public, global_blinding)
+    made = prove_aggregation(circ, inputs, workdir)
+    if made.public_signals != public.public_signals() or not verify_aggregation(
+            circ, made.proof, made.public_signals):
+        raise AggregationProofError("The aggregation proof does not verify",
+                                    "check the circuit folder and aggregate again")
+    return AggregationProof(made.proof, public, made.witness_seconds + made.prove_seconds)
+
+
+def deploy_verifier(circ: AggregationCircuit, sender: Any) -> str:
+    """Deploy the generated verifier and its ``Groth16AggregationVerifier`` adapter.
+
+    Returns the adapter's address (what a task's ``aggregationVerifier`` names).
+    """
+    from ape import project
+
+    name = verifier_name(circ.agg)
+    compiled = solidity.compile_verifier(verifier_source(circ), name)
+    verifier = sender.deploy(compiled.container())
+    adapter = sender.deploy(
+        project.Groth16AggregationVerifier, verifier.address,
+        bytes.fromhex(circ.agg.circuit_id), bytes.fromhex(circ.agg.spec.circuit_id),
+        circ.agg.slots, padding_commitment(circ.agg.spec))
+    return str(adapter.address)
+
+
+def check_aggregation_verifier(address: str, circ: AggregationCircuit) -> tuple[bool, str]:
+    """Whether the ``Groth16AggregationVerifier`` at ``address`` serves ``circ``.
+
+    Its ids and K must be the circuit's, its padding commitment the spec's, and the code of
+    the verifier it calls must be the one compiled from the published verification key.
+    """
+    from ape import Contract, chain, project
+    from eth_utils.crypto import keccak
+
+    adapter = Contract(address, contract_type=project.Groth16AggregationVerifier.contract_type)
+    facts = {
+        "circuit id": (bytes(adapter.circuitId()).hex(), circ.agg.circuit_id),
+        "accuracy circuit id": (bytes(adapter.accuracyCircuitId()).hex(), circ.agg.spec.circuit_id),
+        "slots": (int(adapter.slots()), circ.agg.slots),
+        "padding commitment": (bytes(adapter.paddingCommitment()),
+                               padding_commitment(circ.agg.spec)),
+    }
+    for what, (actual, expected) in facts.items():
+        if actual != expected:
+            return False, f"the aggregation verifier's {what} is not the published circuit's"
+    runtime = solidity.compile_verifier(verifier_source(circ), verifier_name(circ.agg)).runtime
+    code = bytes(chain.provider.get_code(str(adapter.groth16Verifier())))
+    if keccak(code) != keccak(runtime):
+        return False, "the aggregation verifier's code is not compiled from the published key"
+    return True, (f"{circ.agg.slots}-slot aggregation verifier runs the published key "
+                  f"(circuit {circ.agg.short_id})")
 
 
 def verifier_name(agg: AggregationSpec) -> str:
@@ -629,4 +787,10 @@ __all__ = [
     "verifier_source",
     "verify_aggregation",
     "witness",
+    "AggregationProof",
+    "check_aggregation_verifier",
+    "prove_aggregate",
+    "AGGREGATION_DESCRIPTOR",
+    "deploy_verifier",
+    "folder_name",
 ]

@@ -37,7 +37,9 @@ from zkpot.proving.backend import (
     read_descriptor,
 )
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch, new_blinding
+from zkpot.proving.groth16 import aggregation as agg_module
 from zkpot.proving.groth16 import ceremony, circom, prover, solidity
+from zkpot.proving.groth16.aggregation import AggregationCircuit
 
 PROOF_FORMAT = "zkpot-groth16-proof/1"
 
@@ -301,7 +303,37 @@ class Groth16Circuit(Circuit):
         # it is published; the build is not (it compiles deterministically from the spec).
         files = [self.source, self.verification_key, self.transcript,
                  prover.proving_key(self.keys_dir)]
+        for circ in self.aggregation_circuits():
+            files += circ.published_files()
         return {path.relative_to(self.directory).as_posix(): path for path in files}
+
+    # -- proven aggregation --------------------------------------------------------------
+
+    def aggregation_circuits(self) -> list[AggregationCircuit]:
+        """Every aggregation circuit set up (or fetched) beside this circuit, by K."""
+        found = sorted(self.directory.glob("aggregate-k*/" + agg_module.AGGREGATION_DESCRIPTOR))
+        return [AggregationCircuit.open(self.spec, path.parent) for path in found]
+
+    def aggregation(self, slots: int) -> AggregationCircuit:
+        """The K-slot aggregation circuit over this circuit's model commitments, compiled."""
+        directory = self.directory / agg_module.folder_name(slots)
+        if not (directory / agg_module.AGGREGATION_DESCRIPTOR).is_file():
+            raise ProvingError(f"{self.directory} has no {slots}-slot aggregation circuit",
+                               "fetch the task's circuit again (zkpot circuit fetch)")
+        circ = AggregationCircuit.open(self.spec, directory)
+        circ.require_build()
+        return circ
+
+    def setup_aggregation(self, slots: int, srs_path: Path | None = None
+                          ) -> AggregationCircuit:
+        """Compile and key the K-slot aggregation circuit (kept if already set up)."""
+        directory = self.directory / agg_module.folder_name(slots)
+        try:
+            return self.aggregation(slots)
+        except ProvingError:
+            pass
+        agg = agg_module.AggregationSpec(self.spec, slots)
+        return agg_module.setup_aggregation(agg, directory, ptau=srs_path)
 
     def complete_fetched(self) -> float:
         """Check the fetched key against the transcript; compile the build; its seconds."""
@@ -315,6 +347,8 @@ class Groth16Circuit(Circuit):
             raise ProvingError("The circuit compiled from the task's spec is not the one its "
                                "keys were made for", "do not prove for this task; report the "
                                "publisher")
+        for circ in self.aggregation_circuits():
+            circ.complete_fetched()
         return time.perf_counter() - started
 
 

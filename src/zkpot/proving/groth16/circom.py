@@ -242,8 +242,8 @@ def emit_circuit(spec: CircuitSpec) -> str:
              "pragma circom 2.1.0;", "",
              'include "circomlib/circuits/bitify.circom";',
              'include "circomlib/circuits/poseidon.circom";', "",
-             TEMPLATES, _chain_template("ModelHash", p.model_parts()),
-             _chain_template("TestSetHash", p.test_set_parts()),
+             TEMPLATES, chain_template("ModelHash", p.model_parts()),
+             chain_template("TestSetHash", p.test_set_parts()),
              "template Accuracy() {"]
     for k, layer in enumerate(p.weighted):
         lines.append(f"    signal input w{k}[{layer.outputs}][{layer.fan_in}];")
@@ -293,7 +293,7 @@ def emit_circuit(spec: CircuitSpec) -> str:
     return "\n".join(lines)
 
 
-def _chain_template(name: str, parts: list[tuple[Segment, str, tuple[int, ...]]]) -> str:
+def chain_template(name: str, parts: list[tuple[Segment, str, tuple[int, ...]]]) -> str:
     """A template that range-checks and packs each part, then hashes the packed chain."""
     body = [f"template {name}() {{"]
     wires: list[str] = []
@@ -326,7 +326,7 @@ def _felt(value: int) -> int:
     return int(value) % SCALAR_MODULUS
 
 
-def _model_values(spec: CircuitSpec, model: nn.Module) -> list[list[int]]:
+def model_values(spec: CircuitSpec, model: nn.Module) -> list[list[int]]:
     """The quantised weights and biases per layer (row-major), as the circuit takes them."""
     qmodel = fixedpoint.quantize_model(spec, model)
     weighted = [layer for layer in qmodel.layers
@@ -354,7 +354,7 @@ def _digest_bytes(value: int) -> bytes:
 
 def model_commitment(spec: CircuitSpec, model: nn.Module, blinding: Blinding) -> bytes:
     """The circuit's ``modelCommitment`` for ``model`` and ``blinding`` (32 bytes, big-endian)."""
-    values = [*_model_values(spec, model), list(check_blinding(blinding))]
+    values = [*model_values(spec, model), list(check_blinding(blinding))]
     packed: list[int] = []
     for (segment, _, _), part in zip(plan(spec).model_parts(), values, strict=True):
         packed += pack(segment, part)
@@ -377,9 +377,9 @@ def circuit_inputs(spec: CircuitSpec, model: nn.Module, blinding: Blinding, batc
     weight, bias or feature is outside the circuit's range (see the module docstring).
     """
     p = plan(spec)
-    model_values = _model_values(spec, model)
+    params = model_values(spec, model)
     checked = check_blinding(blinding)
-    for (segment, _, _), part in zip(p.model_parts(), [*model_values, list(checked)],
+    for (segment, _, _), part in zip(p.model_parts(), [*params, list(checked)],
                                      strict=True):
         pack(segment, part)  # range check with a clear error
     features, labels = _batch_values(spec, batch)
@@ -399,8 +399,8 @@ def circuit_inputs(spec: CircuitSpec, model: nn.Module, blinding: Blinding, batc
 
     inputs: dict[str, object] = {}
     for k, layer in enumerate(p.weighted):
-        inputs[f"w{k}"] = rows(model_values[2 * k], layer.fan_in)
-        inputs[f"b{k}"] = [str(_felt(v)) for v in model_values[2 * k + 1]]
+        inputs[f"w{k}"] = rows(params[2 * k], layer.fan_in)
+        inputs[f"b{k}"] = [str(_felt(v)) for v in params[2 * k + 1]]
     inputs["blinding"] = [str(_felt(v)) for v in checked]
     inputs["x"] = rows(features, p.features)
     inputs["label"] = [str(v) for v in labels]
@@ -428,26 +428,34 @@ def _node_tool(name: str) -> Path:
     return tool
 
 
-def compile_circuit(spec: CircuitSpec, out_dir: Path) -> CompiledCircuit:
-    """Emit ``spec``'s circuit into ``out_dir`` and compile it (circom2 ``--O2``)."""
+def compile_source(text: str, name: str, out_dir: Path, what: str) -> CompiledCircuit:
+    """Write circom ``text`` as ``out_dir/<name>.circom`` and compile it (circom2 ``--O2``).
+
+    circomlib comes from ``node_modules``; ``what`` names the circuit in an error.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    source = out_dir / f"{CIRCUIT_NAME}.circom"
-    source.write_text(emit_circuit(spec))
+    source = out_dir / f"{name}.circom"
+    source.write_text(text)
     command = [str(_node_tool("circom2")), str(source), "--r1cs", "--wasm", "--sym", "--O2",
                "-l", str(toolchain.repo_root() / "node_modules"), "-o", str(out_dir)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
-    compiled = CompiledCircuit(source, out_dir / f"{CIRCUIT_NAME}.r1cs",
-                               out_dir / f"{CIRCUIT_NAME}_js" / f"{CIRCUIT_NAME}.wasm",
-                               out_dir / f"{CIRCUIT_NAME}.sym")
+    compiled = CompiledCircuit(source, out_dir / f"{name}.r1cs",
+                               out_dir / f"{name}_js" / f"{name}.wasm", out_dir / f"{name}.sym")
     if result.returncode != 0 or not all(
         path.is_file() for path in (compiled.r1cs, compiled.wasm, compiled.sym)
     ):
         lines = (result.stderr + result.stdout).strip().splitlines()
         detail = next((line for line in lines if "error" in line.lower()), lines[-1] if lines
                       else f"exit status {result.returncode}")
-        raise ProvingError(f"circom could not compile the {spec.architecture.name} circuit: "
-                           f"{detail.strip()[:200]}", "check the circom2 install (`npm ci`)")
+        raise ProvingError(f"circom could not compile the {what}: {detail.strip()[:200]}",
+                           "check the circom2 install (`npm ci`)")
     return compiled
+
+
+def compile_circuit(spec: CircuitSpec, out_dir: Path) -> CompiledCircuit:
+    """Emit ``spec``'s circuit into ``out_dir`` and compile it (circom2 ``--O2``)."""
+    return compile_source(emit_circuit(spec), CIRCUIT_NAME, out_dir,
+                          f"{spec.architecture.name} circuit")
 
 
 def write_wtns(path: Path, template: Path, values: list[int]) -> None:

@@ -273,15 +273,17 @@ def prove(
     *,
     prover: Prover = "groth16py",
     keep_witness: bool = False,
+    public_count: int = PUBLIC_SIGNALS,
 ) -> Groth16Proof:
     """Witness and proof for ``inputs`` with the key folder's proving key.
 
-    ``inputs`` is the circuit's input JSON (``circom.circuit_inputs``).
+    ``inputs`` is the circuit's input JSON (``circom.circuit_inputs``); ``public_count``
+    the circuit's number of public signals (the accuracy circuit's four by default).
     """
     started = time.perf_counter()
     wtns = compute_witness(wasm, inputs, workdir, name)
     try:
-        signals = public_signals(wtns)
+        signals = public_signals(wtns, public_count)
         witnessed = time.perf_counter()
         proof = prove_witness(proving_key(keys_dir), wtns, prover=prover)
         proved = time.perf_counter()

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from flows.conftest import World, advance_to, tiny_options
-from zkpot.chain import ChunkProof, RoundStatus
+from zkpot.chain import AggregationPolicy, ChunkProof, RoundStatus, TaskSpec
 from zkpot.data import Dataset, LabelFlipConfig, flip_labels
 from zkpot.models import build_model
 from zkpot.proving.circuit import Blinding, new_blinding
@@ -167,6 +167,38 @@ def scene(world: World, tmp_path_factory: pytest.TempPathFactory) -> Scene:
         included=used[1:], no_slot=left_out.participant,
         honest_chunks=_accuracy_proofs(world, leader, task_id, model, blinding, work / "acc"),
     )
+
+
+def test_a_task_cannot_name_an_aggregation_verifier_it_cannot_use(scene: Scene) -> None:
+    import ape
+    from ape import accounts, project
+
+    client = scene.leader.session.client
+    config = client.contract.taskConfig(scene.task_id)
+    publisher = accounts.test_accounts[0]
+
+    def spec(**changes: Any) -> TaskSpec:
+        fields: dict[str, Any] = {
+            "circuit_id": bytes(config.circuitId), "verifier": str(config.verifier),
+            "vk_digest": bytes(config.vkDigest), "chunks_per_round": 1,
+            "spec_cid": config.specCID, "initial_model_cid": config.initialModelCID,
+            "initial_model_commitment": bytes(config.initialModelCommitment),
+            "aggregation_verifier": str(config.aggregationVerifier),
+        }
+        return TaskSpec(**{**fields, **changes})
+
+    # Under LEADER_MODEL nothing is aggregated: a verifier there is a mistake.
+    with ape.reverts(client.contract.AggregationVerifierMismatch):
+        client.contract.createTask(spec(policy=AggregationPolicy.LEADER_MODEL).as_tuple(), [],
+                                   sender=publisher)
+    # A verifier over another accuracy circuit's commitments.
+    adapter = project.Groth16AggregationVerifier.at(str(config.aggregationVerifier))
+    other = publisher.deploy(project.Groth16AggregationVerifier, adapter.groth16Verifier(),
+                             adapter.circuitId(), b"\x01" * 32, SLOTS,
+                             adapter.paddingCommitment())
+    with ape.reverts(client.contract.AggregationVerifierMismatch):
+        client.contract.createTask(spec(aggregation_verifier=str(other.address)).as_tuple(), [],
+                                   sender=publisher)
 
 
 def test_the_leader_cannot_publish_without_an_aggregation_proof(scene: Scene) -> None:

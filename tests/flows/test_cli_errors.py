@@ -193,3 +193,20 @@ def test_verbose_adds_the_call_trace_and_the_traceback(
     assert "Call trace" in result.stdout and "ZKPoT.selectLeader" in result.stdout
     assert "Traceback" in result.stderr
     assert result.stderr.rstrip().splitlines()[-1].startswith("error: The contract rejected")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--backend", "ezkl", "--aggregation-slots", "4"], "needs the groth16 backend"),
+        (["--backend", "groth16", "--policy", "leader-model", "--aggregation-slots", "2"],
+         "needs the groth16 backend and the fedavg policy"),
+        (["--backend", "groth16", "--aggregation-slots", "99"], "out of range"),
+    ],
+)
+def test_an_aggregation_the_task_cannot_prove_is_refused_before_any_work(
+    args: list[str], fragment: str, world: World
+) -> None:
+    result = invoke("task", "create", *args, world=world)
+    assert_one_sentence(result, fragment)
+    assert_no_call_trace(result)

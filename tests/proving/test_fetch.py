@@ -203,3 +203,46 @@ def test_groth16_circuit_fetched_checks_its_key_and_proves(
     proof = fetched.circuit.prove(tiny.model_a, batch, tmp_path / "work", "g16",
                                   blinding=tiny.blinding_a, submitter=submitter)
     assert published.verify(proof)
+
+
+@pytest.mark.slow
+def test_an_aggregation_circuit_travels_with_its_groth16_circuit_and_is_checked(
+    tiny: TinySetup, storage: IpfsStorage, tmp_path: Path
+) -> None:
+    from zkpot.errors import AggregationProofError
+    from zkpot.proving.groth16 import aggregation, circom
+
+    spec = circuit.CircuitSpec(models.TINY_MLP, samples=1, backend="groth16")
+    batch = circuit.TestBatch(tiny.batch.X[:1], tiny.batch.y[:1])
+    published = setup_circuit(spec, tiny.model_a, batch, zk_dir=tmp_path / "pub")
+    agg = published.setup_aggregation(2)
+    ref = publish_circuit(storage, published)
+    names = {f"aggregate-k2/{name}" for name in (
+        "aggregate.circom", "aggregation.json", "keys/verification_key.json",
+        "keys/transcript.json")}
+    assert names <= set(ref.files)
+    assert not any(name.startswith("aggregate-k2/build/") for name in ref.files)
+    key_name = next(n for n in ref.files if n.startswith("aggregate-k2/keys/circuit"))
+
+    # A proving key other than the transcript's, or a source other than the spec's.
+    other_key = bytearray(Path(published.directory / key_name).read_bytes())
+    other_key[-100] ^= 0x01
+    forged_key = forged(ref, **{key_name: storage.add(bytes(other_key))})
+    with pytest.raises(AggregationProofError, match="not the one its transcript names"):
+        fetch_circuit(storage, forged_key, cache=tmp_path / "forged-key")
+    source = agg.source.read_text().replace("Num2Bits(16)", "Num2Bits(17)", 1)
+    forged_source = forged(ref, **{"aggregate-k2/aggregate.circom": storage.add(source.encode())})
+    with pytest.raises(AggregationProofError, match="not the spec's"):
+        fetch_circuit(storage, forged_source, cache=tmp_path / "forged-source")
+
+    # The fetched aggregation circuit proves what the publisher's key verifies.
+    fetched = fetch_circuit(storage, ref, cache=tmp_path / "cache")
+    mine = fetched.circuit.aggregation(2)
+    models_ = [tiny.model_a, tiny.model_b]
+    blindings = [tiny.blinding_a, tiny.blinding_b]
+    commitments = [circom.model_commitment(spec, m, b) for m, b in zip(models_, blindings,
+                                                                      strict=True)]
+    params = aggregation.fixed_point_aggregate(spec, models_, [3, 1])
+    proof = aggregation.prove_aggregate(mine, models_, blindings, commitments, [3, 1], params,
+                                        circuit.new_blinding(), tmp_path / "work")
+    assert aggregation.verify_aggregation(agg, proof.proof, proof.public.public_signals())

@@ -22,12 +22,15 @@ import pytest
 from flows.conftest import World, advance_to, tiny_options
 from zkpot.chain import AggregationPolicy, ChunkProof, RoundStatus, TaskSpec
 from zkpot.data import Dataset, LabelFlipConfig, flip_labels
+from zkpot.errors import ChainError
 from zkpot.models import build_model
 from zkpot.proving.circuit import Blinding, new_blinding
 from zkpot.proving.groth16 import aggregation
 from zkpot.roles import leader as leader_module
 from zkpot.roles import publisher as pub
+from zkpot.roles.auditor import audit_task
 from zkpot.roles.participant import Participant, TrainingConfig, pipeline_chunks
+from zkpot.roles.precheck import check_verifier
 from zkpot.train import train_local
 
 pytestmark = pytest.mark.slow
@@ -199,6 +202,41 @@ def test_a_task_cannot_name_an_aggregation_verifier_it_cannot_use(scene: Scene) 
     with ape.reverts(client.contract.AggregationVerifierMismatch):
         client.contract.createTask(spec(aggregation_verifier=str(other.address)).as_tuple(), [],
                                    sender=publisher)
+
+
+def test_a_permissive_aggregation_verifier_is_refused_before_proving_and_fails_the_audit(
+    world: World, scene: Scene
+) -> None:
+    """A publisher's adapter with the right ids over a verifier that accepts anything:
+    the chain cannot tell (the ids match), so participants and auditors must."""
+    from ape import accounts, project
+
+    client = scene.leader.session.client
+    config = client.contract.taskConfig(scene.task_id)
+    publisher = accounts.test_accounts[0]
+    honest = project.Groth16AggregationVerifier.at(str(config.aggregationVerifier))
+    accept_all = publisher.deploy(project.AcceptAllVerifier)
+    rogue = publisher.deploy(project.Groth16AggregationVerifier, accept_all.address,
+                             honest.circuitId(), honest.accuracyCircuitId(), SLOTS,
+                             honest.paddingCommitment())
+    # It really accepts a proof of nothing for any global model.
+    assert rogue.verifyAggregation(b"\x00" * 256, [b"\x11" * 32], [1], b"\x22" * 32)
+    task_id = client.create_task(TaskSpec(
+        circuit_id=bytes(config.circuitId), verifier=str(config.verifier),
+        vk_digest=bytes(config.vkDigest), chunks_per_round=1, spec_cid=config.specCID,
+        initial_model_cid=config.initialModelCID,
+        initial_model_commitment=bytes(config.initialModelCommitment),
+        aggregation_verifier=str(rogue.address)), sender=publisher)
+    session = world.session
+    document = session.task(task_id)[1]  # the honest task's document, on IPFS
+    with pytest.raises(ChainError, match="aggregation verifier is not the published circuit's"):
+        check_verifier(session, task_id, document, session.circuit(document))
+    findings = {f.item: f for f in audit_task(session, task_id)}
+    assert not findings["aggregation verifier"].ok
+    assert "not compiled from the published key" in findings["aggregation verifier"].detail
+    # The honest task passes both.
+    check_verifier(session, scene.task_id, document, session.circuit(document))
+    assert {f.item: f for f in audit_task(session, scene.task_id)}["aggregation verifier"].ok
 
 
 def test_the_leader_cannot_publish_without_an_aggregation_proof(scene: Scene) -> None:

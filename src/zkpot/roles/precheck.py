@@ -1,8 +1,9 @@
 """Checks a participant runs before spending minutes on a proof.
 
 A publisher could deploy a task whose verifier adapter is not the one its document
-names, whose VK digest does not match the circuit participants prove with, or reveal a
-test set that does not open the round's chunk commitments. Each of these would only
+names, whose VK digest does not match the circuit participants prove with, whose
+aggregation verifier accepts anything, or reveal a test set that does not open the
+round's chunk commitments. Each of these would only
 show after a full proof (as a rejected submission); here each is one sentence first.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from zkpot.errors import ChainError
 from zkpot.proving.backend import Circuit
 from zkpot.proving.circuit import TestBatch
+from zkpot.proving.groth16.aggregation import check_aggregation_verifier
 from zkpot.roles.common import Session, TaskDocument
 
 
@@ -37,6 +39,34 @@ def check_verifier(session: Session, task_id: int, document: TaskDocument,
             f"Task {task_id}'s verifier at {adapter} does not run the code its task document "
             "names",
             "do not prove for this task; report the publisher",
+        )
+    check_aggregation(session, task_id, document, artifacts)
+
+
+def check_aggregation(session: Session, task_id: int, document: TaskDocument,
+                      artifacts: Circuit) -> None:
+    """Refuse unless the task's aggregation verifier is the published circuit's.
+
+    It must be absent exactly when the document says aggregation is not proven. A
+    publisher could point the task at an adapter with the right ids but a verifier that
+    accepts anything: every leader could then publish a model of its own choosing.
+    """
+    address = session.client.aggregation_verifier(task_id)
+    if (address is None) != (document.aggregation_slots == 0):
+        raise ChainError(
+            f"Task {task_id}'s document and its on-chain configuration disagree on whether "
+            "aggregation is proven",
+            "do not prove for this task; report the publisher",
+        )
+    if address is None:
+        return
+    circ = artifacts.aggregation(document.aggregation_slots)
+    ok, detail = check_aggregation_verifier(address, circ)
+    if not ok:
+        raise ChainError(
+            f"Task {task_id}'s aggregation verifier is not the published circuit's: {detail}",
+            "do not prove for this task (its leaders' aggregates would go unchecked); report "
+            "the publisher",
         )
 
 

@@ -485,6 +485,16 @@ def aggregate_digest(included: Iterable[str], global_commitment: bytes) -> bytes
     return bytes(keccak(encode(["address[]", "bytes32"], [ordered, _b32(global_commitment)])))
 
 
+def _included(included: Iterable[str], sender: Any) -> list[str]:
+    """A leader's included list as the contracts take it: ascending, leader left out.
+
+    The leader is an earner (and aggregation slot 0) by itself; listing it would read as
+    a missing hand-off.
+    """
+    own = to_checksum_address(str(sender.address))
+    return _ascending({to_checksum_address(a) for a in included} - {own})
+
+
 def _ascending(addresses: Iterable[str]) -> list[str]:
     return sorted({to_checksum_address(a) for a in addresses}, key=lambda a: int(a, 16))
 
@@ -721,8 +731,7 @@ class ZKPoTClient:
         ``rejected``: every other hand-off to the leader, with a :data:`REJECTION_REASONS`
         name. Both are sent in the ascending order the contract requires.
         """
-        own = to_checksum_address(str(sender.address))
-        ordered = _ascending({to_checksum_address(a) for a in included} - {own})
+        ordered = _included(included, sender)
         reasons = {str(to_checksum_address(a)): REJECTION_REASONS.index(r) for a, r in rejected}
         return _transact(
             "proveAggregation",
@@ -784,9 +793,7 @@ class ZKPoTClient:
         handed its model off to this leader on chain; empty under leader-model); only they
         and the leader earn rewards. Sent in the ascending order the contract requires.
         """
-        # The leader is an earner by itself; listing it would read as a missing hand-off.
-        own = to_checksum_address(str(sender.address))
-        ordered = _ascending({to_checksum_address(a) for a in included} - {own})
+        ordered = _included(included, sender)
         return _transact(
             "publishGlobalModel",
             lambda: self.contract.publishGlobalModel(

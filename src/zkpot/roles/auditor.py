@@ -42,13 +42,11 @@ from zkpot.limits import ObjectCaps
 from zkpot.models import build_model
 from zkpot.proving.backend import Circuit
 from zkpot.proving.circuit import TestBatch, check_blinding
-from zkpot.proving.groth16.aggregation import (
-    check_aggregation_verifier,
-    verify_aggregation,
-)
 from zkpot.proving.groth16.aggregation import statement as aggregation_statement
+from zkpot.proving.groth16.aggregation import verify_aggregation
 from zkpot.roles.common import Session
 from zkpot.roles.participant import chunk_proof, parse_proof_bundle, pipeline_chunks
+from zkpot.roles.precheck import check_aggregation
 
 
 @dataclass(frozen=True)
@@ -180,13 +178,11 @@ class _Audit:
         return True, f"matches its commitment; {correct}/{total} correct as recorded"
 
     def aggregation_verifier(self) -> Verdict:
-        """The task's aggregation verifier runs the published circuit's key."""
-        address = self.client.aggregation_verifier(self.task_id)
-        if address is None:
-            return False, "the task document says aggregation is proven, the task names no verifier"
-        circ = self.artifacts.aggregation(self.document.aggregation_slots)
-        ok, detail = check_aggregation_verifier(address, circ)
-        return ok, detail
+        """The task's aggregation verifier runs the published circuit's key.
+
+        The check a participant runs before proving; its refusal is this item's FAIL.
+        """
+        return True, check_aggregation(self.session, self.task_id, self.document, self.artifacts)
 
     def aggregation(self, round_: int, info: RoundInfo, header: BlockHeader) -> Verdict:
         """The final leader's aggregation proof verifies for inputs rebuilt from the chain."""

@@ -44,8 +44,8 @@ def check_verifier(session: Session, task_id: int, document: TaskDocument,
 
 
 def check_aggregation(session: Session, task_id: int, document: TaskDocument,
-                      artifacts: Circuit) -> None:
-    """Refuse unless the task's aggregation verifier is the published circuit's.
+                      artifacts: Circuit) -> str:
+    """Refuse unless the task's aggregation verifier is the published circuit's; what held.
 
     It must be absent exactly when the document says aggregation is not proven. A
     publisher could point the task at an adapter with the right ids but a verifier that
@@ -59,7 +59,7 @@ def check_aggregation(session: Session, task_id: int, document: TaskDocument,
             "do not prove for this task; report the publisher",
         )
     if address is None:
-        return
+        return "aggregation is not proven (the document and the chain agree)"
     circ = artifacts.aggregation(document.aggregation_slots)
     ok, detail = check_aggregation_verifier(address, circ)
     if not ok:
@@ -68,6 +68,7 @@ def check_aggregation(session: Session, task_id: int, document: TaskDocument,
             "do not prove for this task (its leaders' aggregates would go unchecked); report "
             "the publisher",
         )
+    return detail
 
 
 def check_test_set(artifacts: Circuit, batches: Sequence[TestBatch],

@@ -65,7 +65,6 @@ from torch import nn
 from zkpot.errors import AggregationProofError, ProvingError
 from zkpot.models import build_model
 from zkpot.proving import fixedpoint
-from zkpot.proving.backend import file_sha256
 from zkpot.proving.circuit import (
     BLINDING_SIZE,
     CIRCOM_VERSION,
@@ -536,13 +535,12 @@ class AggregationCircuit:
 
         Refused when the key or the compiled circuit is not the one the transcript names.
         """
-        transcript = ceremony.Transcript.load(self.transcript)
-        if file_sha256(prover.proving_key(self.keys_dir)) != transcript.zkey_sha256:
+        mismatch = ceremony.fetched_mismatch(self.keys_dir, self.r1cs, self.require_build)
+        if mismatch == "key":
             raise AggregationProofError(
                 "The task's aggregation proving key is not the one its transcript names",
                 "do not lead this task's rounds; report the publisher")
-        self.require_build()
-        if file_sha256(self.r1cs) != transcript.r1cs_sha256:
+        if mismatch == "circuit":
             raise AggregationProofError(
                 "The aggregation circuit compiled from the task's spec is not the one its keys "
                 "were made for", "do not lead this task's rounds; report the publisher")

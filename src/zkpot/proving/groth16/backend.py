@@ -337,13 +337,12 @@ class Groth16Circuit(Circuit):
 
     def complete_fetched(self) -> float:
         """Check the fetched key against the transcript; compile the build; its seconds."""
-        transcript = ceremony.Transcript.load(self.transcript)
-        if file_sha256(prover.proving_key(self.keys_dir)) != transcript.zkey_sha256:
+        started = time.perf_counter()
+        mismatch = ceremony.fetched_mismatch(self.keys_dir, self.r1cs, self._require_build)
+        if mismatch == "key":
             raise ProvingError("The task's proving key is not the one its transcript names",
                                "do not prove for this task; report the publisher")
-        started = time.perf_counter()
-        self._require_build()
-        if file_sha256(self.r1cs) != transcript.r1cs_sha256:
+        if mismatch == "circuit":
             raise ProvingError("The circuit compiled from the task's spec is not the one its "
                                "keys were made for", "do not prove for this task; report the "
                                "publisher")

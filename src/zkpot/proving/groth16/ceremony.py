@@ -36,6 +36,7 @@ import shutil
 import struct
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -795,6 +796,24 @@ def run_child(script: str, args: list[str], step: str, hint: str, timeout: float
         tail = [ln for ln in done.stderr.strip().splitlines() if ln.strip()]
         last = tail[-1][:200] if tail else f"exit status {done.returncode}"
         raise ProvingError(f"groth16py {step} failed: {last}", hint)
+
+
+def fetched_mismatch(keys_dir: Path, r1cs: Path, build: Callable[[], object]) -> str | None:
+    """What of a fetched key folder does not match its published transcript, if anything.
+
+    ``"key"`` when the proving key is not the transcript's, ``"circuit"`` when the R1CS
+    that ``build()`` leaves at ``r1cs`` is not, ``None`` when both match. The key is
+    checked before anything is built.
+    """
+    from zkpot.proving.groth16 import prover  # prover imports this module
+
+    transcript = Transcript.load(keys_dir / TRANSCRIPT)
+    if file_sha256(prover.proving_key(keys_dir)) != transcript.zkey_sha256:
+        return "key"
+    build()
+    if file_sha256(r1cs) != transcript.r1cs_sha256:
+        return "circuit"
+    return None
 
 
 __all__ = [

@@ -1,5 +1,5 @@
 # The two commands of the README. Both run bin/setup first (idempotent).
-.PHONY: setup demo test lint slither up down
+.PHONY: setup demo test test-fast lint slither up down
 
 setup:
 	@bin/setup
@@ -7,8 +7,13 @@ setup:
 demo: setup
 	.venv/bin/zkpot demo
 
+# The whole suite; the slowest tests are listed at the end of the log.
 test: setup lint
-	.venv/bin/python -m pytest -ra
+	.venv/bin/python -m pytest -ra --durations=30
+
+# The edit loop: everything not marked slow (the whole suite stays `make test`).
+test-fast: setup lint
+	.venv/bin/python -m pytest -ra -m "not slow" --durations=15
 
 lint:
 	.venv/bin/ruff check

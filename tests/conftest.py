@@ -1,24 +1,53 @@
-"""Session-wide real services: anvil and IPFS on 127.0.0.1, started once.
+"""Session-wide real services: anvil and IPFS on 127.0.0.1, started once per test run.
 
-Services already answering (``zkpot node up``) are reused and left running;
-those this session starts are stopped by PID when it ends.
+Each run starts its own anvil and IPFS node on free loopback ports, with its own state
+directory (unless ``ZKPOT_STATE_DIR`` names one), so a run never reuses nor disturbs a
+node that happens to answer on the default ports: ``zkpot node up``, another checkout's
+tests, a user's own anvil. The ports are published through the environment variables
+every part of zkpot reads (``ZKPOT_ANVIL_PORT``/``ZKPOT_ANVIL_URL``, ``ZKPOT_IPFS_PORT``,
+``ZKPOT_IPFS_SWARM_PORT``) before ape's plugin connects. ``ZKPOT_TEST_SERVICES=reuse``
+keeps the old behaviour (reuse whatever answers on the configured ports), for a
+developer who wants to watch a run on a node of their own. Services this run starts
+are stopped by PID when it ends.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from zkpot import services
 
 _started: list[services.Service] = []
+_scratch: list[Path] = []
+
+
+def _isolate() -> None:
+    """Point this run at free ports and a fresh state directory of its own."""
+    scratch = Path(tempfile.mkdtemp(prefix="zkpot-tests-"))
+    _scratch.append(scratch)
+    anvil = services.free_ports()
+    ipfs = services.free_ports(3)
+    swarm = services.free_ports()
+    os.environ["ZKPOT_ANVIL_PORT"] = str(anvil)
+    os.environ["ZKPOT_ANVIL_URL"] = f"http://{services.LOCALHOST}:{anvil}"
+    os.environ["ZKPOT_IPFS_PORT"] = str(ipfs)
+    os.environ["ZKPOT_IPFS_SWARM_PORT"] = str(swarm)
+    # An explicitly chosen state directory is kept (its circuit cache saves rebuilds).
+    os.environ.setdefault("ZKPOT_STATE_DIR", str(scratch / "state"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # Start before ape's plugin connects, so it finds anvil answering and reuses it.
     if hasattr(config, "workerinput"):
         return
+    if os.environ.get("ZKPOT_TEST_SERVICES") != "reuse":
+        _isolate()
     for service in services.services(services.ServicesConfig()):
         if not service.answers():
             service.start()
@@ -29,6 +58,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     for service in reversed(_started):
         service.stop()
     _started.clear()
+    for scratch in _scratch:
+        shutil.rmtree(scratch, ignore_errors=True)
+    _scratch.clear()
 
 
 @pytest.fixture(scope="session")

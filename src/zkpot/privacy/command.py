@@ -1,0 +1,106 @@
+"""``zkpot privacy``: the membership-inference comparison as a CLI command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from zkpot.errors import ZkpotError
+
+
+def load_data_spec(spec: str) -> object:
+    """``digits``, ``csv:PATH`` or ``idx:IMAGES:LABELS`` → a Dataset (as ``zkpot train``)."""
+    from zkpot.data import DataConfig, load_dataset
+
+    kind, _, rest = spec.partition(":")
+    if kind == "digits" and not rest:
+        return load_dataset(DataConfig())
+    if kind == "csv" and rest:
+        return load_dataset(DataConfig(source="csv", images=Path(rest)))
+    if kind == "idx" and rest.count(":") == 1:
+        images, labels = rest.split(":")
+        return load_dataset(DataConfig(source="idx", images=Path(images), labels=Path(labels)))
+    raise ZkpotError(
+        f"Cannot read the data spec {spec!r}", "use digits, csv:PATH or idx:IMAGES:LABELS"
+    )
+
+
+def _noise_levels(text: str) -> tuple[float, ...]:
+    if not text.strip():
+        return ()
+    try:
+        levels = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ZkpotError(
+            f"--noise {text!r} is not a comma-separated list of numbers", "pass e.g. 0.5,1,2"
+        ) from None
+    if any(not level > 0 for level in levels):
+        raise ZkpotError(f"--noise {text!r} has a level that is not positive", "pass e.g. 0.5,1,2")
+    return levels
+
+
+def _default_out() -> Path:
+    from zkpot import toolchain
+
+    return toolchain.repo_root() / "results"
+
+
+@click.command("privacy")
+@click.option("--data", default="digits", show_default=True, help="digits, csv:PATH, idx:I:L.")
+@click.option("--participants", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--rounds", default=3, show_default=True, type=click.IntRange(1, 100))
+@click.option("--epochs", default=5, show_default=True, type=click.IntRange(1, 1000),
+              help="Local epochs per round.")
+@click.option("--shadows", default=8, show_default=True, type=click.IntRange(2, 256),
+              help="Shadow federations for LiRA.")
+@click.option("--noise", default="0.5,1,2", show_default=True,
+              help="DP-SGD noise multipliers, comma-separated ('' skips DP-SGD).")
+@click.option("--samples", default=16, show_default=True, type=click.IntRange(1, 4096),
+              help="ZKPoT test samples counted per round.")
+@click.option("--max-samples", default=4000, show_default=True, type=click.IntRange(40),
+              help="Use at most this many samples of the data.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Directory for privacy.json/.md/.png (default: results/).")
+def privacy(
+    data: str,
+    participants: int,
+    rounds: int,
+    epochs: int,
+    shadows: int,
+    noise: str,
+    samples: int,
+    max_samples: int,
+    seed: int,
+    out: Path | None,
+) -> None:
+    """Membership inference against ZKPoT, plain FedAvg and DP-SGD FedAvg, per observer."""
+    from zkpot.data import Dataset
+    from zkpot.privacy.report import write_all
+    from zkpot.privacy.simulate import PrivacyConfig, run_privacy
+
+    try:
+        config = PrivacyConfig(
+            participants=participants, rounds=rounds, epochs=epochs, shadows=shadows,
+            noise_multipliers=_noise_levels(noise), samples_per_round=samples,
+            max_samples=max_samples, seed=seed,
+        )
+        dataset = load_data_spec(data)
+        assert isinstance(dataset, Dataset)
+        result = run_privacy(dataset, config, progress=lambda line: click.echo(line, err=True))
+        paths = write_all(result, out if out is not None else _default_out())
+    except ZkpotError as error:
+        click.echo(f"Error: {error.sentence()}", err=True)
+        sys.exit(error.exit_code)
+    click.echo(f"{'system':<24} {'observer':<10} {'loss AUC':>8} {'LiRA AUC':>8} "
+               f"{'LiRA adv':>8} {'accuracy':>8} {'epsilon':>8}")
+    for s in result.systems:
+        for v in s.views:
+            eps = "-" if s.epsilon is None else f"{s.epsilon:.1f}"
+            click.echo(
+                f"{s.name:<24} {v.view:<10} {v.loss.auc:>8.3f} {v.lira.auc:>8.3f} "
+                f"{v.lira.advantage:>8.3f} {s.accuracy:>8.3f} {eps:>8}"
+            )
+    click.echo(f"report: {paths[1]}")

@@ -67,3 +67,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def local_services() -> Iterator[services.ServicesConfig]:
     """The services' configuration; they are up for the whole session."""
     yield services.ServicesConfig()
+
+
+@pytest.fixture(scope="session")
+def shared_zk_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One circuit folder for the whole run: a circuit is built once, keyed by its id.
+
+    The publisher's ``build_circuit`` reuses a folder whose circuit id and keys match, so
+    every module that creates a task of the same circuit shares one build. A test that
+    tampers with circuit files must use a folder of its own.
+    """
+    return tmp_path_factory.mktemp("shared-zk")

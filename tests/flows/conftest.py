@@ -55,7 +55,9 @@ def tiny_options(**overrides: object) -> pub.TaskOptions:
 
 @pytest.fixture(scope="module")
 def world(
-    tmp_path_factory: pytest.TempPathFactory, local_services: services.ServicesConfig
+    tmp_path_factory: pytest.TempPathFactory,
+    local_services: services.ServicesConfig,
+    shared_zk_dir: Path,
 ) -> Iterator[World]:
     from ape import accounts
 
@@ -79,7 +81,7 @@ def world(
         client = ZKPoTClient.deploy(accounts.test_accounts[0])
         train, pool = split_holdout(load_digits(), 0.3, seed=0)
         yield World(
-            session=Session(client=client, storage=storage, zk_dir=root / "zk"),
+            session=Session(client=client, storage=storage, zk_dir=shared_zk_dir),
             ipfs=ipfs,
             train=train,
             pool=pool,

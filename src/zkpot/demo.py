@@ -31,6 +31,7 @@ from zkpot.data import (
 )
 from zkpot.errors import ChainError, ZkpotError
 from zkpot.models import architecture_by_name, build_model
+from zkpot.privacy import demo_view
 from zkpot.proving.circuit import BackendName
 from zkpot.roles import publisher as pub
 from zkpot.roles.common import Session, fetch_checked_model
@@ -157,8 +158,11 @@ def _baseline(
     arch_name: str,
     clients: list[tuple[str, Dataset, TrainingConfig]],
     evaluation: Dataset,
-) -> list[float]:
-    """Plain FedAvg without proofs on the same data (poisoned and lazy clients included)."""
+) -> tuple[list[float], nn.Module]:
+    """Plain FedAvg without proofs on the same data (poisoned and lazy clients included).
+
+    Returns its accuracy after each round and its last global model.
+    """
     arch = architecture_by_name(arch_name)
     lazy = [data for kind, data, _ in clients if kind == "untrained"]
 
@@ -178,7 +182,9 @@ def _baseline(
         weighting="samples",
         train_fn=train_fn,
     )
-    return list(result.accuracies)
+    final = build_model(arch, 0)
+    final.load_state_dict(result.final_state)
+    return list(result.accuracies), final.eval()
 
 
 def run_demo(config: DemoConfig, progress: Progress = print) -> list[RoundRow]:
@@ -234,27 +240,68 @@ def _run(config: DemoConfig, progress: Progress) -> list[RoundRow]:
         # publisher's own secret seed).
         evaluation = _evaluation_set(pool, 256, config.seed)
         progress("running plain FedAvg (no proofs) on the same data for comparison")
-        baseline = _baseline(config, config.architecture, clients, evaluation)
+        baseline, baseline_model = _baseline(config, config.architecture, clients, evaluation)
         rows: list[RoundRow] = []
+        global_model: nn.Module | None = None
         for round_ in range(config.rounds):
-            rows.append(
-                _round(
-                    session,
-                    publisher,
-                    task_id,
-                    round_,
-                    people,
-                    clients,
-                    pool,
-                    config,
-                    evaluation,
-                    baseline[round_],
-                    progress,
-                )
+            row, global_model = _round(
+                session,
+                publisher,
+                task_id,
+                round_,
+                people,
+                clients,
+                pool,
+                config,
+                evaluation,
+                baseline[round_],
+                progress,
             )
+            rows.append(row)
+        progress("privacy: the loss attack on the participants' and the global models")
+        privacy = _privacy(people, clients, rows, task_id, pool, global_model, baseline_model)
         progress(f"demo finished in {time.perf_counter() - wall:.0f} s")
-        _report(config, rows, time.perf_counter() - wall, client.address, task_id)
+        _report(config, rows, time.perf_counter() - wall, client.address, task_id, privacy)
     return rows
+
+
+@dataclass(frozen=True)
+class DemoPrivacy:
+    """The privacy section of the report (see :mod:`zkpot.privacy.demo_view`)."""
+
+    rows: list[demo_view.DemoPrivacyRow]
+    zkpot_accuracy: float
+    plain_accuracy: float
+
+
+def _privacy(
+    people: list[Participant],
+    clients: list[tuple[str, Dataset, TrainingConfig]],
+    rows: list[RoundRow],
+    task_id: int,
+    pool: Dataset,
+    global_model: nn.Module | None,
+    baseline_model: nn.Module,
+) -> DemoPrivacy | None:
+    """The loss attack on the last round's local models and both global models."""
+    if global_model is None or not rows:
+        return None
+    last = rows[-1]
+    participants = [
+        demo_view.DemoParticipant(
+            name=row.name,
+            kind=kind,
+            members=data,
+            local_model=person.model(task_id, last.round),
+            seen_by_leader=row.submit_gas > 0 and not row.leader,
+        )
+        for person, (kind, data, _), row in zip(people, clients, last.participants, strict=True)
+    ]
+    return DemoPrivacy(
+        rows=demo_view.demo_privacy(participants, global_model, baseline_model, pool),
+        zkpot_accuracy=last.global_accuracy_holdout,
+        plain_accuracy=last.baseline_accuracy_holdout,
+    )
 
 
 def _evaluation_set(pool: Dataset, size: int, seed: int) -> Dataset:
@@ -276,7 +323,8 @@ def _round(
     evaluation: Dataset,
     baseline_accuracy: float,
     progress: Progress,
-) -> RoundRow:
+) -> tuple[RoundRow, nn.Module]:
+    """Run one round; return its report row and the global model the chain commits to."""
     client = session.client
     started = time.perf_counter()
     progress(f"round {round_}: opening with a committed, hidden test set")
@@ -356,11 +404,16 @@ def _round(
         participants=rows,
         aggregation_prove_seconds=result.aggregation_prove_seconds,
         aggregation_gas=result.aggregation_gas,
-    )
+    ), global_model
 
 
 def _report(
-    config: DemoConfig, rows: list[RoundRow], seconds: float, contract: str, task_id: int
+    config: DemoConfig,
+    rows: list[RoundRow],
+    seconds: float,
+    contract: str,
+    task_id: int,
+    privacy: DemoPrivacy | None = None,
 ) -> Path:
     """Write ``report.md``, ``rounds.json`` and the plots; return the report path."""
     out = config.results_dir
@@ -375,6 +428,7 @@ def _report(
                 "task_id": task_id,
                 "wall_seconds": round(seconds, 1),
                 "rounds": [asdict(r) for r in rows],
+                "privacy": None if privacy is None else asdict(privacy),
             },
             indent=2,
         )
@@ -416,6 +470,11 @@ def _report(
             f"{'; '.join(r.rejected) or '-'} |"
         )
     lines += ["", "![accuracy](accuracy.png) ![proof time](proof_time.png) ![gas](gas.png)", ""]
+    if privacy is not None:
+        lines += demo_view.markdown(privacy.rows, privacy.zkpot_accuracy, privacy.plain_accuracy)
+        demo_view.plot(
+            privacy.rows, privacy.zkpot_accuracy, privacy.plain_accuracy, out / "privacy.png"
+        )
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path

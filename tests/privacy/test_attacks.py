@@ -47,7 +47,7 @@ def test_loss_attack_exposes_a_model_that_memorised_its_members(digits: Dataset)
         attacks.loss_scores(model, members.X, members.y),
         attacks.loss_scores(model, nonmembers.X, nonmembers.y),
     )
-    assert score.auc > 0.75 and score.advantage > 0.3
+    assert score.auc > 0.7 and score.advantage > 0.4
 
 
 def test_lira_exposes_a_model_that_memorised_its_members(digits: Dataset) -> None:

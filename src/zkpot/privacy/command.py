@@ -62,6 +62,8 @@ def _default_out() -> Path:
 @click.option("--max-samples", default=4000, show_default=True, type=click.IntRange(40),
               help="Use at most this many samples of the data.")
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--repeats", default=5, show_default=True, type=click.IntRange(1, 100),
+              help="Independent runs (seeds seed, seed+1, ...); the report gives mean ± std.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Directory for privacy.json/.md/.png (default: results/).")
 def privacy(
@@ -74,6 +76,7 @@ def privacy(
     samples: int,
     max_samples: int,
     seed: int,
+    repeats: int,
     out: Path | None,
 ) -> None:
     """Membership inference against ZKPoT, plain FedAvg and DP-SGD FedAvg, per observer."""
@@ -85,22 +88,21 @@ def privacy(
         config = PrivacyConfig(
             participants=participants, rounds=rounds, epochs=epochs, shadows=shadows,
             noise_multipliers=_noise_levels(noise), samples_per_round=samples,
-            max_samples=max_samples, seed=seed,
+            max_samples=max_samples, seed=seed, repeats=repeats,
         )
         dataset = load_data_spec(data)
         assert isinstance(dataset, Dataset)
         result = run_privacy(dataset, config, progress=lambda line: click.echo(line, err=True))
         paths = write_all(result, out if out is not None else _default_out())
     except ZkpotError as error:
-        click.echo(f"Error: {error.sentence()}", err=True)
+        click.echo(f"error: {error.sentence()}", err=True)
         sys.exit(error.exit_code)
-    click.echo(f"{'system':<24} {'observer':<10} {'loss AUC':>8} {'LiRA AUC':>8} "
-               f"{'LiRA adv':>8} {'accuracy':>8} {'epsilon':>8}")
-    for s in result.systems:
-        for v in s.views:
-            eps = "-" if s.epsilon is None else f"{s.epsilon:.1f}"
-            click.echo(
-                f"{s.name:<24} {v.view:<10} {v.loss.auc:>8.3f} {v.lira.auc:>8.3f} "
-                f"{v.lira.advantage:>8.3f} {s.accuracy:>8.3f} {eps:>8}"
-            )
+    click.echo(f"{'system':<24} {'observer':<8} {'loss AUC':>8} {'LiRA AUC':>8} "
+               f"{'LiRA adv':>8} {'accuracy':>8} {'epsilon':>8}   (means over {repeats} runs)")
+    for v in result.summary:
+        eps = "-" if v.epsilon is None else f"{v.epsilon:.1f}"
+        click.echo(
+            f"{v.name:<24} {v.view:<8} {v.loss_auc.mean:>8.3f} {v.lira_auc.mean:>8.3f} "
+            f"{v.lira_advantage.mean:>8.3f} {v.accuracy.mean:>8.3f} {eps:>8}"
+        )
     click.echo(f"report: {paths[1]}")

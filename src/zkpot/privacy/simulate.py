@@ -28,7 +28,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -85,7 +85,10 @@ class PrivacyConfig:
     max_samples: int = 4000
     """Use at most this many samples of the dataset (a random subset of larger ones)."""
     seed: int = 0
-    """Seed of the split, the training and the shadows."""
+    """Seed of the split, the training and the shadows (run k uses ``seed + k``)."""
+    repeats: int = 5
+    """Independent runs (new split, initialisation, shadows); the report gives the mean
+    and standard deviation over them (one run's AUC varies by about ±0.03 on digits)."""
 
 
 @dataclass(frozen=True)
@@ -487,7 +490,7 @@ class SystemResult:
 
 @dataclass(frozen=True)
 class PrivacyResult:
-    """The whole comparison."""
+    """One run of the comparison (one seed)."""
 
     dataset: str
     architecture: str
@@ -557,20 +560,112 @@ def _open_views(
     ]
 
 
+@dataclass(frozen=True)
+class Stat:
+    """Mean and standard deviation over the runs (NaN where no run had a value)."""
+
+    mean: float
+    std: float
+
+
+def stat(values: Sequence[float]) -> Stat:
+    """The mean and (population) standard deviation of the finite ``values``."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return Stat(float("nan"), float("nan"))
+    return Stat(float(np.mean(finite)), float(np.std(finite)))
+
+
+@dataclass(frozen=True)
+class ViewSummary:
+    """One system and observer over all runs."""
+
+    system: str
+    """System key (``plain``, ``zkpot``, ``dp-<σ>``)."""
+    name: str
+    view: str
+    observer: str
+    sees: str
+    loss_auc: Stat
+    loss_advantage: Stat
+    lira_auc: Stat
+    lira_advantage: Stat
+    lira_tpr_at_5pct_fpr: Stat
+    accuracy: Stat
+    """The system's final global accuracy on the test pool."""
+    epsilon: float | None
+    """DP-SGD's ε (the same in every run); None without DP."""
+    attacked: int
+    """Participant-runs this observer could attack (of ``runs × K``)."""
+
+
+@dataclass(frozen=True)
+class PrivacyComparison:
+    """All runs and their summary."""
+
+    dataset: str
+    architecture: str
+    config: PrivacyConfig
+    summary: list[ViewSummary]
+    runs: list[PrivacyResult]
+    seconds: float
+    """Wall time of all runs."""
+
+
+def summarise_runs(runs: Sequence[PrivacyResult]) -> list[ViewSummary]:
+    """Per system and view, the mean and std over the runs of the participant means."""
+    out = []
+    for k, system in enumerate(runs[0].systems):
+        for j, view in enumerate(system.views):
+            same = [(r.systems[k], r.systems[k].views[j]) for r in runs]
+            out.append(
+                ViewSummary(
+                    system=system.key,
+                    name=system.name,
+                    view=view.view,
+                    observer=view.observer,
+                    sees=view.sees,
+                    loss_auc=stat([v.loss.auc for _, v in same]),
+                    loss_advantage=stat([v.loss.advantage for _, v in same]),
+                    lira_auc=stat([v.lira.auc for _, v in same]),
+                    lira_advantage=stat([v.lira.advantage for _, v in same]),
+                    lira_tpr_at_5pct_fpr=stat([v.lira.tpr_at_5pct_fpr for _, v in same]),
+                    accuracy=stat([s.accuracy for s, _ in same]),
+                    epsilon=system.epsilon,
+                    attacked=sum(v.lira.attacked for _, v in same),
+                )
+            )
+    return out
+
+
 def run_privacy(
     dataset: Dataset, config: PrivacyConfig, progress: Progress = lambda _: None
-) -> PrivacyResult:
-    """Train the three systems on ``dataset``, attack every view, return the results.
+) -> PrivacyComparison:
+    """Train the three systems on ``dataset`` ``config.repeats`` times, attack every view.
 
     Runs torch on one thread (tiny models: thread hand-offs cost more than they save),
     restoring the caller's setting afterwards.
     """
+    if config.repeats < 1:
+        raise DataError(f"repeats must be at least 1, got {config.repeats}", "pass --repeats 1")
+    started = time.perf_counter()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _run(dataset, config, progress)
+        runs = []
+        for k in range(config.repeats):
+            progress(f"run {k + 1} of {config.repeats} (seed {config.seed + k})")
+            runs.append(_run(dataset, replace(config, seed=config.seed + k), progress))
     finally:
         torch.set_num_threads(threads)
+    return PrivacyComparison(
+        dataset=runs[0].dataset,
+        architecture=runs[0].architecture,
+        config=config,
+        summary=summarise_runs(runs),
+        runs=runs,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def _run(dataset: Dataset, config: PrivacyConfig, progress: Progress) -> PrivacyResult:

@@ -7,13 +7,16 @@ import {IZKPoT} from "./interfaces/IZKPoT.sol";
 import {ZKPoTRewards} from "./ZKPoTRewards.sol";
 import {ZKPoTAggregation} from "./ZKPoTAggregation.sol";
 import {IAggregationVerifier} from "./interfaces/IAggregationVerifier.sol";
+import {Extsload} from "./libraries/Extsload.sol";
+import {ZKPoTLens} from "./ZKPoTLens.sol";
+import {ZKPoTStorage} from "./ZKPoTStorage.sol";
 
 /// @title ZKPoT
 /// @notice Zero-Knowledge Proof of Training consensus for federated learning. The round
 ///         leader is the participant with the highest verified accuracy; nobody stakes.
 /// @dev See {IZKPoT} for the commitment formats, rank admission and the tie-break seed.
 ///      Reward pools are held and paid by the {ZKPoTRewards} contract this one creates.
-contract ZKPoT is IZKPoT, ReentrancyGuard {
+contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     /// @notice Cap on a task's maxSubmissions: bounds the loops of admission, leader
     ///         selection and finalisation (each at most this many storage reads).
     uint256 public constant MAX_SUBMISSIONS_PER_ROUND = 64;
@@ -25,24 +28,23 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
     /// @notice Cap on the four phase durations together (60 days): a round, and the reward
     ///         pool behind it, cannot be locked for longer by its configuration.
     uint256 public constant MAX_ROUND_DURATION = 60 days;
+    /// @notice Longest CID accepted (bytes): a CIDv1 of a sha2-256 multihash is 59 characters
+    ///         in base32, 62 in base36; twice that leaves room for any real CID and for nothing
+    ///         a reader must copy at length (a 2,000-byte CID per submitter once pushed
+    ///         `proveAggregation` past a block's gas).
+    uint256 public constant MAX_CID_BYTES = 128;
+    /// @notice Most accounts one `createTask` or `setAllowed` call lists.
+    uint256 public constant MAX_ALLOWLIST_BATCH = 256;
 
     ZKPoTRewards private immutable _rewards;
     ZKPoTAggregation private immutable _aggregation;
 
-    uint256 private _taskCount;
-    mapping(uint256 taskId => TaskConfig) private _configs;
-    mapping(uint256 taskId => TaskState) private _states;
-    mapping(uint256 taskId => mapping(address account => bool)) private _allowed;
-    mapping(uint256 taskId => mapping(address account => bytes32)) private _keys;
-    mapping(uint256 taskId => mapping(uint256 round => Round)) private _rounds;
-    mapping(uint256 taskId => mapping(uint256 round => mapping(address account => Submission)))
-        private _submissions;
-    mapping(uint256 taskId => mapping(uint256 round => mapping(bytes32 model => bool))) private _modelUsed;
-    mapping(uint256 taskId => mapping(uint256 index => BlockHeader)) private _blocks;
+    ZKPoTLens private immutable _lens;
 
     constructor() {
         _rewards = new ZKPoTRewards();
-        _aggregation = new ZKPoTAggregation();
+        _lens = new ZKPoTLens();
+        _aggregation = new ZKPoTAggregation(_lens);
     }
 
     // ------------------------------------------------------------ modifiers
@@ -62,6 +64,7 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         returns (uint256 taskId)
     {
         _checkConfig(config);
+        _checkBatch(allowlist.length);
         taskId = _taskCount++;
         _configs[taskId] = config;
         TaskState storage state = _states[taskId];
@@ -124,9 +127,19 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
             revert InvalidRewardConfig();
         }
         if (config.initialModelCommitment == bytes32(0)) revert InvalidModelCommitment();
-        if (bytes(config.initialModelCID).length == 0 || bytes(config.specCID).length == 0) {
-            revert EmptyCID();
-        }
+        _checkCID(config.initialModelCID);
+        _checkCID(config.specCID);
+    }
+
+    /// @dev A CID is present and no longer than any real one.
+    function _checkCID(string calldata cid) private pure {
+        uint256 length = bytes(cid).length;
+        if (length == 0) revert EmptyCID();
+        if (length > MAX_CID_BYTES) revert CIDTooLong(length, MAX_CID_BYTES);
+    }
+
+    function _checkBatch(uint256 length) private pure {
+        if (length > MAX_ALLOWLIST_BATCH) revert TooManyAccounts(length, MAX_ALLOWLIST_BATCH);
     }
 
     /// @inheritdoc IZKPoT
@@ -135,6 +148,7 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         onlyPublisher(taskId)
     {
         if (!_configs[taskId].allowlistEnabled) revert AllowlistDisabled();
+        _checkBatch(accounts.length);
         for (uint256 i = 0; i < accounts.length; ++i) {
             _allowed[taskId][accounts[i]] = allowed;
             emit AllowlistUpdated(taskId, accounts[i], allowed);
@@ -223,6 +237,7 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         if (r.status != RoundStatus.Open || block.timestamp >= r.revealDeadline) revert RevealPhaseClosed();
         if (block.timestamp < r.commitDeadline) revert RevealTooEarly();
         if (chunkCommitments.length != _configs[taskId].chunksPerRound) revert WrongChunkCount();
+        _checkCID(testSetCID);
         if (keccak256(abi.encode(testSetCID, chunkCommitments, salt)) != r.testSetCommitment) {
             revert TestSetMismatch();
         }
@@ -254,10 +269,11 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         bytes32 salt,
         string calldata proofCID
     ) external {
+        _requireTask(taskId);
+        _checkCID(proofCID);
         (bytes4 reason, bytes32 model, uint256 correct, uint256 evict) =
             _checkSubmission(taskId, round, msg.sender, proofs, instances, salt);
         if (reason != bytes4(0)) _revertWith(reason);
-        if (bytes(proofCID).length == 0) revert EmptyCID();
         _admit(taskId, round, model, correct, salt, proofCID, evict);
     }
 
@@ -336,7 +352,7 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
         Submission storage s = _submissions[taskId][round][msg.sender];
         if (!s.verified) revert NotVerifiedParticipant();
         if (msg.sender == r.leader) revert LeaderCannotHandOff();
-        if (bytes(encryptedModelCID).length == 0) revert EmptyCID();
+        _checkCID(encryptedModelCID);
         s.handoffLeader = r.leader;
         s.encryptedModelCID = encryptedModelCID;
         emit ModelHandedOff(taskId, round, msg.sender, r.leader, encryptedModelCID);
@@ -353,7 +369,10 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
     ) external {
         Round storage r = _aggregatingRound(taskId, round);
         if (msg.sender != r.leader) revert NotLeader();
-        if (bytes(globalModelCID).length == 0) revert EmptyCID();
+        _checkCID(globalModelCID);
+        if (included.length >= MAX_SUBMISSIONS_PER_ROUND) {
+            revert TooManyIncluded(included.length, MAX_SUBMISSIONS_PER_ROUND - 1);
+        }
         {
             bool leaderModel = _configs[taskId].policy == AggregationPolicy.LEADER_MODEL;
             if (leaderModel && included.length > 0) revert InclusionNotAllowed();
@@ -478,25 +497,13 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
     }
 
     /// @inheritdoc IZKPoT
-    function taskConfig(uint256 taskId) external view returns (TaskConfig memory) {
-        _requireTask(taskId);
-        return _configs[taskId];
-    }
-
-    /// @inheritdoc IZKPoT
-    function taskState(uint256 taskId) external view returns (TaskState memory) {
-        _requireTask(taskId);
-        return _states[taskId];
+    function lens() external view returns (address) {
+        return address(_lens);
     }
 
     /// @inheritdoc IZKPoT
     function taskCount() external view returns (uint256) {
         return _taskCount;
-    }
-
-    /// @inheritdoc IZKPoT
-    function getRound(uint256 taskId, uint256 round) external view returns (Round memory) {
-        return _round(taskId, round);
     }
 
     /// @inheritdoc IZKPoT
@@ -522,16 +529,6 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
     }
 
     /// @inheritdoc IZKPoT
-    function getSubmission(uint256 taskId, uint256 round, address participant)
-        external
-        view
-        returns (Submission memory)
-    {
-        _round(taskId, round);
-        return _submissions[taskId][round][participant];
-    }
-
-    /// @inheritdoc IZKPoT
     function participantKey(uint256 taskId, address account)
         external
         view
@@ -546,18 +543,6 @@ contract ZKPoT is IZKPoT, ReentrancyGuard {
     function isAllowed(uint256 taskId, address account) external view returns (bool) {
         _requireTask(taskId);
         return _isAllowed(taskId, account);
-    }
-
-    /// @inheritdoc IZKPoT
-    function getBlock(uint256 taskId, uint256 index)
-        external
-        view
-        returns (BlockHeader memory header, bytes32 blockHash)
-    {
-        _requireTask(taskId);
-        if (index >= _states[taskId].blockCount) revert UnknownBlock(index);
-        header = _blocks[taskId][index];
-        blockHash = keccak256(abi.encode(header));
     }
 
     // ------------------------------------------------------------ internals

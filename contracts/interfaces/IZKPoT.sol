@@ -390,7 +390,19 @@ interface IZKPoT {
     error NotPublished();
     /// @notice Thrown when a string CID argument is empty.
     error EmptyCID();
-    /// @notice Thrown when {getBlock} is asked for a block the task has not appended.
+    /// @notice Thrown when a CID argument is longer than any real CID.
+    /// @param length Its length in bytes.
+    /// @param max MAX_CID_BYTES.
+    error CIDTooLong(uint256 length, uint256 max);
+    /// @notice Thrown when one call lists more accounts than MAX_ALLOWLIST_BATCH.
+    /// @param count Accounts listed.
+    /// @param max MAX_ALLOWLIST_BATCH.
+    error TooManyAccounts(uint256 count, uint256 max);
+    /// @notice Thrown when a leader lists more included participants than a round can admit besides itself.
+    /// @param count Accounts listed.
+    /// @param max MAX_SUBMISSIONS_PER_ROUND - 1.
+    error TooManyIncluded(uint256 count, uint256 max);
+    /// @notice Thrown when {IZKPoTLens-getBlock} is asked for a block the task has not appended.
     /// @param index The block index asked for.
     error UnknownBlock(uint256 index);
 
@@ -663,26 +675,11 @@ interface IZKPoT {
 
     // ------------------------------------------------------------------ views
 
-    /// @notice A task's configuration.
-    function taskConfig(uint256 taskId) external view returns (TaskConfig memory);
-
-    /// @notice A task's state.
-    function taskState(uint256 taskId) external view returns (TaskState memory);
-
     /// @notice Number of tasks created.
     function taskCount() external view returns (uint256);
 
-    /// @notice A round's record.
-    function getRound(uint256 taskId, uint256 round) external view returns (Round memory);
-
     /// @notice A round's phase at the current block time.
     function phaseOf(uint256 taskId, uint256 round) external view returns (Phase);
-
-    /// @notice A participant's record in a round.
-    function getSubmission(uint256 taskId, uint256 round, address participant)
-        external
-        view
-        returns (Submission memory);
 
     /// @notice Whether an account joined, and its encryption key.
     function participantKey(uint256 taskId, address account)
@@ -699,9 +696,8 @@ interface IZKPoT {
     /// @notice The proven-aggregation contract ({IZKPoTAggregation}) this contract created.
     function aggregation() external view returns (address);
 
-    /// @notice Block number `index` of a task's chain, with its hash; reverts {UnknownBlock} past the end.
-    function getBlock(uint256 taskId, uint256 index)
-        external
-        view
-        returns (BlockHeader memory header, bytes32 blockHash);
+    /// @notice The read-only lens ({IZKPoTLens}) this contract created: its records as
+    ///         structs (task configuration and state, rounds, submissions, blocks).
+    function lens() external view returns (address);
+
 }

@@ -54,6 +54,10 @@ interface IZKPoTAggregation {
     error HandOffNotAccounted(uint256 handedOff, uint256 accounted);
     /// @notice Thrown when the leader's model plus the included ones exceed the circuit's K slots.
     error TooManyModels(uint256 models, uint256 slots);
+    /// @notice Thrown when included + rejected list more accounts than a round can admit besides the leader.
+    /// @param count Accounts listed.
+    /// @param max MAX_SUBMISSIONS_PER_ROUND - 1.
+    error TooManyListed(uint256 count, uint256 max);
     /// @notice Thrown when the aggregation proof does not verify for the recomputed inputs.
     error InvalidAggregationProof();
 

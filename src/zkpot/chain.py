@@ -511,6 +511,7 @@ class ZKPoTClient:
     _selectors: dict[bytes, str] = field(default_factory=dict, repr=False)
     _rewards: Any = field(default=None, repr=False)
     _aggregation: Any = field(default=None, repr=False)
+    _lens: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for abi in self.contract.contract_type.errors:
@@ -528,6 +529,20 @@ class ZKPoTClient:
 
             self._rewards = project.ZKPoTRewards.at(str(self.contract.rewards()))
         return self._rewards
+
+    @property
+    def lens(self) -> Any:
+        """The ``ZKPoTLens`` contract this contract created: its records as structs.
+
+        The consensus contract keeps no struct getters (EIP-170 headroom); ``taskConfig``,
+        ``taskState``, ``getRound``, ``getSubmission`` and ``getBlock`` are the lens's,
+        decoded from the consensus contract's storage.
+        """
+        if self._lens is None:
+            from ape import project
+
+            self._lens = project.ZKPoTLens.at(str(self.contract.lens()))
+        return self._lens
 
     # ------------------------------------------------------------- deploy
 
@@ -712,7 +727,7 @@ class ZKPoTClient:
 
     def aggregation_verifier(self, task_id: int) -> str | None:
         """The task's ``IAggregationVerifier``, or ``None`` when aggregation is not proven."""
-        address = str(self.contract.taskConfig(task_id).aggregationVerifier)
+        address = str(self.lens.taskConfig(task_id).aggregationVerifier)
         return None if int(address, 16) == 0 else to_checksum_address(address)
 
     def prove_aggregation(
@@ -847,7 +862,7 @@ class ZKPoTClient:
 
     def task_state(self, task_id: int) -> TaskState:
         """The task's current state."""
-        s = _call("taskState", lambda: self.contract.taskState(task_id))
+        s = _call("taskState", lambda: self.lens.taskState(task_id))
         pool = self.rewards.pool(task_id)
         return TaskState(
             publisher=str(s.publisher),
@@ -865,7 +880,7 @@ class ZKPoTClient:
 
     def round(self, task_id: int, round_: int) -> RoundInfo:
         """The round's stored record."""
-        r = _call("getRound", lambda: self.contract.getRound(task_id, round_))
+        r = _call("getRound", lambda: self.lens.getRound(task_id, round_))
         paid = self.rewards.roundRewards(task_id, round_)
         return RoundInfo(
             status=RoundStatus(int(r.status)),
@@ -903,7 +918,7 @@ class ZKPoTClient:
     def submission(self, task_id: int, round_: int, participant: str) -> SubmissionInfo:
         """The participant's record in the round."""
         s = _call(
-            "getSubmission", lambda: self.contract.getSubmission(task_id, round_, participant)
+            "getSubmission", lambda: self.lens.getSubmission(task_id, round_, participant)
         )
         return SubmissionInfo(
             commitment=bytes(s.commitment),
@@ -932,7 +947,7 @@ class ZKPoTClient:
 
     def block(self, task_id: int, index: int) -> tuple[BlockHeader, bytes]:
         """Block ``index`` of the task's chain and its hash as stored."""
-        header, digest = _call("getBlock", lambda: self.contract.getBlock(task_id, index))
+        header, digest = _call("getBlock", lambda: self.lens.getBlock(task_id, index))
         return header_from_abi(header), bytes(digest)
 
     def blocks(self, task_id: int) -> list[BlockHeader]:

@@ -177,7 +177,7 @@ def test_a_task_cannot_name_an_aggregation_verifier_it_cannot_use(scene: Scene) 
     from ape import accounts, project
 
     client = scene.leader.session.client
-    config = client.contract.taskConfig(scene.task_id)
+    config = client.lens.taskConfig(scene.task_id)
     publisher = accounts.test_accounts[0]
 
     def spec(**changes: Any) -> TaskSpec:
@@ -212,7 +212,7 @@ def test_a_permissive_aggregation_verifier_is_refused_before_proving_and_fails_t
     from ape import accounts, project
 
     client = scene.leader.session.client
-    config = client.contract.taskConfig(scene.task_id)
+    config = client.lens.taskConfig(scene.task_id)
     publisher = accounts.test_accounts[0]
     honest = project.Groth16AggregationVerifier.at(str(config.aggregationVerifier))
     accept_all = publisher.deploy(project.AcceptAllVerifier)

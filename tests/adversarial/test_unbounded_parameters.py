@@ -120,12 +120,12 @@ def test_too_many_submission_slots_revert(
 def test_unknown_block_reverts_with_a_block_error(
     client: ZKPoTClient, make_task: Callable[..., int]
 ) -> None:
-    zkpot = client.contract
     task = make_task([])
-    with ape.reverts(zkpot.UnknownBlock, index=0):
-        zkpot.getBlock(task, 0)
-    with ape.reverts(zkpot.UnknownBlock, index=2**256 - 1):
-        zkpot.getBlock(task, 2**256 - 1)
+    lens = client.lens
+    with ape.reverts(lens.UnknownBlock, index=0):
+        lens.getBlock(task, 0)
+    with ape.reverts(lens.UnknownBlock, index=2**256 - 1):
+        lens.getBlock(task, 2**256 - 1)
 
 
 def test_account_removed_from_the_allowlist_cannot_submit(

@@ -52,6 +52,12 @@ def zkpot(client: ZKPoTClient) -> Any:
 
 
 @pytest.fixture(scope="session")
+def lens(client: ZKPoTClient) -> Any:
+    """The read-only lens the consensus contract created (its struct getters)."""
+    return client.lens
+
+
+@pytest.fixture(scope="session")
 def reverting_verifier(publisher: Any) -> Any:
     """FAKE verifier that always reverts: only for the reverting-verifier failure path."""
     return publisher.deploy(project.RevertingVerifier, CIRCUIT_ID, 4)

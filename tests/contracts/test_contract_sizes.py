@@ -1,40 +1,55 @@
-"""Every deployed contract fits EIP-170 (24,576 bytes of runtime code).
+"""Every deployed contract fits EIP-170 with at least 20 % headroom.
 
-anvil and every real network refuse a larger contract, so the consensus logic is split
-by concern (ZKPoT: tasks, rounds, submissions, leader, blocks; ZKPoTRewards: pools and
-claims; ZKPoTAggregation: leaders' aggregation proofs). Each size is read from the chain,
-with the margin left, so growth shows up.
+anvil and every real network refuse a contract above 24,576 bytes of runtime code; the
+headroom is what the next rules need. The consensus logic is split by concern (ZKPoT:
+tasks, rounds, submissions, leader, blocks; ZKPoTLens: struct views decoded from ZKPoT's
+storage through extsload; ZKPoTRewards: pools and claims; ZKPoTAggregation: leaders'
+aggregation proofs). Sizes are read twice: from the compiled artifacts (what the
+compiler produced) and from the chain (what was deployed, ZKPoT's satellites from its
+own creation code); both must keep the headroom.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ape import chain
+from ape import chain, project
 
 from zkpot.chain import ZKPoTClient
 
 EIP170 = 24_576
+HEADROOM = 0.20
+LIMIT = int(EIP170 * (1 - HEADROOM))  # 19,660 bytes
 
 
 def _size(address: str) -> int:
     return len(bytes(chain.provider.get_code(address)))
 
 
-def test_every_deployed_contract_fits_eip170(client: ZKPoTClient, verifier: Any) -> None:
-    sizes = {
+def _compiled(name: str) -> int:
+    code = getattr(project, name).contract_type.runtime_bytecode.bytecode
+    return len(bytes.fromhex(str(code).removeprefix("0x")))
+
+
+def test_every_contract_keeps_a_fifth_of_eip170_free(client: ZKPoTClient, verifier: Any) -> None:
+    deployed = {
         "ZKPoT": _size(client.address),
+        "ZKPoTLens": _size(client.lens.address),
         "ZKPoTRewards": _size(client.rewards.address),
         "ZKPoTAggregation": _size(client.aggregation.address),
         "EzklAccuracyVerifier": _size(verifier.address),
-        "Halo2VerifierReusable": _size(str(verifier.halo2Verifier())),
     }
-    print({name: f"{size} bytes ({EIP170 - size} left)" for name, size in sizes.items()})
-    for name, size in sizes.items():
-        assert 0 < size <= EIP170, f"{name} is {size} bytes, over EIP-170's {EIP170}"
-    # Proven aggregation lives in ZKPoTAggregation; ZKPoT itself only checks its record
-    # (~630 bytes), which left it ~550 bytes: a further rule needs another split.
-    assert sizes["ZKPoT"] <= EIP170 - 500
+    names = [*deployed, "Groth16AccuracyVerifier", "Groth16AggregationVerifier"]
+    compiled = {name: _compiled(name) for name in names}
+    print({name: f"{size} bytes ({EIP170 - size} left)" for name, size in compiled.items()})
+    sizes = [*compiled.items(), *deployed.items()]
+    for name, size in sizes:
+        assert 0 < size <= LIMIT, f"{name} is {size} bytes, above {LIMIT} (20 % under EIP-170)"
+
+
+def test_generated_halo2_verifier_fits_eip170(verifier: Any) -> None:
+    """EZKL's generated verifier is not ours to split; it must still deploy."""
+    assert 0 < _size(str(verifier.halo2Verifier())) <= EIP170
 
 
 def test_rewards_contract_answers_only_its_consensus_contract(

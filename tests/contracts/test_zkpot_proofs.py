@@ -503,6 +503,8 @@ def test_hand_off_and_publish_checks(
         zkpot.handOffModel(task, round_, "bafy-enc", sender=leader)
     with ape.reverts(zkpot.EmptyCID):
         zkpot.handOffModel(task, round_, "", sender=other)
+    with ape.reverts(zkpot.CIDTooLong, length=2_000, max=128):
+        zkpot.handOffModel(task, round_, "c" * 2_000, sender=other)
     receipt = zkpot.handOffModel(task, round_, "bafy-enc", sender=other)
     [event] = receipt.events.filter(zkpot.ModelHandedOff)
     assert (
@@ -520,6 +522,11 @@ def test_hand_off_and_publish_checks(
         raw_publish(zkpot, task, round_, "bafy-global", own, other)
     with ape.reverts(zkpot.EmptyCID):
         raw_publish(zkpot, task, round_, "", own, leader)
+    with ape.reverts(zkpot.CIDTooLong, length=2_000, max=128):
+        raw_publish(zkpot, task, round_, "g" * 2_000, own, leader)
+    too_many = [f"0x{i:040x}" for i in range(1, 65)]
+    with ape.reverts(zkpot.TooManyIncluded, count=64, max=63):
+        raw_publish(zkpot, task, round_, "bafy-global", own, leader, included=too_many)
     with ape.reverts(zkpot.GlobalModelMismatch):
         raw_publish(zkpot, task, round_, "bafy-global", theirs, leader)
     with ape.reverts(zkpot.InclusionNotAllowed):

@@ -83,13 +83,17 @@ def test_open_round_reverts(
         zkpot.closeTask(task, sender=publisher)
 
 
-def test_unknown_round_reverts(zkpot: Any, task: int, participants: list[Any]) -> None:
+def test_unknown_round_reverts(
+    zkpot: Any, lens: Any, task: int, participants: list[Any]
+) -> None:
     with ape.reverts(zkpot.UnknownRound):
         zkpot.commit(task, 0, SALT, sender=participants[0])
-    with ape.reverts(zkpot.UnknownRound):
-        zkpot.getRound(task, 3)
-    with ape.reverts(zkpot.UnknownRound):
-        zkpot.getBlock(task, 0)
+    with ape.reverts(lens.UnknownRound):
+        lens.getRound(task, 3)
+    with ape.reverts(lens.UnknownRound):
+        lens.getSubmission(task, 3, participants[0])
+    with ape.reverts(lens.UnknownBlock, index=0):
+        lens.getBlock(task, 0)
 
 
 def test_commit_records_and_emits_model_committed(

@@ -40,7 +40,7 @@ def test_create_task_records_config_and_emits_task_created(
     assert state.samples_per_proof == verifier.samplesPerProof()
     assert state.global_model_cid == "bafyinitialmodel"
     assert state.round_count == 0 and state.block_count == 0 and not state.closed
-    config = zkpot.taskConfig(before)
+    config = client.lens.taskConfig(before)
     assert config.chunksPerRound == 2 and bytes(config.vkDigest) == spec.vk_digest
 
 
@@ -131,10 +131,16 @@ def test_create_task_pulls_reward_pool(
     assert state.funded == 1000 and state.unallocated == 1000
 
 
-def test_views_revert_for_unknown_task(zkpot: Any, outsider: Any) -> None:
+def test_views_revert_for_unknown_task(
+    client: ZKPoTClient, zkpot: Any, outsider: Any
+) -> None:
     missing = zkpot.taskCount() + 7
-    with ape.reverts(zkpot.UnknownTask, taskId=missing):
-        zkpot.taskState(missing)
+    lens = client.lens
+    for view in (lens.taskState, lens.taskConfig):
+        with ape.reverts(lens.UnknownTask, taskId=missing):
+            view(missing)
+    with ape.reverts(lens.UnknownTask, taskId=missing):
+        lens.getRound(missing, 0)
     with ape.reverts(zkpot.UnknownTask, taskId=missing):
         zkpot.join(missing, X25519_KEY, sender=outsider)
 

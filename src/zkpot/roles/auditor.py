@@ -250,7 +250,7 @@ def audit_task(
     audit.record(None, "block chain", lambda: audit.block_chain(headers))
     by_round = {h.round: h for h in headers}
     prev_cid: str | None = None
-    prev_commitment = bytes(audit.client.contract.taskConfig(task_id).initialModelCommitment)
+    prev_commitment = bytes(audit.client.lens.taskConfig(task_id).initialModelCommitment)
     for round_ in rounds if rounds is not None else range(audit.state.round_count):
         info = audit.client.round(task_id, round_)
         header = by_round.get(round_)

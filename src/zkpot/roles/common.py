@@ -184,7 +184,7 @@ class Session:
                 "list tasks with `zkpot status` or check --contract",
             )
         state = self.client.task_state(task_id)
-        spec_cid = self.client.contract.taskConfig(task_id).specCID
+        spec_cid = self.client.lens.taskConfig(task_id).specCID
         return state, TaskDocument.from_json(self.storage.cat_json(spec_cid))
 
     def circuit(self, document: TaskDocument) -> Circuit:

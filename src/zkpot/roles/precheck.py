@@ -22,7 +22,7 @@ def check_verifier(session: Session, task_id: int, document: TaskDocument,
                    artifacts: Circuit) -> None:
     """Refuse unless the task's adapter runs the named code and holds the local circuit's VK."""
     client = session.client
-    config = client.contract.taskConfig(task_id)
+    config = client.lens.taskConfig(task_id)
     adapter = str(config.verifier)
     local = artifacts.vk_digest()
     on_chain = bytes(config.vkDigest)

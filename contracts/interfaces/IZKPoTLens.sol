@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+pragma solidity ^0.8.20;
+
+import {IZKPoT} from "./IZKPoT.sol";
+
+/// @title IZKPoTLens
+/// @notice Read-only views of a {IZKPoT} consensus contract's records, decoded from its raw
+///         storage ({IExtsload}); the consensus contract keeps no struct getters of its own.
+///         Created by the consensus contract ({IZKPoT-lens}); reverts with {IZKPoT}'s errors.
+interface IZKPoTLens {
+    /// @notice One account's record as {IZKPoTAggregation} needs it.
+    /// @param modelCommitment Model commitment its verified proofs carried.
+    /// @param correct Its verified correct count.
+    /// @param handedOff True when it is admitted and handed its model off to the round's current leader.
+    struct HandOff {
+        bytes32 modelCommitment;
+        uint256 correct;
+        bool handedOff;
+    }
+
+    /// @notice Exactly what a leader's aggregation proof is checked against.
+    /// @param aggregationVerifier The task's aggregation verifier (zero: aggregation not proven).
+    /// @param leader The round's current leader.
+    /// @param aggregating True while the round is in its aggregate phase (before the leader's deadline).
+    /// @param handOffs How many admitted participants handed their model off to `leader`.
+    /// @param leaderModel The leader's model commitment (aggregation slot 0).
+    /// @param leaderCorrect The leader's verified count (its weight).
+    /// @param accounts The asked accounts' records, in the order asked.
+    struct AggregationView {
+        address aggregationVerifier;
+        address leader;
+        bool aggregating;
+        uint256 handOffs;
+        bytes32 leaderModel;
+        uint256 leaderCorrect;
+        HandOff[] accounts;
+    }
+
+    /// @notice The consensus contract this lens reads.
+    function zkpot() external view returns (address);
+
+    /// @notice A task's configuration; reverts {IZKPoT-UnknownTask} for an unknown task.
+    function taskConfig(uint256 taskId) external view returns (IZKPoT.TaskConfig memory);
+
+    /// @notice A task's state; reverts {IZKPoT-UnknownTask} for an unknown task.
+    function taskState(uint256 taskId) external view returns (IZKPoT.TaskState memory);
+
+    /// @notice A round's record; reverts {IZKPoT-UnknownRound} for a round never opened.
+    function getRound(uint256 taskId, uint256 round) external view returns (IZKPoT.Round memory);
+
+    /// @notice A participant's record in a round; reverts {IZKPoT-UnknownRound} for a round never opened.
+    function getSubmission(uint256 taskId, uint256 round, address participant)
+        external
+        view
+        returns (IZKPoT.Submission memory);
+
+    /// @notice Block number `index` of a task's chain, with its hash; reverts {IZKPoT-UnknownBlock} past the end.
+    function getBlock(uint256 taskId, uint256 index)
+        external
+        view
+        returns (IZKPoT.BlockHeader memory header, bytes32 blockHash);
+
+    /// @notice The compact view {IZKPoTAggregation-proveAggregation} checks a proof against.
+    /// @param accounts Included then rejected accounts, as the leader lists them.
+    function aggregationView(uint256 taskId, uint256 round, address[] calldata accounts)
+        external
+        view
+        returns (AggregationView memory view_);
+}

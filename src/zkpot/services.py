@@ -55,6 +55,14 @@ class ServicesConfig:
     """Run the IPFS node online, so that peers connected with ``zkpot node connect``
     exchange blocks (env ``ZKPOT_IPFS_SWARM=1``). Either way it discovers nobody: no
     bootstrap list, MDNS, DHT, delegates, relay or NAT port mapping."""
+    anvil_block_time: int = field(
+        default_factory=lambda: _env_int("ZKPOT_ANVIL_BLOCK_TIME", 0)
+    )
+    """Seconds between anvil's blocks (env ``ZKPOT_ANVIL_BLOCK_TIME``); 0 mines each
+    transaction at once. A rehearsal chain for what a real network does: transactions
+    wait in the pool for the next block and deadlines pass with the wall clock. Reach it
+    as a real network would be reached, ``--network http://127.0.0.1:PORT`` (ape's
+    ``local`` network assumes a chain that mines on demand)."""
     run_dir: Path = field(default_factory=lambda: toolchain.state_dir() / "run")
     """PID files, logs and the IPFS repository."""
     start_timeout: float = 60.0
@@ -374,6 +382,7 @@ class Anvil(Service):
             "--chain-id",
             "31337",
             "--silent",
+            *(["--block-time", str(block)] if (block := self.config.anvil_block_time) else []),
         ]
 
     def answers(self) -> bool:

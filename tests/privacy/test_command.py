@@ -43,9 +43,13 @@ def test_privacy_command_reads_csv_data(tmp_path: Path) -> None:
     np.savetxt(path, rows, fmt="%d", delimiter=",")
     out = tmp_path / "csv-out"
     result = CliRunner().invoke(privacy, [*TINY, "--noise", "", "--data", f"csv:{path}",
-                                          "--out", str(out)])
+                                          "--out", str(out), "--name", "csv-privacy"])
     assert result.exit_code == 0, result.output
-    data = json.loads((out / "privacy.json").read_text())
+    assert sorted(p.name for p in out.iterdir()) == [
+        "csv-privacy.json", "csv-privacy.md", "csv-privacy.png"
+    ]
+    assert "![privacy](csv-privacy.png)" in (out / "csv-privacy.md").read_text()
+    data = json.loads((out / "csv-privacy.json").read_text())
     assert data["dataset"] == "digits.csv"
     assert [v["system"] for v in data["summary"]] == ["plain", "plain", "zkpot", "zkpot"]
 
@@ -58,6 +62,7 @@ def test_privacy_command_refuses_bad_input_in_one_sentence(tmp_path: Path) -> No
         (["--noise", "0"], "not positive"),
         (["--participants", "40", "--max-samples", "100"], "too few"),
         (["--data", "idx:nothing.gz:nothing-labels.gz"], "Cannot read IDX file"),
+        (["--name", "../escape"], "not a plain file stem"),
     ):
         result = CliRunner().invoke(privacy, [*args, "--out", str(tmp_path / "never")])
         assert result.exit_code == 1, (args, result.output)

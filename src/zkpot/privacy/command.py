@@ -53,7 +53,7 @@ def _default_out() -> Path:
 @click.option("--rounds", default=3, show_default=True, type=click.IntRange(1, 100))
 @click.option("--epochs", default=5, show_default=True, type=click.IntRange(1, 1000),
               help="Local epochs per round.")
-@click.option("--shadows", default=8, show_default=True, type=click.IntRange(2, 256),
+@click.option("--shadows", default=16, show_default=True, type=click.IntRange(2, 256),
               help="Shadow federations for LiRA.")
 @click.option("--noise", default="0.5,1,2", show_default=True,
               help="DP-SGD noise multipliers, comma-separated ('' skips DP-SGD).")
@@ -65,7 +65,9 @@ def _default_out() -> Path:
 @click.option("--repeats", default=5, show_default=True, type=click.IntRange(1, 100),
               help="Independent runs (seeds seed, seed+1, ...); the report gives mean ± std.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Directory for privacy.json/.md/.png (default: results/).")
+              help="Directory for the report files (default: results/).")
+@click.option("--name", default="privacy", show_default=True,
+              help="File stem: writes NAME.json, NAME.md and NAME.png.")
 def privacy(
     data: str,
     participants: int,
@@ -78,6 +80,7 @@ def privacy(
     seed: int,
     repeats: int,
     out: Path | None,
+    name: str,
 ) -> None:
     """Membership inference against ZKPoT, plain FedAvg and DP-SGD FedAvg, per observer."""
     from zkpot.data import Dataset
@@ -85,6 +88,8 @@ def privacy(
     from zkpot.privacy.simulate import PrivacyConfig, run_privacy
 
     try:
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise ZkpotError(f"--name {name!r} is not a plain file stem", "pass e.g. privacy")
         config = PrivacyConfig(
             participants=participants, rounds=rounds, epochs=epochs, shadows=shadows,
             noise_multipliers=_noise_levels(noise), samples_per_round=samples,
@@ -93,7 +98,7 @@ def privacy(
         dataset = load_data_spec(data)
         assert isinstance(dataset, Dataset)
         result = run_privacy(dataset, config, progress=lambda line: click.echo(line, err=True))
-        paths = write_all(result, out if out is not None else _default_out())
+        paths = write_all(result, out if out is not None else _default_out(), name)
     except ZkpotError as error:
         click.echo(f"error: {error.sentence()}", err=True)
         sys.exit(error.exit_code)

@@ -44,10 +44,10 @@ def counts_reveal(result: PrivacyComparison) -> dict[str, Any]:
     }
 
 
-def write_all(result: PrivacyComparison, out: Path) -> list[Path]:
-    """Write ``privacy.json``, ``privacy.md`` and ``privacy.png`` into ``out``."""
+def write_all(result: PrivacyComparison, out: Path, name: str = "privacy") -> list[Path]:
+    """Write ``NAME.json``, ``NAME.md`` and ``NAME.png`` into ``out``; return their paths."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "privacy.json", out / "privacy.md", out / "privacy.png"]
+    paths = [out / f"{name}.json", out / f"{name}.md", out / f"{name}.png"]
     paths[0].write_text(json.dumps(to_json(result), indent=2) + "\n")
     paths[1].write_text(markdown(result, image=paths[2].name))
     plot(result, paths[2])
@@ -180,7 +180,7 @@ def plot(result: PrivacyComparison, path: Path) -> None:
     short = {"local": "server", "leader": "leader", "global": "global"}
     rows = result.summary
     labels = [f"{v.name.replace('DP-SGD FedAvg', 'DP')}\n{short[v.view]}" for v in rows]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), width_ratios=(1.8, 1))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 4.2), width_ratios=(1.8, 1))
     xs = np.arange(len(rows))
     for offset, label, stats in (
         (-0.2, "loss threshold", [v.loss_auc for v in rows]),
@@ -197,12 +197,15 @@ def plot(result: PrivacyComparison, path: Path) -> None:
     left.legend(fontsize="small")
     left.set_title("AUC by system and observer (0.5 = guessing)", fontsize=9)
     markers = {"local": "o", "leader": "s", "global": "^"}
+    systems = list(dict.fromkeys(v.system for v in rows))
+    colours = plt.get_cmap("tab10")
     for v in rows:
         if math.isfinite(v.lira_auc.mean):
             right.errorbar(v.accuracy.mean, v.lira_auc.mean, xerr=v.accuracy.std,
-                           yerr=v.lira_auc.std, marker=markers[v.view], capsize=2)
-            right.annotate(f"{v.name} ({short[v.view]})", (v.accuracy.mean, v.lira_auc.mean),
-                           fontsize=6, xytext=(3, 2), textcoords="offset points")
+                           yerr=v.lira_auc.std, marker=markers[v.view], capsize=2,
+                           color=colours(systems.index(v.system)), linestyle="none",
+                           label=f"{v.name} ({short[v.view]})")
+    right.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01, 0.5))
     right.axhline(0.5, color="grey", linestyle="--", linewidth=1)
     right.set_xlabel("global accuracy")
     right.set_ylabel("LiRA AUC")

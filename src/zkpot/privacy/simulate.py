@@ -68,7 +68,7 @@ class PrivacyConfig:
     """Mini-batch size (DP-SGD: expected Poisson batch size)."""
     hidden: tuple[int, ...] = (32,)
     """MLP hidden widths: (32,) is the default 64-32-10 MLP on digits."""
-    shadows: int = 8
+    shadows: int = 16
     """Shadow federations the LiRA attacker trains on its auxiliary data (each gives K
     local shadow models and one global shadow model)."""
     noise_multipliers: tuple[float, ...] = (0.5, 1.0, 2.0)

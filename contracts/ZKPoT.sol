@@ -36,6 +36,16 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     /// @notice Most accounts one `createTask` or `setAllowed` call lists.
     uint256 public constant MAX_ALLOWLIST_BATCH = 256;
 
+    /// @dev Highest count one chunk proof may carry (counts are stored in 32 bits).
+    uint256 private constant _MAX_CHUNK_COUNT = 2 ** 28;
+
+    /// @dev The admitted submitter a full round evicts, and the one before it in the list
+    ///      (zero: it is the head).
+    struct Eviction {
+        address account;
+        address previous;
+    }
+
     ZKPoTRewards private immutable _rewards;
     ZKPoTAggregation private immutable _aggregation;
 
@@ -63,7 +73,8 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         nonReentrant
         returns (uint256 taskId)
     {
-        _checkConfig(config);
+        // The rules a configuration must meet live in the lens (EIP-170 headroom); it reverts with IZKPoT's errors.
+        _lens.checkConfig(config);
         _checkBatch(allowlist.length);
         taskId = _taskCount++;
         _configs[taskId] = config;
@@ -72,6 +83,15 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         state.samplesPerProof = config.verifier.samplesPerProof();
         state.globalModelCID = config.initialModelCID;
         state.globalModelCommitment = config.initialModelCommitment;
+        _rules[taskId] = TaskRules({
+            verifier: config.verifier,
+            chunksPerRound: uint8(config.chunksPerRound),
+            maxSubmissions: uint8(config.maxSubmissions),
+            allowlistEnabled: config.allowlistEnabled,
+            policy: config.policy,
+            rewarded: address(config.rewardToken) != address(0),
+            aggregationProven: address(config.aggregationVerifier) != address(0)
+        });
         if (config.allowlistEnabled) {
             for (uint256 i = 0; i < allowlist.length; ++i) {
                 _allowed[taskId][allowlist[i]] = true;
@@ -94,43 +114,6 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         );
     }
 
-    function _checkConfig(TaskConfig calldata config) private view {
-        address verifier = address(config.verifier);
-        if (verifier == address(0) || verifier.code.length == 0) revert InvalidVerifier();
-        if (config.verifier.circuitId() != config.circuitId) revert CircuitMismatch();
-        bytes32 digest = config.verifier.vkDigest();
-        if (digest != config.vkDigest) revert VkDigestMismatch(digest, config.vkDigest);
-        IAggregationVerifier aggregator = config.aggregationVerifier;
-        if (
-            address(aggregator) != address(0)
-                && (config.policy != AggregationPolicy.FEDAVG || aggregator.accuracyCircuitId() != config.circuitId)
-        ) revert AggregationVerifierMismatch();
-        if (config.chunksPerRound == 0) revert InvalidChunkCount();
-        if (config.chunksPerRound > MAX_CHUNKS_PER_ROUND) {
-            revert TooManyChunks(config.chunksPerRound, MAX_CHUNKS_PER_ROUND);
-        }
-        uint64[4] memory durations =
-            [config.commitDuration, config.revealDuration, config.submitDuration, config.aggregateDuration];
-        uint256 total = 0;
-        for (uint256 i = 0; i < 4; ++i) {
-            if (durations[i] == 0) revert InvalidPhaseDuration();
-            if (durations[i] > MAX_PHASE_DURATION) revert PhaseDurationTooLong(durations[i], MAX_PHASE_DURATION);
-            total += durations[i];
-        }
-        if (total > MAX_ROUND_DURATION) revert RoundDurationTooLong(total, MAX_ROUND_DURATION);
-        if (config.leaderShareBps > 10_000) revert InvalidLeaderShare();
-        if (config.maxSubmissions == 0 || config.maxSubmissions > MAX_SUBMISSIONS_PER_ROUND) {
-            revert InvalidSubmissionLimit();
-        }
-        bool hasToken = address(config.rewardToken) != address(0);
-        if (hasToken != (config.rewardPool > 0) || hasToken != (config.rewardPerRound > 0)) {
-            revert InvalidRewardConfig();
-        }
-        if (config.initialModelCommitment == bytes32(0)) revert InvalidModelCommitment();
-        _checkCID(config.initialModelCID);
-        _checkCID(config.specCID);
-    }
-
     /// @dev A CID is present and no longer than any real one.
     function _checkCID(string calldata cid) private pure {
         uint256 length = bytes(cid).length;
@@ -147,7 +130,7 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         external
         onlyPublisher(taskId)
     {
-        if (!_configs[taskId].allowlistEnabled) revert AllowlistDisabled();
+        if (!_rules[taskId].allowlistEnabled) revert AllowlistDisabled();
         _checkBatch(accounts.length);
         for (uint256 i = 0; i < accounts.length; ++i) {
             _allowed[taskId][accounts[i]] = allowed;
@@ -173,7 +156,7 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         if (_roundInProgress(taskId)) revert RoundInProgress();
         state.closed = true;
         uint256 refund = 0;
-        if (address(_configs[taskId].rewardToken) != address(0)) refund = _rewards.refund(taskId, msg.sender);
+        if (_rules[taskId].rewarded) refund = _rewards.refund(taskId, msg.sender);
         emit TaskClosed(taskId, refund);
     }
 
@@ -192,11 +175,14 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         TaskConfig storage config = _configs[taskId];
 
         round = state.roundCount++;
-        Round storage r = _rounds[taskId][round];
+        RoundRecord storage r = _rounds[taskId][round];
         r.status = RoundStatus.Open;
         r.commitDeadline = uint64(block.timestamp) + config.commitDuration;
         r.revealDeadline = r.commitDeadline + config.revealDuration;
         r.submitDeadline = r.revealDeadline + config.submitDuration;
+        // Word 1 non-zero from here on: an admission updates it instead of creating it.
+        r.head = _END;
+        r.openedBlock = uint64(block.number);
         r.globalModelCID = state.globalModelCID;
         r.globalModelCommitment = state.globalModelCommitment;
         r.testSetCommitment = testSetCommitment;
@@ -214,14 +200,16 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
 
     /// @inheritdoc IZKPoT
     function commit(uint256 taskId, uint256 round, bytes32 commitment) external {
-        Round storage r = _round(taskId, round);
+        RoundRecord storage r = _round(taskId, round);
         if (r.status != RoundStatus.Open || block.timestamp >= r.commitDeadline) revert CommitPhaseClosed();
         if (!_isAllowed(taskId, msg.sender)) revert NotAllowed();
         if (_keys[taskId][msg.sender] == bytes32(0)) revert NotJoined();
         if (commitment == bytes32(0)) revert InvalidCommitment();
-        Submission storage s = _submissions[taskId][round][msg.sender];
-        if (s.commitment != bytes32(0)) revert AlreadyCommitted();
+        SubmissionRecord storage s = _submissions[taskId][round][msg.sender];
+        if (s.committed) revert AlreadyCommitted();
         s.commitment = commitment;
+        // The record's second word is paid for here, so the submission only updates it.
+        s.committed = true;
         emit ModelCommitted(taskId, round, msg.sender, commitment);
     }
 
@@ -233,17 +221,19 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         bytes32[] calldata chunkCommitments,
         bytes32 salt
     ) external onlyPublisher(taskId) {
-        Round storage r = _round(taskId, round);
+        RoundRecord storage r = _round(taskId, round);
         if (r.status != RoundStatus.Open || block.timestamp >= r.revealDeadline) revert RevealPhaseClosed();
         if (block.timestamp < r.commitDeadline) revert RevealTooEarly();
-        if (chunkCommitments.length != _configs[taskId].chunksPerRound) revert WrongChunkCount();
+        if (chunkCommitments.length != _rules[taskId].chunksPerRound) revert WrongChunkCount();
         _checkCID(testSetCID);
         if (keccak256(abi.encode(testSetCID, chunkCommitments, salt)) != r.testSetCommitment) {
             revert TestSetMismatch();
         }
         r.status = RoundStatus.Revealed;
         r.testSetCID = testSetCID;
-        r.chunkCommitments = chunkCommitments;
+        for (uint256 i = 0; i < chunkCommitments.length; ++i) {
+            r.chunkCommitments[i] = chunkCommitments[i];
+        }
         emit TestSetRevealed(taskId, round, testSetCID, chunkCommitments);
     }
 
@@ -271,55 +261,63 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     ) external {
         _requireTask(taskId);
         _checkCID(proofCID);
-        (bytes4 reason, bytes32 model, uint256 correct, uint256 evict) =
+        (bytes4 reason, bytes32 model, uint256 correct, Eviction memory evict) =
             _checkSubmission(taskId, round, msg.sender, proofs, instances, salt);
         if (reason != bytes4(0)) _revertWith(reason);
-        _admit(taskId, round, model, correct, salt, proofCID, evict);
+        _admit(taskId, round, model, correct, salt, evict);
+        emit SubmissionVerified(taskId, round, msg.sender, model, correct, salt, proofCID);
     }
 
+    /// @dev Links the sender at the head of the round's admitted list (after evicting
+    ///      `evict.account` when the round is full) and folds it into the digest.
     function _admit(
         uint256 taskId,
         uint256 round,
         bytes32 model,
         uint256 correct,
         bytes32 salt,
-        string calldata proofCID,
-        uint256 evict
+        Eviction memory evict
     ) private {
-        Round storage r = _rounds[taskId][round];
-        if (evict != type(uint256).max) _evict(taskId, round, r, evict);
-        if (r.randaoSeed == bytes32(0)) r.randaoSeed = bytes32(block.prevrandao);
-        Submission storage s = _submissions[taskId][round][msg.sender];
-        s.modelCommitment = model;
-        s.correct = correct;
+        RoundRecord storage r = _rounds[taskId][round];
+        mapping(address => SubmissionRecord) storage subs = _submissions[taskId][round];
+        if (evict.account != address(0)) {
+            _evict(taskId, round, r, subs, evict);
+        } else {
+            // slither-disable-next-line incorrect-equality a count, not a balance
+            if (r.count == 0) r.randaoSeed = bytes32(block.prevrandao);
+            ++r.count;
+        }
+        SubmissionRecord storage s = subs[msg.sender];
+        s.commitment = model;
         s.verified = true;
-        s.salt = salt;
-        s.proofCID = proofCID;
+        s.correct = uint32(correct);
+        s.next = r.head;
+        r.head = msg.sender;
         _modelUsed[taskId][round][model] = true;
-        r.submitters.push(msg.sender);
-        r.saltMix ^= salt;
-        r.submissionsDigest = keccak256(abi.encode(r.submissionsDigest, msg.sender, model, correct, proofCID));
-        emit SubmissionVerified(taskId, round, msg.sender, model, correct, proofCID);
+        r.submissionsDigest = keccak256(abi.encode(r.submissionsDigest, msg.sender, model, correct, salt));
     }
 
-    /// @dev Removes submitter `index` from the round: it no longer counts for the leader,
-    ///      its model commitment is free again, and its salt leaves the seed mix.
-    function _evict(uint256 taskId, uint256 round, Round storage r, uint256 index) private {
-        address[] storage submitters = r.submitters;
-        address evicted = submitters[index];
-        submitters[index] = submitters[submitters.length - 1];
-        submitters.pop();
-        Submission storage s = _submissions[taskId][round][evicted];
+    /// @dev Unlinks `evict.account` from the round: it no longer counts for the leader and
+    ///      its model commitment is free again (its salt stays folded in the digest).
+    function _evict(
+        uint256 taskId,
+        uint256 round,
+        RoundRecord storage r,
+        mapping(address => SubmissionRecord) storage subs,
+        Eviction memory evict
+    ) private {
+        SubmissionRecord storage s = subs[evict.account];
+        if (evict.previous == address(0)) r.head = s.next;
+        else subs[evict.previous].next = s.next;
         s.verified = false;
         s.evicted = true;
-        _modelUsed[taskId][round][s.modelCommitment] = false;
-        r.saltMix ^= s.salt;
-        emit SubmissionEvicted(taskId, round, evicted, s.correct, msg.sender);
+        _modelUsed[taskId][round][s.commitment] = false;
+        emit SubmissionEvicted(taskId, round, evict.account, s.correct, msg.sender);
     }
 
     /// @inheritdoc IZKPoT
     function selectLeader(uint256 taskId, uint256 round) external {
-        Round storage r = _round(taskId, round);
+        RoundRecord storage r = _round(taskId, round);
         if (r.status == RoundStatus.Open) {
             // Unrevealed test set: nobody can submit, the round is over at the reveal deadline.
             if (block.timestamp < r.revealDeadline) revert SubmitPhaseNotOver();
@@ -331,13 +329,13 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         if (block.timestamp < r.submitDeadline) revert SubmitPhaseNotOver();
         // Everything in the seed was fixed when the submit phase ended: the block that
         // carries this call (and its prevrandao) changes nothing.
-        r.tieSeed = keccak256(abi.encode(r.randaoSeed, r.saltMix));
+        r.tieSeed = keccak256(abi.encode(r.randaoSeed, r.submissionsDigest));
         _installNextLeader(taskId, round, r);
     }
 
     /// @inheritdoc IZKPoT
     function replaceLeader(uint256 taskId, uint256 round) external {
-        Round storage r = _round(taskId, round);
+        RoundRecord storage r = _round(taskId, round);
         if (r.status != RoundStatus.LeaderSelected) revert NotAggregating();
         if (block.timestamp < r.aggregateDeadline) revert AggregatePhaseNotOver();
         address previous = r.leader;
@@ -348,13 +346,16 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
 
     /// @inheritdoc IZKPoT
     function handOffModel(uint256 taskId, uint256 round, string calldata encryptedModelCID) external {
-        Round storage r = _aggregatingRound(taskId, round);
-        Submission storage s = _submissions[taskId][round][msg.sender];
+        RoundRecord storage r = _aggregatingRound(taskId, round);
+        SubmissionRecord storage s = _submissions[taskId][round][msg.sender];
         if (!s.verified) revert NotVerifiedParticipant();
         if (msg.sender == r.leader) revert LeaderCannotHandOff();
         _checkCID(encryptedModelCID);
-        s.handoffLeader = r.leader;
-        s.encryptedModelCID = encryptedModelCID;
+        uint8 epoch = r.leaderEpoch;
+        if (!s.handedOff || s.handoffEpoch != epoch) {
+            (s.handedOff, s.handoffEpoch) = (true, epoch);
+            ++r.handOffs;
+        }
         emit ModelHandedOff(taskId, round, msg.sender, r.leader, encryptedModelCID);
     }
 
@@ -367,18 +368,18 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         bytes[] calldata proofs,
         uint256[][] calldata instances
     ) external {
-        Round storage r = _aggregatingRound(taskId, round);
+        RoundRecord storage r = _aggregatingRound(taskId, round);
         if (msg.sender != r.leader) revert NotLeader();
         _checkCID(globalModelCID);
         if (included.length >= MAX_SUBMISSIONS_PER_ROUND) {
             revert TooManyIncluded(included.length, MAX_SUBMISSIONS_PER_ROUND - 1);
         }
         {
-            bool leaderModel = _configs[taskId].policy == AggregationPolicy.LEADER_MODEL;
+            bool leaderModel = _rules[taskId].policy == AggregationPolicy.LEADER_MODEL;
             if (leaderModel && included.length > 0) revert InclusionNotAllowed();
-            _checkIncluded(_submissions[taskId][round], included);
+            _checkIncluded(_submissions[taskId][round], r.leaderEpoch, included);
             (bytes32 model, uint256 correct) = _mustVerify(taskId, r, proofs, instances);
-            if (leaderModel && model != _submissions[taskId][round][msg.sender].modelCommitment) {
+            if (leaderModel && model != _submissions[taskId][round][msg.sender].commitment) {
                 revert GlobalModelMismatch();
             }
             _checkProven(taskId, round, included, model);
@@ -396,22 +397,24 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     /// @dev Proven aggregation: the leader's recorded proof of exactly this list and model.
     function _checkProven(uint256 taskId, uint256 round, address[] calldata included, bytes32 model) private view {
         if (
-            address(_configs[taskId].aggregationVerifier) != address(0)
+            _rules[taskId].aggregationProven
                 && _aggregation.provenAggregate(taskId, round, msg.sender) != keccak256(abi.encode(included, model))
         ) revert AggregationNotProven();
     }
 
-    /// @dev Each included account handed its model off to the sender (the leader); ascending.
-    function _checkIncluded(mapping(address => Submission) storage subs, address[] calldata included)
-        private
-        view
-    {
+    /// @dev Each included account handed its model off to the sender (the current leader,
+    ///      installed as `epoch`); ascending.
+    function _checkIncluded(
+        mapping(address => SubmissionRecord) storage subs,
+        uint8 epoch,
+        address[] calldata included
+    ) private view {
         address previous = address(0);
         for (uint256 i = 0; i < included.length; ++i) {
             address a = included[i];
             if (a <= previous) revert IncludedNotAscending();
-            Submission storage s = subs[a];
-            if (!s.verified || s.handoffLeader != msg.sender) revert NotHandedOff(a);
+            SubmissionRecord storage s = subs[a];
+            if (!s.verified || !s.handedOff || s.handoffEpoch != epoch) revert NotHandedOff(a);
             previous = a;
         }
     }
@@ -420,7 +423,7 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     function recordBaseline(uint256 taskId, uint256 round, bytes[] calldata proofs, uint256[][] calldata instances)
         external
     {
-        Round storage r = _round(taskId, round);
+        RoundRecord storage r = _round(taskId, round);
         RoundStatus status = r.status;
         if (status != RoundStatus.Revealed && status != RoundStatus.LeaderSelected && status != RoundStatus.Published)
         {
@@ -437,9 +440,9 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
 
     /// @inheritdoc IZKPoT
     function finalise(uint256 taskId, uint256 round) external returns (bytes32 blockHash) {
-        Round storage r = _round(taskId, round);
+        RoundRecord storage r = _round(taskId, round);
         if (r.status != RoundStatus.Published) revert NotPublished();
-        bool rewarded = address(_configs[taskId].rewardToken) != address(0);
+        bool rewarded = _rules[taskId].rewarded;
         if (rewarded && !r.baselineProven) revert BaselineNotProven();
         TaskState storage state = _states[taskId];
 
@@ -470,7 +473,7 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     }
 
     /// @dev The earners are the leader, then the included participants, with their counts.
-    function _allocate(uint256 taskId, uint256 round, Round storage r) private {
+    function _allocate(uint256 taskId, uint256 round, RoundRecord storage r) private {
         address[] storage included = r.included;
         uint256 n = included.length + 1;
         address[] memory earners = new address[](n);
@@ -506,65 +509,26 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         return _taskCount;
     }
 
-    /// @inheritdoc IZKPoT
-    function phaseOf(uint256 taskId, uint256 round) external view returns (Phase) {
-        _requireTask(taskId);
-        Round storage r = _rounds[taskId][round];
-        RoundStatus status = r.status;
-        if (status == RoundStatus.None) return Phase.None;
-        if (status == RoundStatus.Open) {
-            if (block.timestamp < r.commitDeadline) return Phase.Commit;
-            if (block.timestamp < r.revealDeadline) return Phase.Reveal;
-            return Phase.LeaderSelection;
-        }
-        if (status == RoundStatus.Revealed) {
-            return block.timestamp < r.submitDeadline ? Phase.Submit : Phase.LeaderSelection;
-        }
-        if (status == RoundStatus.LeaderSelected) {
-            return block.timestamp < r.aggregateDeadline ? Phase.Aggregate : Phase.LeaderExpired;
-        }
-        if (status == RoundStatus.Published) return Phase.Published;
-        if (status == RoundStatus.Finalised) return Phase.Finalised;
-        return Phase.ClosedEmpty;
-    }
-
-    /// @inheritdoc IZKPoT
-    function participantKey(uint256 taskId, address account)
-        external
-        view
-        returns (bool joined, bytes32 encryptionPublicKey)
-    {
-        _requireTask(taskId);
-        encryptionPublicKey = _keys[taskId][account];
-        joined = encryptionPublicKey != bytes32(0);
-    }
-
-    /// @inheritdoc IZKPoT
-    function isAllowed(uint256 taskId, address account) external view returns (bool) {
-        _requireTask(taskId);
-        return _isAllowed(taskId, account);
-    }
-
     // ------------------------------------------------------------ internals
 
     function _requireTask(uint256 taskId) private view {
         if (taskId >= _taskCount) revert UnknownTask(taskId);
     }
 
-    function _round(uint256 taskId, uint256 round) private view returns (Round storage r) {
+    function _round(uint256 taskId, uint256 round) private view returns (RoundRecord storage r) {
         _requireTask(taskId);
         r = _rounds[taskId][round];
         if (r.status == RoundStatus.None) revert UnknownRound();
     }
 
-    function _aggregatingRound(uint256 taskId, uint256 round) private view returns (Round storage r) {
+    function _aggregatingRound(uint256 taskId, uint256 round) private view returns (RoundRecord storage r) {
         r = _round(taskId, round);
         if (r.status != RoundStatus.LeaderSelected) revert NotAggregating();
         if (block.timestamp >= r.aggregateDeadline) revert AggregatePhaseClosed();
     }
 
     function _isAllowed(uint256 taskId, address account) private view returns (bool) {
-        return !_configs[taskId].allowlistEnabled || _allowed[taskId][account];
+        return !_rules[taskId].allowlistEnabled || _allowed[taskId][account];
     }
 
     function _roundInProgress(uint256 taskId) private view returns (bool) {
@@ -576,8 +540,8 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     }
 
     /// @dev The single definition of "acceptable submission": {submit} reverts with the
-    ///      returned selector, {checkSubmission} reports it. Zero means accepted; `evict` is
-    ///      the index of the submitter to evict (type(uint256).max: none).
+    ///      returned selector, {checkSubmission} reports it. Zero means accepted; `evict`
+    ///      names the admitted submitter to evict (zero account: none).
     function _checkSubmission(
         uint256 taskId,
         uint256 round,
@@ -585,50 +549,63 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         bytes[] calldata proofs,
         uint256[][] calldata instances,
         bytes32 salt
-    ) private view returns (bytes4 reason, bytes32 model, uint256 correct, uint256 evict) {
-        evict = type(uint256).max;
+    ) private view returns (bytes4 reason, bytes32 model, uint256 correct, Eviction memory evict) {
         reason = _checkSubmitter(taskId, round, participant);
         if (reason != bytes4(0)) return (reason, 0, 0, evict);
-        Round storage r = _rounds[taskId][round];
-        (reason, model, correct) =
-            _verifyProofs(_configs[taskId].verifier, r.chunkCommitments, participant, proofs, instances);
-        if (reason != bytes4(0)) return (reason, 0, 0, evict);
-        reason = _checkOpening(taskId, round, participant, model, salt);
+        (reason, model, correct) = _checkProofs(taskId, round, participant, proofs, instances, salt);
         if (reason != bytes4(0)) return (reason, model, correct, evict);
-        if (correct == 0) return (ZeroCountSubmission.selector, model, 0, evict);
-        (reason, evict) = _rank(taskId, round, r.submitters, correct);
+        (reason, evict) = _rank(taskId, round, correct);
+    }
+
+    /// @dev The proofs verify against the round's chunks, open the sender's commitment with
+    ///      a model not used yet this round, and count more than zero.
+    function _checkProofs(
+        uint256 taskId,
+        uint256 round,
+        address participant,
+        bytes[] calldata proofs,
+        uint256[][] calldata instances,
+        bytes32 salt
+    ) private view returns (bytes4 reason, bytes32 model, uint256 correct) {
+        (reason, model, correct) = _verifyProofs(taskId, _rounds[taskId][round], participant, proofs, instances);
+        if (reason != bytes4(0)) return (reason, 0, 0);
+        reason = _checkOpening(taskId, round, participant, model, salt);
+        if (reason == bytes4(0) && correct == 0) reason = ZeroCountSubmission.selector;
     }
 
     /// @dev Rank admission in a full round: only a count strictly above the lowest admitted
-    ///      one is admitted, evicting that one (the first found at the lowest count).
-    function _rank(uint256 taskId, uint256 round, address[] storage submitters, uint256 correct)
+    ///      one is admitted, evicting that one (the first found at the lowest count, walking
+    ///      the list from its head).
+    function _rank(uint256 taskId, uint256 round, uint256 correct)
         private
         view
-        returns (bytes4, uint256 evict)
+        returns (bytes4, Eviction memory evict)
     {
-        evict = type(uint256).max;
-        if (submitters.length < _configs[taskId].maxSubmissions) return (bytes4(0), evict);
+        RoundRecord storage r = _rounds[taskId][round];
+        if (r.count < _rules[taskId].maxSubmissions) return (bytes4(0), evict);
+        mapping(address => SubmissionRecord) storage subs = _submissions[taskId][round];
         uint256 lowest = type(uint256).max;
-        mapping(address => Submission) storage subs = _submissions[taskId][round];
-        for (uint256 i = 0; i < submitters.length; ++i) {
-            uint256 c = subs[submitters[i]].correct;
-            if (c < lowest) (lowest, evict) = (c, i);
+        address previous = address(0);
+        for (address a = r.head; a != _END; a = subs[a].next) {
+            uint256 c = subs[a].correct;
+            if (c < lowest) (lowest, evict.account, evict.previous) = (c, a, previous);
+            previous = a;
         }
-        if (correct <= lowest) return (ScoreNotAboveLowest.selector, type(uint256).max);
+        if (correct <= lowest) return (ScoreNotAboveLowest.selector, Eviction(address(0), address(0)));
         return (bytes4(0), evict);
     }
 
     function _checkSubmitter(uint256 taskId, uint256 round, address participant) private view returns (bytes4) {
         if (taskId >= _taskCount) return UnknownTask.selector;
-        Round storage r = _rounds[taskId][round];
+        RoundRecord storage r = _rounds[taskId][round];
         if (r.status == RoundStatus.None) return UnknownRound.selector;
         if (r.status != RoundStatus.Revealed || block.timestamp >= r.submitDeadline) {
             return SubmitPhaseClosed.selector;
         }
         // The allowlist may have changed since the commit.
         if (!_isAllowed(taskId, participant)) return NotAllowed.selector;
-        Submission storage s = _submissions[taskId][round][participant];
-        if (s.commitment == bytes32(0)) return NoCommitment.selector;
+        SubmissionRecord storage s = _submissions[taskId][round][participant];
+        if (!s.committed) return NoCommitment.selector;
         if (s.verified || s.evicted) return AlreadySubmitted.selector;
         return bytes4(0);
     }
@@ -652,35 +629,38 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     /// @dev Verifies proof i against chunk i; all proofs must carry one model commitment,
     ///      and a proof bound to a submitter (non-zero) must be bound to `prover`.
     function _verifyProofs(
-        IAccuracyVerifier verifier,
-        bytes32[] storage chunks,
+        uint256 taskId,
+        RoundRecord storage r,
         address prover,
         bytes[] calldata proofs,
         uint256[][] calldata instances
     ) private view returns (bytes4, bytes32 model, uint256 correct) {
-        uint256 n = chunks.length;
+        TaskRules storage rules = _rules[taskId];
+        (IAccuracyVerifier verifier, uint256 n) = (rules.verifier, rules.chunksPerRound);
         if (proofs.length != n || instances.length != n) return (ProofCountMismatch.selector, 0, 0);
         for (uint256 i = 0; i < n; ++i) {
             (bool valid, IAccuracyVerifier.Statement memory st) = _verifyOne(verifier, proofs[i], instances[i]);
             if (!valid) return (InvalidProof.selector, 0, 0);
             if (st.submitter != address(0) && st.submitter != prover) return (SubmitterMismatch.selector, 0, 0);
-            if (st.testSetCommitment != chunks[i]) return (ChunkMismatch.selector, 0, 0);
+            if (st.testSetCommitment != r.chunkCommitments[i]) return (ChunkMismatch.selector, 0, 0);
             if (i == 0) model = st.modelCommitment;
             else if (st.modelCommitment != model) return (MixedModelCommitments.selector, 0, 0);
+            // A count is stored in 32 bits; no honest verifier comes near (12 chunks of 2^28 samples).
+            if (st.correct > _MAX_CHUNK_COUNT) return (InvalidProof.selector, 0, 0);
             correct += st.correct;
         }
         return (bytes4(0), model, correct);
     }
 
     /// @dev {_verifyProofs} against the round's chunks, reverting with the reason.
-    function _mustVerify(uint256 taskId, Round storage r, bytes[] calldata proofs, uint256[][] calldata instances)
-        private
-        view
-        returns (bytes32 model, uint256 correct)
-    {
+    function _mustVerify(
+        uint256 taskId,
+        RoundRecord storage r,
+        bytes[] calldata proofs,
+        uint256[][] calldata instances
+    ) private view returns (bytes32 model, uint256 correct) {
         bytes4 reason;
-        (reason, model, correct) =
-            _verifyProofs(_configs[taskId].verifier, r.chunkCommitments, msg.sender, proofs, instances);
+        (reason, model, correct) = _verifyProofs(taskId, r, msg.sender, proofs, instances);
         if (reason != bytes4(0)) _revertWith(reason);
     }
 
@@ -699,16 +679,16 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
 
     /// @dev Makes the best not-passed-over admitted submitter leader, or closes the round
     ///      empty. Order: higher correct first; equal correct -> higher keccak(tieSeed, address).
-    function _installNextLeader(uint256 taskId, uint256 round, Round storage r) private {
+    function _installNextLeader(uint256 taskId, uint256 round, RoundRecord storage r) private {
         address best = address(0);
         uint256 bestCorrect = 0;
         uint256 bestKey = 0;
-        address[] storage submitters = r.submitters;
-        for (uint256 i = 0; i < submitters.length; ++i) {
-            address candidate = submitters[i];
-            Submission storage s = _submissions[taskId][round][candidate];
+        mapping(address => SubmissionRecord) storage subs = _submissions[taskId][round];
+        bytes32 seed = r.tieSeed;
+        for (address candidate = r.head; candidate != _END; candidate = subs[candidate].next) {
+            SubmissionRecord storage s = subs[candidate];
             if (s.passedOver) continue;
-            uint256 key = uint256(keccak256(abi.encode(r.tieSeed, candidate)));
+            uint256 key = uint256(keccak256(abi.encode(seed, candidate)));
             if (best == address(0) || s.correct > bestCorrect || (s.correct == bestCorrect && key > bestKey)) {
                 (best, bestCorrect, bestKey) = (candidate, s.correct, key);
             }
@@ -723,6 +703,9 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         r.status = RoundStatus.LeaderSelected;
         r.leader = best;
         r.aggregateDeadline = deadline;
+        // A new leader starts with no hand-offs: those to a passed-over leader no longer count.
+        ++r.leaderEpoch;
+        r.handOffs = 0;
         emit LeaderSelected(taskId, round, best, bestCorrect, deadline);
     }
 

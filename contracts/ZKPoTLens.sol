@@ -12,11 +12,17 @@ import {ZKPoTStorage} from "./ZKPoTStorage.sol";
 /// @title ZKPoTLens
 /// @notice {IZKPoTLens}: the consensus contract's records decoded from its raw storage.
 /// @dev Inherits {ZKPoTStorage} only to let the compiler compute mapping slots; its own
-///      copy of those variables is never written. Struct field offsets (word index, bit
-///      shift) follow the declarations in {IZKPoT}; the contract tests read every field
-///      back after the action that wrote it.
+///      copy of those variables is never written. Word and bit offsets follow the records
+///      in {ZKPoTStorage} (TaskConfig, TaskState, BlockHeader: the {IZKPoT} structs); the
+///      contract tests read every field back after the action that wrote it.
 contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
     IExtsload private immutable _core;
+    // The consensus contract's limits (ZKPoT's public constants of the same names).
+    uint256 private constant _MAX_SUBMISSIONS_PER_ROUND = 64;
+    uint256 private constant _MAX_CHUNKS_PER_ROUND = 12;
+    uint256 private constant _MAX_PHASE_DURATION = 30 days;
+    uint256 private constant _MAX_ROUND_DURATION = 60 days;
+    uint256 private constant _MAX_CID_BYTES = 128;
 
     constructor() {
         _core = IExtsload(msg.sender);
@@ -69,23 +75,25 @@ contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
 
     /// @inheritdoc IZKPoTLens
     function getRound(uint256 taskId, uint256 round) external view returns (IZKPoT.Round memory r) {
-        (uint256 base, bytes32[] memory w) = _roundWords(taskId, round, 20);
+        (uint256 base, bytes32[] memory w) = _roundWords(taskId, round, 16);
         uint256 x = uint256(w[0]);
         r.status = IZKPoT.RoundStatus(uint8(x));
         (r.commitDeadline, r.revealDeadline, r.submitDeadline) = (uint64(x >> 8), uint64(x >> 72), uint64(x >> 136));
-        r.aggregateDeadline = uint64(uint256(w[1]));
-        r.globalModelCID = _string(base + 2);
-        r.globalModelCommitment = w[3];
-        (r.baselineProven, r.baselineCorrect) = (uint8(uint256(w[4])) != 0, uint256(w[5]));
-        r.testSetCommitment = w[6];
-        r.testSetCID = _string(base + 7);
-        r.chunkCommitments = _words(base + 8);
-        r.submitters = _addresses(base + 9);
-        (r.submissionsDigest, r.randaoSeed, r.saltMix, r.tieSeed) = (w[10], w[11], w[12], w[13]);
-        r.leader = _address(w[14], 0);
+        r.baselineProven = uint8(x >> 200) != 0;
+        r.aggregateDeadline = uint64(uint256(w[1]) >> 160);
+        (r.leader, r.openedBlock) = (_address(w[2], 0), uint64(uint256(w[2]) >> 160));
+        (r.submissionsDigest, r.randaoSeed, r.tieSeed) = (w[3], w[4], w[5]);
+        (r.globalModelCommitment, r.testSetCommitment, r.baselineCorrect) = (w[6], w[7], uint256(w[8]));
+        (r.newModelCommitment, r.newGlobalCorrect, r.blockHash) = (w[9], uint256(w[10]), w[11]);
+        r.globalModelCID = _string(base + 12);
+        r.testSetCID = _string(base + 13);
+        r.newModelCID = _string(base + 14);
         r.included = _addresses(base + 15);
-        r.newModelCID = _string(base + 16);
-        (r.newModelCommitment, r.newGlobalCorrect, r.blockHash) = (w[17], uint256(w[18]), w[19]);
+        if (r.status != IZKPoT.RoundStatus.Open) {
+            uint256 chunks = uint8(uint256(_core.extsload(bytes32(_rulesSlot(taskId)))) >> 160);
+            r.chunkCommitments = _core.extsload(bytes32(base + 16), chunks);
+        }
+        r.submitters = _submitters(taskId, round, _address(w[1], 0));
     }
 
     /// @inheritdoc IZKPoTLens
@@ -94,16 +102,15 @@ contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
         view
         returns (IZKPoT.Submission memory s)
     {
-        _roundWords(taskId, round, 1);
-        uint256 base = _submissionSlot(taskId, round, participant);
-        bytes32[] memory w = _core.extsload(bytes32(base), 8);
-        (s.commitment, s.modelCommitment, s.correct) = (w[0], w[1], uint256(w[2]));
-        uint256 flags = uint256(w[3]);
-        (s.verified, s.evicted, s.passedOver) = (uint8(flags) != 0, uint8(flags >> 8) != 0, uint8(flags >> 16) != 0);
-        s.salt = w[4];
-        s.proofCID = _string(base + 5);
-        s.handoffLeader = _address(w[6], 0);
-        s.encryptedModelCID = _string(base + 7);
+        (, bytes32[] memory w) = _roundWords(taskId, round, 3);
+        bytes32[] memory own = _core.extsload(bytes32(_submissionSlot(taskId, round, participant)), 2);
+        uint256 x = uint256(own[1]);
+        (s.verified, s.evicted, s.passedOver) = (uint8(x >> 8) != 0, uint8(x >> 16) != 0, uint8(x >> 24) != 0);
+        // Word 0 holds the commitment until the submission, the model commitment after it.
+        if (s.verified || s.evicted) s.modelCommitment = own[0];
+        else s.commitment = own[0];
+        s.correct = uint32(x >> 48);
+        if (_handedOffTo(x, w)) s.handoffLeader = _address(w[2], 0);
     }
 
     /// @inheritdoc IZKPoTLens
@@ -134,40 +141,164 @@ contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
     }
 
     /// @inheritdoc IZKPoTLens
+    function checkConfig(IZKPoT.TaskConfig calldata config) external view {
+        address verifier = address(config.verifier);
+        if (verifier == address(0) || verifier.code.length == 0) revert IZKPoT.InvalidVerifier();
+        if (config.verifier.circuitId() != config.circuitId) revert IZKPoT.CircuitMismatch();
+        bytes32 digest = config.verifier.vkDigest();
+        if (digest != config.vkDigest) revert IZKPoT.VkDigestMismatch(digest, config.vkDigest);
+        IAggregationVerifier aggregator = config.aggregationVerifier;
+        if (
+            address(aggregator) != address(0)
+                && (config.policy != IZKPoT.AggregationPolicy.FEDAVG || aggregator.accuracyCircuitId() != config.circuitId)
+        ) revert IZKPoT.AggregationVerifierMismatch();
+        if (config.chunksPerRound == 0) revert IZKPoT.InvalidChunkCount();
+        if (config.chunksPerRound > _MAX_CHUNKS_PER_ROUND) {
+            revert IZKPoT.TooManyChunks(config.chunksPerRound, _MAX_CHUNKS_PER_ROUND);
+        }
+        uint64[4] memory durations =
+            [config.commitDuration, config.revealDuration, config.submitDuration, config.aggregateDuration];
+        uint256 total = 0;
+        for (uint256 i = 0; i < 4; ++i) {
+            if (durations[i] == 0) revert IZKPoT.InvalidPhaseDuration();
+            if (durations[i] > _MAX_PHASE_DURATION) revert IZKPoT.PhaseDurationTooLong(durations[i], _MAX_PHASE_DURATION);
+            total += durations[i];
+        }
+        if (total > _MAX_ROUND_DURATION) revert IZKPoT.RoundDurationTooLong(total, _MAX_ROUND_DURATION);
+        if (config.leaderShareBps > 10_000) revert IZKPoT.InvalidLeaderShare();
+        if (config.maxSubmissions == 0 || config.maxSubmissions > _MAX_SUBMISSIONS_PER_ROUND) {
+            revert IZKPoT.InvalidSubmissionLimit();
+        }
+        bool hasToken = address(config.rewardToken) != address(0);
+        if (hasToken != (config.rewardPool > 0) || hasToken != (config.rewardPerRound > 0)) {
+            revert IZKPoT.InvalidRewardConfig();
+        }
+        if (config.initialModelCommitment == bytes32(0)) revert IZKPoT.InvalidModelCommitment();
+        _checkCID(config.initialModelCID);
+        _checkCID(config.specCID);
+    }
+
+    /// @inheritdoc IZKPoTLens
+    function phaseOf(uint256 taskId, uint256 round) external view returns (IZKPoT.Phase) {
+        _requireTask(taskId);
+        RoundRecord storage p = _rounds[taskId][round];
+        uint256 base;
+        assembly ("memory-safe") {
+            base := p.slot
+        }
+        bytes32[] memory w = _core.extsload(bytes32(base), 2);
+        uint256 x = uint256(w[0]);
+        IZKPoT.RoundStatus status = IZKPoT.RoundStatus(uint8(x));
+        uint256 t = block.timestamp;
+        if (status == IZKPoT.RoundStatus.None) return IZKPoT.Phase.None;
+        if (status == IZKPoT.RoundStatus.Open) {
+            if (t < uint64(x >> 8)) return IZKPoT.Phase.Commit;
+            if (t < uint64(x >> 72)) return IZKPoT.Phase.Reveal;
+            return IZKPoT.Phase.LeaderSelection;
+        }
+        if (status == IZKPoT.RoundStatus.Revealed) {
+            return t < uint64(x >> 136) ? IZKPoT.Phase.Submit : IZKPoT.Phase.LeaderSelection;
+        }
+        if (status == IZKPoT.RoundStatus.LeaderSelected) {
+            return t < uint64(uint256(w[1]) >> 160) ? IZKPoT.Phase.Aggregate : IZKPoT.Phase.LeaderExpired;
+        }
+        if (status == IZKPoT.RoundStatus.Published) return IZKPoT.Phase.Published;
+        if (status == IZKPoT.RoundStatus.Finalised) return IZKPoT.Phase.Finalised;
+        return IZKPoT.Phase.ClosedEmpty;
+    }
+
+    /// @inheritdoc IZKPoTLens
+    function participantKey(uint256 taskId, address account)
+        external
+        view
+        returns (bool joined, bytes32 encryptionPublicKey)
+    {
+        _requireTask(taskId);
+        mapping(address => bytes32) storage keys = _keys[taskId];
+        encryptionPublicKey = _core.extsload(_entry(keys, account));
+        joined = encryptionPublicKey != bytes32(0);
+    }
+
+    /// @inheritdoc IZKPoTLens
+    function isAllowed(uint256 taskId, address account) external view returns (bool) {
+        _requireTask(taskId);
+        if (uint8(uint256(_core.extsload(bytes32(_rulesSlot(taskId)))) >> 176) == 0) return true;
+        mapping(address => bool) storage allowed = _allowed[taskId];
+        uint256 slot;
+        assembly ("memory-safe") {
+            slot := allowed.slot
+        }
+        return _core.extsload(keccak256(abi.encode(account, slot))) != bytes32(0);
+    }
+
+    /// @inheritdoc IZKPoTLens
     function aggregationView(uint256 taskId, uint256 round, address[] calldata accounts)
         external
         view
         returns (AggregationView memory v)
     {
-        (uint256 base, bytes32[] memory w) = _roundWords(taskId, round, 2);
+        (, bytes32[] memory w) = _roundWords(taskId, round, 3);
         v.aggregationVerifier = _address(_core.extsload(bytes32(_configSlot(taskId) + 3)), 40);
-        v.leader = _address(_core.extsload(bytes32(base + 14)), 0);
+        v.leader = _address(w[2], 0);
         v.aggregating = uint8(uint256(w[0])) == uint8(IZKPoT.RoundStatus.LeaderSelected)
-            && block.timestamp < uint64(uint256(w[1]));
-        HandOff memory own = _handOff(taskId, round, v.leader, v.leader);
+            && block.timestamp < uint64(uint256(w[1]) >> 160);
+        v.handOffs = uint8(uint256(w[1]) >> 240);
+        HandOff memory own = _handOff(taskId, round, v.leader, w);
         (v.leaderModel, v.leaderCorrect) = (own.modelCommitment, own.correct);
         v.accounts = new HandOff[](accounts.length);
         for (uint256 i = 0; i < accounts.length; ++i) {
-            v.accounts[i] = _handOff(taskId, round, accounts[i], v.leader);
-        }
-        address[] memory submitters = _addresses(base + 9);
-        for (uint256 i = 0; i < submitters.length; ++i) {
-            if (submitters[i] != v.leader && _handOff(taskId, round, submitters[i], v.leader).handedOff) {
-                ++v.handOffs;
-            }
+            v.accounts[i] = _handOff(taskId, round, accounts[i], w);
         }
     }
 
     // ------------------------------------------------------------ internals
 
-    function _handOff(uint256 taskId, uint256 round, address account, address leader)
+    /// @dev `account`'s model, count, and whether it handed off to the current leader.
+    function _handOff(uint256 taskId, uint256 round, address account, bytes32[] memory roundWords)
         private
         view
         returns (HandOff memory h)
     {
-        bytes32[] memory w = _core.extsload(bytes32(_submissionSlot(taskId, round, account)), 7);
-        (h.modelCommitment, h.correct) = (w[1], uint256(w[2]));
-        h.handedOff = uint8(uint256(w[3])) != 0 && _address(w[6], 0) == leader;
+        bytes32[] memory own = _core.extsload(bytes32(_submissionSlot(taskId, round, account)), 2);
+        uint256 x = uint256(own[1]);
+        (h.modelCommitment, h.correct) = (own[0], uint32(x >> 48));
+        h.handedOff = _handedOffTo(x, roundWords);
+    }
+
+    /// @dev A record's word 1 (`x`) says it is admitted and handed off in the current
+    ///      leader's epoch (round word 1, bits 232..239).
+    function _handedOffTo(uint256 x, bytes32[] memory roundWords) private pure returns (bool) {
+        uint8 epoch = uint8(uint256(roundWords[1]) >> 232);
+        return uint8(x >> 8) != 0 && uint8(x >> 32) != 0 && uint8(x >> 40) == epoch;
+    }
+
+    /// @dev The admitted list, walked from `head` through each record's `next` link.
+    function _submitters(uint256 taskId, uint256 round, address head) private view returns (address[] memory out) {
+        out = new address[](64);
+        uint256 n = 0;
+        for (address a = head; a != _END && a != address(0); ++n) {
+            out[n] = a;
+            a = address(uint160(uint256(_core.extsload(bytes32(_submissionSlot(taskId, round, a) + 1))) >> 80));
+        }
+        assembly ("memory-safe") {
+            mstore(out, n)
+        }
+    }
+
+    /// @dev Slot of `map[account]`: keccak256(account . slot of the mapping).
+    function _entry(mapping(address => bytes32) storage map, address account) private pure returns (bytes32) {
+        uint256 slot;
+        assembly ("memory-safe") {
+            slot := map.slot
+        }
+        return keccak256(abi.encode(account, slot));
+    }
+
+    function _rulesSlot(uint256 taskId) private view returns (uint256 slot) {
+        TaskRules storage p = _rules[taskId];
+        assembly ("memory-safe") {
+            slot := p.slot
+        }
     }
 
     function _requireTask(uint256 taskId) private view {
@@ -185,7 +316,7 @@ contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
         returns (uint256 base, bytes32[] memory w)
     {
         _requireTask(taskId);
-        IZKPoT.Round storage p = _rounds[taskId][round];
+        RoundRecord storage p = _rounds[taskId][round];
         assembly ("memory-safe") {
             base := p.slot
         }
@@ -201,10 +332,16 @@ contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
     }
 
     function _submissionSlot(uint256 taskId, uint256 round, address account) private view returns (uint256 base) {
-        IZKPoT.Submission storage p = _submissions[taskId][round][account];
+        SubmissionRecord storage p = _submissions[taskId][round][account];
         assembly ("memory-safe") {
             base := p.slot
         }
+    }
+
+    function _checkCID(string calldata cid) private pure {
+        uint256 length = bytes(cid).length;
+        if (length == 0) revert IZKPoT.EmptyCID();
+        if (length > _MAX_CID_BYTES) revert IZKPoT.CIDTooLong(length, _MAX_CID_BYTES);
     }
 
     function _address(bytes32 word, uint256 shift) private pure returns (address) {

@@ -22,7 +22,8 @@ import {IAggregationVerifier} from "./IAggregationVerifier.sol";
 ///        (it carries the chain id and this contract's address);
 ///      - submissions digest: starts at zero, then for each admitted submission in
 ///        arrival order (later-evicted ones included) `keccak256(abi.encode(digest,
-///        participant, modelCommitment, correct, proofCID))`.
+///        participant, modelCommitment, correct, salt))` with `salt` the commit salt
+///        (every input fixed at commit time: nothing in it can be ground afterwards).
 ///
 ///      Admission is by rank, never by arrival: a zero count is never admitted; a round
 ///      holding `maxSubmissions` admits a new submission only when its count is strictly
@@ -30,14 +31,14 @@ import {IAggregationVerifier} from "./IAggregationVerifier.sol";
 ///      found at that count) is evicted: it stops counting for the leader, its model
 ///      commitment is free again, it cannot hand off and earns nothing.
 ///
-///      Tie-break seed: `keccak256(abi.encode(randaoSeed, saltMix))`, where `randaoSeed` is
-///      `block.prevrandao` of the first admitted submission and `saltMix` the XOR of the
-///      admitted submitters' commit salts (each fixed at commit time, before the reveal).
-///      Both are fixed when the submit phase ends, so the block that carries
+///      Tie-break seed: `keccak256(abi.encode(randaoSeed, submissionsDigest))`, where
+///      `randaoSeed` is `block.prevrandao` of the first admitted submission and the digest
+///      folds in every admitted submitter's commit salt (each fixed at commit time, before
+///      the reveal; an evicted submitter's salt stays folded in). Both are fixed when the submit phase ends, so the block that carries
 ///      {selectLeader} does not matter. What remains: the last submitter, knowing every
 ///      other salt and `randaoSeed`, can choose to withhold its submission (one bit of
 ///      bias per colluding account, at the cost of not competing); on L2s whose
-///      `prevrandao` is constant the seed is the salt mix alone, with that same bias.
+///      `prevrandao` is constant the seed is the digest alone, with that same bias.
 ///
 ///      Rewards (tasks with a pool): the leader publishes the list of participants whose
 ///      models it aggregated; each must have handed its model off to it on chain. The
@@ -66,7 +67,7 @@ interface IZKPoT {
         ClosedEmpty
     }
 
-    /// @notice The phase a round is in at the current block time (derived, see {phaseOf}).
+    /// @notice The phase a round is in at the current block time (derived, see {IZKPoTLens-phaseOf}).
     enum Phase {
         None,
         Commit,
@@ -165,14 +166,14 @@ interface IZKPoT {
     /// @param submitters Accounts with an admitted submission (evicted ones removed; order not meaningful).
     /// @param submissionsDigest Running digest of admitted submissions.
     /// @param randaoSeed `block.prevrandao` at the first admitted submission.
-    /// @param saltMix XOR of the admitted submitters' commit salts.
-    /// @param tieSeed `keccak256(abi.encode(randaoSeed, saltMix))`, fixed at leader selection.
+    /// @param tieSeed `keccak256(abi.encode(randaoSeed, submissionsDigest))`, fixed at leader selection.
     /// @param leader Current (then final) leader.
     /// @param included Participants whose models the leader aggregated (ascending addresses).
     /// @param newModelCID Published global model CID.
     /// @param newModelCommitment Published global model commitment.
     /// @param newGlobalCorrect Verified correct count of the published global model.
     /// @param blockHash Hash of the block the round appended.
+    /// @param openedBlock Block number of {openRound}: the round's events are at or after it.
     struct Round {
         RoundStatus status;
         uint64 commitDeadline;
@@ -189,7 +190,6 @@ interface IZKPoT {
         address[] submitters;
         bytes32 submissionsDigest;
         bytes32 randaoSeed;
-        bytes32 saltMix;
         bytes32 tieSeed;
         address leader;
         address[] included;
@@ -197,19 +197,22 @@ interface IZKPoT {
         bytes32 newModelCommitment;
         uint256 newGlobalCorrect;
         bytes32 blockHash;
+        uint64 openedBlock;
     }
 
-    /// @notice One participant's record in one round.
-    /// @param commitment Commit-phase commitment.
-    /// @param modelCommitment Model commitment read from the verified proofs.
+    /// @notice One participant's record in one round. The commit salt, the proofs' CID and
+    ///         the hand-off CID are not stored: {SubmissionVerified} and {ModelHandedOff}
+    ///         carry them (read them from logs, from the round's `openedBlock` on).
+    /// @param commitment Commit-phase commitment while not yet submitted; zero once
+    ///        submitted (it is `keccak256(abi.encode(taskId, round, participant,
+    ///        modelCommitment, salt))` with the salt from {SubmissionVerified}).
+    /// @param modelCommitment Model commitment read from the verified proofs (zero before).
     /// @param correct Verified correct count over all chunks.
     /// @param verified True while the submission is admitted (false again once evicted).
     /// @param evicted True once a better submission evicted it from a full round.
     /// @param passedOver True if it was leader and missed its deadline.
-    /// @param salt Commit salt revealed by the submission (mixed into the tie-break seed).
-    /// @param proofCID IPFS CID of the proofs.
-    /// @param handoffLeader Leader the encrypted model was handed to.
-    /// @param encryptedModelCID IPFS CID of the model encrypted to that leader.
+    /// @param handoffLeader The round's current leader when this participant handed its
+    ///        model off to it; zero otherwise (a hand-off to a passed-over leader no longer counts).
     struct Submission {
         bytes32 commitment;
         bytes32 modelCommitment;
@@ -217,10 +220,7 @@ interface IZKPoT {
         bool verified;
         bool evicted;
         bool passedOver;
-        bytes32 salt;
-        string proofCID;
         address handoffLeader;
-        string encryptedModelCID;
     }
 
     /// @notice A ZKPoT block; its hash is `keccak256(abi.encode(header))`.
@@ -486,13 +486,15 @@ interface IZKPoT {
     /// @param participant Account.
     /// @param modelCommitment Model commitment from the proofs.
     /// @param correct Verified correct count over all chunks.
-    /// @param proofCID Proofs' CID.
+    /// @param salt The commit salt (opens the commitment; folded into the submissions digest).
+    /// @param proofCID Proofs' CID (not stored: this event is where readers find it).
     event SubmissionVerified(
         uint256 indexed taskId,
         uint256 indexed round,
         address indexed participant,
         bytes32 modelCommitment,
         uint256 correct,
+        bytes32 salt,
         string proofCID
     );
 
@@ -538,7 +540,8 @@ interface IZKPoT {
     /// @param round Round.
     /// @param participant Account.
     /// @param leader Leader it was encrypted to.
-    /// @param encryptedModelCID CID of the encrypted model.
+    /// @param encryptedModelCID CID of the encrypted model (not stored: this event is where the
+    ///        leader finds it; a participant may hand off again, and its last event counts).
     event ModelHandedOff(
         uint256 indexed taskId,
         uint256 indexed round,
@@ -677,18 +680,6 @@ interface IZKPoT {
 
     /// @notice Number of tasks created.
     function taskCount() external view returns (uint256);
-
-    /// @notice A round's phase at the current block time.
-    function phaseOf(uint256 taskId, uint256 round) external view returns (Phase);
-
-    /// @notice Whether an account joined, and its encryption key.
-    function participantKey(uint256 taskId, address account)
-        external
-        view
-        returns (bool joined, bytes32 encryptionPublicKey);
-
-    /// @notice Whether an account may take part (always true on open tasks).
-    function isAllowed(uint256 taskId, address account) external view returns (bool);
 
     /// @notice The reward-pool contract this consensus contract funds and allocates through.
     function rewards() external view returns (address);

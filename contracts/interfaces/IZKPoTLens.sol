@@ -60,6 +60,23 @@ interface IZKPoTLens {
         view
         returns (IZKPoT.BlockHeader memory header, bytes32 blockHash);
 
+    /// @notice Reverts with {IZKPoT}'s error for the first rule `config` breaks (verifier,
+    ///         circuit, digests, chunk count, durations, shares, limits, rewards, CIDs);
+    ///         {IZKPoT-createTask} calls it before recording a task.
+    function checkConfig(IZKPoT.TaskConfig calldata config) external view;
+
+    /// @notice A round's phase at the current block time; {IZKPoT-Phase.None} for a round never opened.
+    function phaseOf(uint256 taskId, uint256 round) external view returns (IZKPoT.Phase);
+
+    /// @notice Whether an account joined a task, and its encryption key.
+    function participantKey(uint256 taskId, address account)
+        external
+        view
+        returns (bool joined, bytes32 encryptionPublicKey);
+
+    /// @notice Whether an account may take part in a task (always true on open tasks).
+    function isAllowed(uint256 taskId, address account) external view returns (bool);
+
     /// @notice The compact view {IZKPoTAggregation-proveAggregation} checks a proof against.
     /// @param accounts Included then rejected accounts, as the leader lists them.
     function aggregationView(uint256 taskId, uint256 round, address[] calldata accounts)

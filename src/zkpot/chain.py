@@ -213,21 +213,45 @@ def round_test_set_commitment(
 
 
 def next_submissions_digest(
-    digest: bytes, participant: str, model_commitment: bytes, correct: int, proof_cid: str
+    digest: bytes, participant: str, model_commitment: bytes, correct: int, salt: bytes
 ) -> bytes:
-    """Fold one accepted submission into a round's submissions digest (arrival order)."""
+    """Fold one accepted submission into a round's submissions digest (arrival order).
+
+    ``salt`` is the submitter's commit salt (``SubmissionVerified`` carries it): every input
+    is fixed at commit time, so the digest, and the tie-break seed made from it, cannot be
+    ground after the reveal.
+    """
     return keccak(
         encode(
-            ["bytes32", "address", "bytes32", "uint256", "string"],
+            ["bytes32", "address", "bytes32", "uint256", "bytes32"],
             [
                 _b32(digest),
                 to_checksum_address(participant),
                 _b32(model_commitment),
                 correct,
-                proof_cid,
+                _b32(salt),
             ],
         )
     )
+
+
+LOG_BLOCK_RANGE = 10_000
+"""Most blocks one ``eth_getLogs`` request spans: public testnet RPCs refuse a scan from
+block 0 (and many cap a request at 10,000 blocks)."""
+
+LOG_RETRIES = 3
+"""Tries of one bounded log request before its error is reported."""
+
+
+def block_ranges(start: int, stop: int, span: int = LOG_BLOCK_RANGE) -> Iterator[tuple[int, int]]:
+    """``[from, to]`` pairs (inclusive) covering ``start..stop`` in at most ``span`` blocks each."""
+    if span < 1:
+        raise ValueError("span must be at least 1")
+    low = start
+    while low <= stop:
+        high = min(low + span - 1, stop)
+        yield low, high
+        low = high + 1
 
 
 @dataclass(frozen=True)
@@ -402,10 +426,8 @@ class RoundInfo:
     submissions_digest: bytes
     randao_seed: bytes
     """``prevrandao`` at the first admitted submission."""
-    salt_mix: bytes
-    """XOR of the admitted submitters' commit salts."""
     tie_seed: bytes
-    """``keccak256(abi.encode(randaoSeed, saltMix))``, fixed at leader selection."""
+    """``keccak256(abi.encode(randaoSeed, submissionsDigest))``, fixed at leader selection."""
     leader: str
     included: tuple[str, ...]
     """Participants whose models the leader aggregated, as it published them."""
@@ -413,6 +435,8 @@ class RoundInfo:
     new_model_commitment: bytes
     new_global_correct: int
     block_hash: bytes
+    opened_block: int
+    """Block number of ``openRound``: the round's events (proof and hand-off CIDs) follow it."""
     leader_reward: int
     """From the rewards contract (zero before finalisation or without a pool)."""
     participant_pool: int
@@ -421,7 +445,11 @@ class RoundInfo:
 
 @dataclass(frozen=True)
 class SubmissionInfo:
-    """One participant's record in one round (``IZKPoT.Submission``)."""
+    """One participant's record in one round.
+
+    ``IZKPoT.Submission`` from the lens, plus what the contract keeps in events only
+    (commit salt, proof CID, hand-off), read from the round's logs over bounded block ranges.
+    """
 
     commitment: bytes
     model_commitment: bytes
@@ -764,10 +792,14 @@ class ZKPoTClient:
         """The round's final leader's last recorded aggregation proof (from its event)."""
         from ape import chain
 
-        leader = self.round(task_id, round_).leader
+        info = self.round(task_id, round_)
+        leader = info.leader
         found = None
-        for log in self.aggregation.AggregationProven.range(
-            0, chain.blocks.height + 1, search_topics={"taskId": task_id, "round": round_}
+        for log in self.logs(
+            self.aggregation.AggregationProven,
+            info.opened_block,
+            {"taskId": task_id, "round": round_},
+            stop_block=int(chain.blocks.height),
         ):
             if to_checksum_address(str(log.leader)) == to_checksum_address(leader):
                 found = log
@@ -898,7 +930,6 @@ class ZKPoTClient:
             submitters=tuple(str(a) for a in r.submitters),
             submissions_digest=bytes(r.submissionsDigest),
             randao_seed=bytes(r.randaoSeed),
-            salt_mix=bytes(r.saltMix),
             tie_seed=bytes(r.tieSeed),
             leader=str(r.leader),
             included=tuple(str(a) for a in r.included),
@@ -906,6 +937,7 @@ class ZKPoTClient:
             new_model_commitment=bytes(r.newModelCommitment),
             new_global_correct=int(r.newGlobalCorrect),
             block_hash=bytes(r.blockHash),
+            opened_block=int(r.openedBlock),
             leader_reward=int(paid.leaderReward),
             participant_pool=int(paid.participantPool),
             total_improvement=int(paid.totalImprovement),
@@ -913,37 +945,90 @@ class ZKPoTClient:
 
     def phase(self, task_id: int, round_: int) -> Phase:
         """The round's phase at the current block time."""
-        return Phase(int(_call("phaseOf", lambda: self.contract.phaseOf(task_id, round_))))
+        return Phase(int(_call("phaseOf", lambda: self.lens.phaseOf(task_id, round_))))
 
     def submission(self, task_id: int, round_: int, participant: str) -> SubmissionInfo:
-        """The participant's record in the round."""
+        """The participant's record in the round (storage through the lens, CIDs from logs)."""
         s = _call(
             "getSubmission", lambda: self.lens.getSubmission(task_id, round_, participant)
         )
+        model = bytes(s.modelCommitment)
+        commitment = bytes(s.commitment)
+        salt, proof_cid = b"\x00" * 32, ""
+        handoff_leader, handoff_cid = ZERO_ADDRESS, ""
+        submitted = bool(s.verified) or bool(s.evicted)
+        passed_over = bool(s.passedOver)
+        if submitted:
+            opened = self.round_opened_block(task_id, round_)
+            topics = {"taskId": task_id, "round": round_, "participant": participant}
+            verified = self.logs(self.contract.SubmissionVerified, opened, topics)
+            if verified:
+                event = verified[-1]
+                salt, proof_cid = bytes(event.salt), str(event.proofCID)
+                commitment = commitment_hash(task_id, round_, participant, model, salt)
+            handed = self.logs(self.contract.ModelHandedOff, opened, topics)
+            if handed:
+                handoff_leader = to_checksum_address(str(handed[-1].leader))
+                handoff_cid = str(handed[-1].encryptedModelCID)
         return SubmissionInfo(
-            commitment=bytes(s.commitment),
-            model_commitment=bytes(s.modelCommitment),
+            commitment=commitment,
+            model_commitment=model,
             correct=int(s.correct),
             verified=bool(s.verified),
             evicted=bool(s.evicted),
-            passed_over=bool(s.passedOver),
-            salt=bytes(s.salt),
-            proof_cid=str(s.proofCID),
-            handoff_leader=str(s.handoffLeader),
-            encrypted_model_cid=str(s.encryptedModelCID),
+            passed_over=passed_over,
+            salt=salt,
+            proof_cid=proof_cid,
+            handoff_leader=handoff_leader,
+            encrypted_model_cid=handoff_cid,
             claimed=bool(self.rewards.claimed(task_id, round_, participant)),
         )
+
+    def round_opened_block(self, task_id: int, round_: int) -> int:
+        """The block ``openRound`` ran in (the round's logs start there)."""
+        lens = self.lens
+        return int(_call("getRound", lambda: lens.getRound(task_id, round_)).openedBlock)
+
+    def logs(
+        self,
+        event: Any,
+        start_block: int,
+        topics: dict[str, Any],
+        stop_block: int | None = None,
+        span: int = LOG_BLOCK_RANGE,
+    ) -> list[Any]:
+        """``event``'s logs matching ``topics`` from ``start_block`` to the head, oldest first.
+
+        Read in windows of at most ``span`` blocks (a testnet RPC refuses a scan from block
+        0), each retried :data:`LOG_RETRIES` times before the error is reported.
+        """
+        from ape import chain
+
+        stop = int(chain.blocks.height) if stop_block is None else stop_block
+        found: list[Any] = []
+        for low, high in block_ranges(start_block, stop, span):
+            for attempt in range(LOG_RETRIES):
+                try:
+                    found.extend(event.range(low, high + 1, search_topics=topics))
+                    break
+                except Exception as err:  # noqa: BLE001 - an RPC error of any kind is retried
+                    if attempt == LOG_RETRIES - 1:
+                        raise ChainError(
+                            f"Reading {event.name} logs of blocks {low}-{high} failed ({err})",
+                            "check the RPC node; a smaller block range may help",
+                        ) from err
+        return found
 
     def participant_key(self, task_id: int, account: str) -> bytes | None:
         """The account's X25519 public key, or ``None`` if it has not joined."""
         joined, key = _call(
-            "participantKey", lambda: self.contract.participantKey(task_id, account)
+            "participantKey", lambda: self.lens.participantKey(task_id, account)
         )
         return bytes(key) if joined else None
 
     def is_allowed(self, task_id: int, account: str) -> bool:
         """Whether the account may take part in the task."""
-        return bool(_call("isAllowed", lambda: self.contract.isAllowed(task_id, account)))
+        return bool(_call("isAllowed", lambda: self.lens.isAllowed(task_id, account)))
 
     def block(self, task_id: int, index: int) -> tuple[BlockHeader, bytes]:
         """Block ``index`` of the task's chain and its hash as stored."""

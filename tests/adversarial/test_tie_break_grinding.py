@@ -5,8 +5,8 @@ Before: ties were broken by ``keccak(prevrandao, address)`` with the ``prevranda
 the block that carried ``selectLeader``; its sender (or the block's proposer) could
 wait for a block that favours a chosen participant. Now the seed is fixed before the
 submit phase ends: the ``prevrandao`` of the first admitted submission mixed with the
-XOR of every admitted submitter's commit salt (each bound at commit time), so the
-selecting block changes nothing, and arrival order never decides a tie.
+submissions digest, which folds in every admitted submitter's commit salt (each bound at
+commit time), so the selecting block changes nothing, and arrival order never decides a tie.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from adversarial.chain_fixtures import (  # noqa: F401 - fixtures are found by n
     verifier,
     warp,
 )
-from zkpot.chain import ZKPoTClient
+from zkpot.chain import ZKPoTClient, next_submissions_digest
 
 
 def _tie_key(seed: bytes, account: str) -> int:
@@ -95,14 +95,20 @@ def test_seed_is_fixed_by_the_first_admission_and_the_admitted_salts(
     submit(client, kit, task, round_, bob, "d", "s1")  # evicts mallory (2 < 7)
     info = client.round(task, round_)
     assert info.randao_seed == _mix_hash(first.block_number)
-    # The evicted salt left the mix; only the admitted submitters' salts remain.
-    mix = int.from_bytes(salt_for(alice), "big") ^ int.from_bytes(salt_for(bob), "big")
-    assert info.salt_mix == mix.to_bytes(32, "big")
+    # Every salt is folded into the digest in arrival order, the evicted one's too: it was
+    # fixed at commit time, before the reveal, so it cannot be chosen to steer the seed.
+    digest = bytes(32)
+    for account, model in members.items():
+        digest = next_submissions_digest(
+            digest, account.address, kit.commitments[model], kit.correct(model, "s1"),
+            salt_for(account),
+        )
+    assert info.submissions_digest == digest
     to_leader_selection(client, task, round_)
     client.select_leader(task, round_, publisher)
     info = client.round(task, round_)
     assert info.tie_seed == keccak(
-        encode(["bytes32", "bytes32"], [info.randao_seed, info.salt_mix])
+        encode(["bytes32", "bytes32"], [info.randao_seed, info.submissions_digest])
     )
     # The tie is decided by the seed and the addresses, never by who submitted first.
     expected = max((alice.address, bob.address), key=lambda a: _tie_key(info.tie_seed, a))

@@ -79,13 +79,20 @@ def test_real_proof_is_verified_recorded_and_emitted(
     assert bytes(event.modelCommitment) == kit.commitments["a"]
     assert event.correct == kit.correct("a", "s1")
     assert event.proofCID == "bafy-proof-a"
+    assert bytes(event.salt) == salt_for(alice)
     record = client.submission(task, round_, alice.address)
     assert record.verified and record.correct == kit.correct("a", "s1")
     assert record.model_commitment == kit.commitments["a"]
+    # Not in storage: the salt and the proofs' CID come back from the event, and the
+    # commitment is recomputed from them.
+    assert (record.salt, record.proof_cid) == (salt_for(alice), "bafy-proof-a")
+    assert record.commitment == commitment_hash(
+        task, round_, alice.address, kit.commitments["a"], salt_for(alice)
+    )
     info = client.round(task, round_)
     assert info.submitters == (alice.address,)
     assert info.submissions_digest == next_submissions_digest(
-        bytes(32), alice.address, kit.commitments["a"], kit.correct("a", "s1"), "bafy-proof-a"
+        bytes(32), alice.address, kit.commitments["a"], kit.correct("a", "s1"), salt_for(alice)
     )
     # The view and the state change agree after the fact too.
     again = client.check_submission(
@@ -403,13 +410,17 @@ def test_leader_is_highest_verified_count_with_unchosen_tie_break(
     to_leader_selection(client, task, round_)
     receipt = zkpot.selectLeader(task, round_, sender=outsider)
     info = client.round(task, round_)
-    # The seed was fixed by the submissions: the first one's prevrandao and every salt.
-    mix = 0
-    for account in members:
-        mix ^= int.from_bytes(salt_for(account), "big")
-    assert info.salt_mix == mix.to_bytes(32, "big")
+    # The seed was fixed by the submissions: the first one's prevrandao and the digest,
+    # which folds in every salt in arrival order.
+    digest = bytes(32)
+    for account, model in members.items():
+        digest = next_submissions_digest(
+            digest, account.address, kit.commitments[model], kit.correct(model, "s1"),
+            salt_for(account),
+        )
+    assert info.submissions_digest == digest
     assert info.tie_seed == keccak(
-        encode(["bytes32", "bytes32"], [info.randao_seed, info.salt_mix])
+        encode(["bytes32", "bytes32"], [info.randao_seed, info.submissions_digest])
     )
     expected = _ranked(kit, members, info.tie_seed)[0]
     assert info.leader == expected.address

@@ -139,6 +139,11 @@ def child_g16_prove(samples: int) -> dict[str, Any]:
         "prove_s": round(proof.prove_seconds, 2),
         "witness_s": round(made[0].witness_seconds, 2) if made else None,
         "prover_s": round(made[0].prove_seconds, 2) if made else None,
+        # The prover child's split of prover_s: importing the key (once per process) and
+        # proving with it in memory.
+        "key_load_s": round(prover.WORKER.last_load_seconds, 2),
+        "prove_only_s": round(prover.WORKER.last_prove_seconds, 2),
+        "pk_file": prover.proving_key(SCRATCH / "zk" / spec.short_id / "keys").name,
         "proof_bytes": len(proof.proof),
         "calldata_bytes": len(evm.verify_accuracy_calldata(proof)),
         "verified_locally": circ.verify(proof),
@@ -163,6 +168,76 @@ def child_g16_keyload(samples: int) -> dict[str, Any]:
     else:
         groth16py.ProvingKey.load(str(key))
     return {"key": key.name, "load_s": round(time.perf_counter() - started, 2)}
+
+
+def _timed(cmd: list[str]) -> tuple[float, float]:
+    """Run ``cmd``; (wall seconds, its own peak RSS in MB). A failure raises."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        err = proc.stderr.read().decode()[-300:] if proc.stderr else ""
+        raise RuntimeError(f"{cmd[0]} failed: {err}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def child_g16_probe(samples: int) -> dict[str, Any]:
+    """Witness generators and provers side by side on one N-sample witness (issue 18).
+
+    Witness: ``snarkjs wtns calculate`` (what the project runs) against circom's own
+    ``generate_witness.js`` under node. Proof: groth16py in its long-lived child (the
+    first proof imports the key, the second has it in memory; one core) against
+    ``snarkjs groth16 prove`` (WebAssembly, worker threads on every core). Every proof
+    is checked with snarkjs's verifier.
+    """
+    import resource
+
+    from zkpot import toolchain
+    from zkpot.proving import circuit
+    from zkpot.proving.groth16 import circom, prover
+    from zkpot.proving.groth16.backend import Groth16Circuit
+
+    spec, model, _, batches = _objects(samples, "groth16")
+    circ = Groth16Circuit.load(SCRATCH / "zk" / spec.short_id)
+    circ.require_keys()
+    work = SCRATCH / "work" / f"probe-{samples}"
+    work.mkdir(parents=True, exist_ok=True)
+    inputs = circom.circuit_inputs(spec, model, circuit.new_blinding(), batches[0], SUBMITTER)
+    input_json = work / "input.json"
+    input_json.write_text(json.dumps(prover._strings(inputs)))
+    node_bin = toolchain.node_bin_dir()
+    snarkjs = str(node_bin / "snarkjs")
+    out: dict[str, Any] = {"constraints": circ.constraints}
+    wtns = work / "w.wtns"
+    out["witness_snarkjs_s"], out["witness_snarkjs_rss_mb"] = _timed(
+        [snarkjs, "wtns", "calculate", str(circ.wasm), str(input_json), str(wtns)])
+    generator = circ.wasm.parent / "generate_witness.js"
+    if generator.is_file():
+        out["witness_circom_js_s"], out["witness_circom_js_rss_mb"] = _timed(
+            ["node", str(generator), str(circ.wasm), str(input_json), str(work / "w2.wtns")])
+        out["witnesses_identical"] = (work / "w2.wtns").read_bytes() == wtns.read_bytes()
+    started = time.perf_counter()
+    signals = prover.public_signals(wtns)
+    out["public_signals_read_s"] = time.perf_counter() - started
+    key = prover.proving_key(circ.keys_dir)
+    vk = circ.verification_key
+    for run in ("groth16py_cold", "groth16py_warm"):
+        started = time.perf_counter()
+        proof = prover.prove_witness(key, wtns)
+        out[f"{run}_s"] = time.perf_counter() - started
+        out[f"{run}_key_load_s"] = prover.WORKER.last_load_seconds
+        out[f"{run}_verified_snarkjs"] = prover.verify(vk, proof, signals, verifier="snarkjs")
+    prover.WORKER.close()
+    out["groth16py_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    proof_json, public_json = work / "proof.json", work / "public.json"
+    out["snarkjs_prove_s"], out["snarkjs_prove_rss_mb"] = _timed(
+        [snarkjs, "groth16", "prove", str(key), str(wtns), str(proof_json), str(public_json)])
+    out["snarkjs_verified_snarkjs"] = prover.verify(
+        vk, prover.from_snarkjs_json(json.loads(proof_json.read_text())), signals,
+        verifier="snarkjs")
+    out["cores"] = os.cpu_count()
+    return {k: round(v, 2) if isinstance(v, float) else v for k, v in out.items()}
 
 
 def child_ezkl_setup(samples: int) -> dict[str, Any]:
@@ -380,6 +455,9 @@ def measure_gas(doc: dict[str, Any], samples: int) -> None:
 
 def run(steps: list[str], sizes: list[int]) -> None:
     doc = load_results()
+    if "groth16" in doc and "groth16_before_issue18" not in doc:
+        # Issue 18's baseline (groth16py's own single-party key, one child per proof).
+        doc["groth16_before_issue18"] = json.loads(json.dumps(doc["groth16"]))
     if "g16" in steps:
         for n in sizes:
             row: dict[str, Any] = {"setup": _child("g16-setup", n)}
@@ -408,6 +486,11 @@ def run(steps: list[str], sizes: list[int]) -> None:
             for index in range(1, n // EZKL_CHUNK):
                 row["proofs"].append(_child("ezkl-prove", EZKL_CHUNK, index))
                 save_results(doc)
+    if "probe" in steps:
+        for n in sizes:
+            doc.setdefault("groth16", {}).setdefault(str(n), {})["probe"] = _child(
+                "g16-probe", n)
+            save_results(doc)
     if "keyload" in steps:
         for n in sizes:
             doc.setdefault("groth16", {}).setdefault(str(n), {})["keyload"] = _child(
@@ -553,6 +636,7 @@ CHILDREN: dict[str, Callable[[int, int], dict[str, Any]]] = {
     "g16-setup": lambda n, i: child_g16_setup(n),
     "g16-prove": lambda n, i: child_g16_prove(n),
     "g16-keyload": lambda n, i: child_g16_keyload(n),
+    "g16-probe": lambda n, i: child_g16_probe(n),
     "ezkl-setup": lambda n, i: child_ezkl_setup(n),
     "ezkl-prove": child_ezkl_prove,
     "gas": lambda n, i: child_gas(n),
@@ -563,7 +647,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--child", nargs=3, metavar=("STEP", "SAMPLES", "INDEX"))
     parser.add_argument("--steps", nargs="+", default=["g16", "gas", "ezkl", "ezkl256"],
-                        choices=["g16", "gas", "ezkl", "ezkl256", "keyload"])
+                        choices=["g16", "gas", "ezkl", "ezkl256", "keyload", "probe"])
     parser.add_argument("--sizes", nargs="+", type=int, default=list(SIZES))
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()

@@ -21,8 +21,10 @@ Phase 2 is per circuit, with snarkjs (the tool the auditor re-runs):
 
 Groth16 is sound if at least one phase-1 and one phase-2 contributor destroyed their
 randomness. A circuit too large for the available phase-1 file can only be set up by
-:func:`insecure_setup` (groth16py, one party that knows the toxic waste): loudly
-INSECURE, and the auditor can then check nothing but the key's hash.
+:func:`insecure_setup` (one party that knows the toxic waste): loudly INSECURE, and the
+auditor can then check nothing but the key's hash. It writes a snarkjs ``.zkey``
+(:mod:`.native`), which loads in about a second like a ceremony's; groth16py's own
+single-party format (minutes to load) is the fallback where no C compiler exists.
 """
 
 from __future__ import annotations
@@ -51,8 +53,10 @@ FINAL_ZKEY = "circuit_final.zkey"
 """The final (beaconed) snarkjs proving key."""
 VERIFICATION_KEY = "verification_key.json"
 """The snarkjs-format verification key."""
+INSECURE_ZKEY = "circuit_insecure.zkey"
+"""The single-party key in snarkjs's format, written by :func:`insecure_setup`."""
 INSECURE_PK = "circuit_insecure.pk"
-"""groth16py's own proving-key format, written only by :func:`insecure_setup`."""
+"""groth16py's own proving-key format: :func:`insecure_setup` without a C compiler."""
 PHASE2_DIR = "phase2"
 """Intermediate ``NNNN.zkey`` files of the contributions, in order."""
 
@@ -67,7 +71,7 @@ INSECURE_DEV_PTAU_WARNING = (
 )
 INSECURE_SETUP_WARNING = (
     "WARNING: INSECURE SINGLE-PARTY GROTH16 SETUP. The circuit is too large for the "
-    "available powers-of-tau file, so its keys were made by groth16py on this machine "
+    "available powers-of-tau file, so its keys were made on this machine by one party "
     "with randomness this process saw: whoever ran it can forge proofs. No contribution "
     "can be added and an auditor cannot check that the key belongs to the circuit (only "
     "its hash). Use the public ceremony file for anything real."
@@ -742,22 +746,39 @@ open(sys.argv[3], "w").write(vk.to_json())
 """
 
 
-def insecure_setup(r1cs: Path, keys_dir: Path, *, timeout: float | None = None) -> Transcript:
-    """INSECURE single-party setup (groth16py) for circuits larger than any phase-1 file.
+def insecure_setup(
+    r1cs: Path, keys_dir: Path, *, timeout: float | None = None, native_setup: bool = True
+) -> Transcript:
+    """INSECURE single-party setup for circuits larger than any phase-1 file.
 
     See :data:`INSECURE_SETUP_WARNING`, printed to stderr and recorded in the transcript.
-    Writes :data:`INSECURE_PK` and :data:`VERIFICATION_KEY`.
+    Writes :data:`INSECURE_ZKEY` (:mod:`.native`; groth16py's :data:`INSECURE_PK` when no
+    C compiler exists or ``native_setup`` is False) and :data:`VERIFICATION_KEY`.
     """
+    from zkpot.proving.groth16 import native
+
     print(INSECURE_SETUP_WARNING, file=sys.stderr)
     keys_dir.mkdir(parents=True, exist_ok=True)
-    pk, vk = keys_dir / INSECURE_PK, keys_dir / VERIFICATION_KEY
-    run_child(
-        _INSECURE_SETUP,
-        [str(r1cs), str(pk), str(vk)],
-        "single-party setup",
-        "free memory and retry",
-        timeout,
-    )
+    vk = keys_dir / VERIFICATION_KEY
+    for stale in (INSECURE_ZKEY, INSECURE_PK, FINAL_ZKEY):
+        (keys_dir / stale).unlink(missing_ok=True)
+    pk = keys_dir / INSECURE_ZKEY
+    limit = timeout or SNARKJS_TIMEOUT_SECONDS
+    if native_setup and native.single_party_zkey(r1cs, pk, timeout=limit):
+        snarkjs(
+            ["zkey", "export", "verificationkey", str(pk), str(vk)],
+            "zkey export verificationkey",
+            "the single-party key is damaged: run the setup again",
+        )
+    else:
+        pk = keys_dir / INSECURE_PK
+        run_child(
+            _INSECURE_SETUP,
+            [str(r1cs), str(pk), str(vk)],
+            "single-party setup",
+            "free memory and retry",
+            timeout,
+        )
     transcript = Transcript(
         ptau_blake2b="",
         ptau_power=0,
@@ -822,6 +843,7 @@ __all__ = [
     "INSECURE_DEV_PTAU_WARNING",
     "INSECURE_PK",
     "INSECURE_SETUP_WARNING",
+    "INSECURE_ZKEY",
     "PUBLIC_PTAU",
     "TRANSCRIPT",
     "VERIFICATION_KEY",

@@ -1,11 +1,15 @@
 """Groth16 proofs: witness, prove (groth16py, or snarkjs as the reference), verify, encode.
 
 The witness comes from the circuit's circom-generated WebAssembly under node (``snarkjs
-wtns calculate``); the proof from groth16py's native arkworks prover (``prove_wtns`` with
-the snarkjs ``.zkey`` imported, or the single-party key of an insecure setup), run in a
-child interpreter so a Rust panic, an abort or a hang costs one ProvingError, not the
-caller. ``prover="snarkjs"`` proves with ``snarkjs groth16 prove`` instead: the reference
-implementation the tests cross-check against.
+wtns calculate``); only the public signals are read back from it (:func:`public_signals`).
+The proof comes from groth16py's native arkworks prover (``prove_wtns``) in one
+long-lived child interpreter per process (:class:`ProverWorker`): it imports each proving
+key once (a snarkjs ``.zkey``, ceremony or single-party, in about a second; groth16py's
+own single-party format takes minutes) and keeps the last two in memory, so a key is
+never parsed twice for one task. A Rust panic, an abort or a hang still costs one
+ProvingError and a fresh child, not the caller. ``prover="snarkjs"`` proves with
+``snarkjs groth16 prove`` instead: the reference implementation (it uses both cores
+through worker threads) the tests cross-check against.
 
 A proof on the wire is :func:`encode_proof`'s 256 bytes, ``abi.encode(uint256[2] a,
 uint256[2][2] b, uint256[2] c)`` with each G2 coordinate's imaginary part first (the
@@ -19,9 +23,14 @@ The public signals are the circuit's in circom order (outputs, then public input
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import select
 import struct
+import subprocess
+import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,30 +204,144 @@ def compute_witness(wasm: Path, inputs: dict[str, Any], workdir: Path, name: str
 
 
 def public_signals(wtns: Path, count: int = PUBLIC_SIGNALS) -> list[int]:
-    """The public signals of a witness: wires 1..count (outputs, then public inputs)."""
-    values = read_witness(wtns)
-    if len(values) <= count:
-        raise ProvingError("the witness has fewer wires than public signals", "recompute it")
-    return values[1 : 1 + count]
+    """The public signals of a witness: wires 1..count (outputs, then public inputs).
+
+    Reads only those wires, not the whole witness.
+    """
+    f, sections = ceremony.binary_sections(wtns, b"wtns")
+    with f:
+        if 1 not in sections or 2 not in sections:
+            raise ProvingError(f"{wtns} is not a complete witness", "recompute it")
+        f.seek(sections[1][0])
+        (n8,) = struct.unpack("<I", f.read(4))
+        f.seek(n8, os.SEEK_CUR)
+        (wires,) = struct.unpack("<I", f.read(4))
+        if wires <= count or sections[2][1] < wires * n8:
+            raise ProvingError("the witness has fewer wires than public signals", "recompute it")
+        f.seek(sections[2][0] + n8)
+        raw = f.read(count * n8)
+    if len(raw) != count * n8:
+        raise ProvingError(f"{wtns} is truncated", "recompute the witness")
+    return [int.from_bytes(raw[i : i + n8], "little") for i in range(0, len(raw), n8)]
 
 
 # --- prove ---------------------------------------------------------------------------
 
-_PROVE = """
-import sys, groth16py
-key = sys.argv[1]
-if key.endswith(".zkey"):
-    pk, _ = groth16py.import_zkey(key)
-else:
-    pk = groth16py.ProvingKey.load(key)
-proof = groth16py.prove_wtns(pk, sys.argv[2])
-open(sys.argv[3], "wb").write(proof)
+_WORKER = r"""
+import json, os, sys, time
+import groth16py
+keys = {}
+out = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)  # a stray print from a library cannot break the protocol
+for line in sys.stdin:
+    req = json.loads(line)
+    loaded = False
+    try:
+        stat = os.stat(req["key"])
+        ident = (req["key"], stat.st_size, stat.st_mtime_ns)
+        started = time.perf_counter()
+        if ident not in keys:
+            if len(keys) >= 2:
+                keys.pop(next(iter(keys)))
+            if req["key"].endswith(".zkey"):
+                keys[ident] = groth16py.import_zkey(req["key"])[0]
+            else:
+                keys[ident] = groth16py.ProvingKey.load(req["key"])
+            loaded = True
+        imported = time.perf_counter()
+        proof = groth16py.prove_wtns(keys[ident], req["wtns"])
+        open(req["out"], "wb").write(proof)
+        reply = {"ok": True, "loaded": loaded, "load_s": imported - started if loaded else 0.0,
+                 "prove_s": time.perf_counter() - imported}
+    except BaseException as error:  # a Rust panic is a BaseException
+        reply = {"ok": False, "loaded": loaded,
+                 "error": (type(error).__name__ + ": " + str(error))[:300]}
+    out.write(json.dumps(reply) + "\n")
+    out.flush()
 """
+
+
+class ProverWorker:
+    """One long-lived groth16py child that keeps its proving keys in memory.
+
+    :meth:`prove` sends it a key and a witness; the child imports a key only the first
+    time it sees that file (same path, size and mtime), keeping the last two. A crash or
+    a timeout kills the child and raises a ProvingError; the next call starts a new one.
+    """
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()
+        self.key_loads = 0
+        """How many times a child imported a key (for tests and benchmarks)."""
+        self.last_load_seconds = 0.0
+        """Key import time of the last proof (0 when the key was already in memory)."""
+        self.last_prove_seconds = 0.0
+        """Proving time of the last proof, without the key import."""
+
+    def _start(self) -> subprocess.Popen[str]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", _WORKER],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                text=True, bufsize=1,
+            )
+        return self._proc
+
+    def close(self) -> None:
+        """End the child (its keys are dropped)."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            try:
+                if proc.stdin is not None:
+                    proc.stdin.close()
+                proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                proc.kill()
+                proc.wait()
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    def prove(self, key: Path, wtns: Path, out: Path, timeout: float) -> None:
+        """Write the proof of ``wtns`` under ``key`` to ``out``; a ProvingError on failure."""
+        hint = "free memory and retry, or prove with --prover snarkjs"
+        with self._lock:
+            proc = self._start()
+            assert proc.stdin is not None and proc.stdout is not None
+            request = {"key": str(key.resolve()), "wtns": str(wtns), "out": str(out)}
+            try:
+                proc.stdin.write(json.dumps(request) + "\n")
+                proc.stdin.flush()
+            except OSError as error:
+                self._kill()
+                raise ProvingError("the groth16py prover exited", hint) from error
+            ready, _, _ = select.select([proc.stdout], [], [], timeout)
+            line = proc.stdout.readline() if ready else ""
+            if not line:
+                self._kill()
+                what = "did not finish in time" if not ready else "exited"
+                raise ProvingError(f"groth16py prove {what}", hint)
+            reply = json.loads(line)
+            if reply.get("loaded"):
+                self.key_loads += 1
+            self.last_load_seconds = float(reply.get("load_s", 0.0))
+            self.last_prove_seconds = float(reply.get("prove_s", 0.0))
+            if not reply.get("ok"):
+                raise ProvingError(f"groth16py prove failed: {reply.get('error', '?')}", hint)
+
+
+WORKER = ProverWorker()
+"""This process's groth16py prover."""
+atexit.register(WORKER.close)
 
 
 def proving_key(keys_dir: Path) -> Path:
     """The proving key of a key folder: the ceremony's final ``.zkey``, else the insecure one."""
-    for name in (ceremony.FINAL_ZKEY, ceremony.INSECURE_PK):
+    for name in (ceremony.FINAL_ZKEY, ceremony.INSECURE_ZKEY, ceremony.INSECURE_PK):
         if (keys_dir / name).is_file():
             return keys_dir / name
     raise ProvingError(f"no Groth16 proving key under {keys_dir}", "set the circuit up first")
@@ -227,22 +350,16 @@ def proving_key(keys_dir: Path) -> Path:
 def prove_witness(key: Path, wtns: Path, *, prover: Prover = "groth16py") -> bytes:
     """Prove a computed witness with ``key``; the proof's wire bytes.
 
-    ``key`` is a ``.zkey`` (groth16py also takes the single-party key).
+    ``key`` is a ``.zkey`` (groth16py also takes groth16py's own single-party key).
     """
     out = wtns.with_suffix(".proof.bin")
     try:
         if prover == "groth16py":
-            ceremony.run_child(
-                _PROVE,
-                [str(key), str(wtns), str(out)],
-                "prove",
-                "free memory and retry, or prove with --prover snarkjs",
-                PROVE_TIMEOUT_SECONDS,
-            )
+            WORKER.prove(key, wtns, out, PROVE_TIMEOUT_SECONDS)
             proof = out.read_bytes()
         elif prover == "snarkjs":
             if key.suffix != ".zkey":
-                raise ProvingError("snarkjs proves only with a ceremony .zkey", "use groth16py")
+                raise ProvingError("snarkjs proves only with a .zkey", "use groth16py")
             proof_json, public_json = out.with_suffix(".json"), out.with_suffix(".public.json")
             try:
                 ceremony.snarkjs(
@@ -350,6 +467,8 @@ __all__ = [
     "PUBLIC_SIGNALS",
     "Groth16Proof",
     "Prover",
+    "ProverWorker",
+    "WORKER",
     "check_shape",
     "compute_witness",
     "decode_proof",

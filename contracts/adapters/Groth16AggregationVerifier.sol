@@ -2,7 +2,7 @@
 pragma solidity 0.8.20;
 
 import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
-import {IAggregationVerifier} from "./interfaces/IAggregationVerifier.sol";
+import {IAggregationVerifier} from "../interfaces/IAggregationVerifier.sol";
 
 /// @title Groth16AggregationVerifier
 /// @notice Verifies Groth16 proofs of one aggregation circuit through its generated

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 pragma solidity 0.8.20;
 
-import {IAccuracyVerifier} from "./interfaces/IAccuracyVerifier.sol";
+import {IAccuracyVerifier} from "../interfaces/IAccuracyVerifier.sol";
 
 /// @notice The snarkjs-template Groth16 verifier this adapter calls (generated per circuit
 ///         into `contracts/verifiers/`, four public signals).

@@ -10,6 +10,8 @@ import {IAggregationVerifier} from "./interfaces/IAggregationVerifier.sol";
 import {Extsload} from "./libraries/Extsload.sol";
 import {ZKPoTLens} from "./ZKPoTLens.sol";
 import {ZKPoTStorage} from "./ZKPoTStorage.sol";
+import {Admission} from "./libraries/Admission.sol";
+import {Leadership} from "./libraries/Leadership.sol";
 
 /// @title ZKPoT
 /// @notice Zero-Knowledge Proof of Training consensus for federated learning. The round
@@ -291,8 +293,7 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         s.commitment = model;
         s.verified = true;
         s.correct = uint32(correct);
-        s.next = r.head;
-        r.head = msg.sender;
+        Admission.push(r, subs, msg.sender);
         _modelUsed[taskId][round][model] = true;
         r.submissionsDigest = keccak256(abi.encode(r.submissionsDigest, msg.sender, model, correct, salt));
     }
@@ -306,9 +307,8 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         mapping(address => SubmissionRecord) storage subs,
         Eviction memory evict
     ) private {
+        Admission.unlink(r, subs, evict.account, evict.previous);
         SubmissionRecord storage s = subs[evict.account];
-        if (evict.previous == address(0)) r.head = s.next;
-        else subs[evict.previous].next = s.next;
         s.verified = false;
         s.evicted = true;
         _modelUsed[taskId][round][s.commitment] = false;
@@ -583,14 +583,8 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     {
         RoundRecord storage r = _rounds[taskId][round];
         if (r.count < _rules[taskId].maxSubmissions) return (bytes4(0), evict);
-        mapping(address => SubmissionRecord) storage subs = _submissions[taskId][round];
-        uint256 lowest = type(uint256).max;
-        address previous = address(0);
-        for (address a = r.head; a != _END; a = subs[a].next) {
-            uint256 c = subs[a].correct;
-            if (c < lowest) (lowest, evict.account, evict.previous) = (c, a, previous);
-            previous = a;
-        }
+        uint256 lowest;
+        (evict.account, evict.previous, lowest) = Admission.lowest(r, _submissions[taskId][round]);
         if (correct <= lowest) return (ScoreNotAboveLowest.selector, Eviction(address(0), address(0)));
         return (bytes4(0), evict);
     }
@@ -680,19 +674,7 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     /// @dev Makes the best not-passed-over admitted submitter leader, or closes the round
     ///      empty. Order: higher correct first; equal correct -> higher keccak(tieSeed, address).
     function _installNextLeader(uint256 taskId, uint256 round, RoundRecord storage r) private {
-        address best = address(0);
-        uint256 bestCorrect = 0;
-        uint256 bestKey = 0;
-        mapping(address => SubmissionRecord) storage subs = _submissions[taskId][round];
-        bytes32 seed = r.tieSeed;
-        for (address candidate = r.head; candidate != _END; candidate = subs[candidate].next) {
-            SubmissionRecord storage s = subs[candidate];
-            if (s.passedOver) continue;
-            uint256 key = uint256(keccak256(abi.encode(seed, candidate)));
-            if (best == address(0) || s.correct > bestCorrect || (s.correct == bestCorrect && key > bestKey)) {
-                (best, bestCorrect, bestKey) = (candidate, s.correct, key);
-            }
-        }
+        (address best, uint256 bestCorrect) = Leadership.best(r, _submissions[taskId][round], r.tieSeed);
         if (best == address(0)) {
             r.status = RoundStatus.ClosedEmpty;
             r.leader = address(0);

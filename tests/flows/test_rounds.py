@@ -165,6 +165,17 @@ def test_audit_passes_on_an_honest_run(world: World, run: Run) -> None:
     assert (None, "block") in items
 
 
+def test_auditing_one_later_round_compares_it_with_the_round_before(
+    world: World, run: Run
+) -> None:
+    # Round 1 alone: its starting model is round 0's published one, not the task's initial
+    # model (an earlier audit compared with the initial model and failed a correct chain).
+    findings = audit_task(world.session, run.task_id, rounds=[1])
+    assert [f for f in findings if not f.ok] == []
+    continuity = [f for f in findings if f.item == "continuity"]
+    assert [(f.round, f.ok) for f in continuity] == [(1, True)]
+
+
 def _block_file(world: World, content: bytes) -> Path:
     """The file in the node's repository holding a single-block object."""
     import base64

@@ -249,8 +249,7 @@ def audit_task(
     headers = audit.client.blocks(task_id)
     audit.record(None, "block chain", lambda: audit.block_chain(headers))
     by_round = {h.round: h for h in headers}
-    prev_cid: str | None = None
-    prev_commitment = bytes(audit.client.lens.taskConfig(task_id).initialModelCommitment)
+    initial = bytes(audit.client.lens.taskConfig(task_id).initialModelCommitment)
     for round_ in rounds if rounds is not None else range(audit.state.round_count):
         info = audit.client.round(task_id, round_)
         header = by_round.get(round_)
@@ -258,6 +257,7 @@ def audit_task(
             status = info.status.name.lower()
             audit.findings.append(Finding(round_, "round", True, f"{status}; not audited yet"))
             continue
+        prev_cid, prev_commitment = _previous_global_model(headers, round_, initial)
         audit.record(
             round_, "continuity", partial(audit.continuity, info, prev_cid, prev_commitment)
         )
@@ -272,8 +272,24 @@ def audit_task(
         if audit.document.aggregation_slots:
             audit.record(round_, "aggregation", partial(audit.aggregation, round_, info, header))
         audit.record(round_, "block", partial(audit.block, info, header))
-        prev_cid, prev_commitment = header.global_model_cid, header.global_model_commitment
     return audit.findings
+
+
+def _previous_global_model(
+    headers: list[BlockHeader], round_: int, initial: bytes
+) -> tuple[str | None, bytes]:
+    """The global model round ``round_`` must start from: the last block before it.
+
+    Rounds closed empty leave no block and carry the model over, so this is the block of
+    the highest finalised round below ``round_``, or the task's initial model (whose CID
+    is not compared) when there is none. Computed per round, so auditing one round alone
+    compares it with its real predecessor.
+    """
+    earlier = [h for h in headers if h.round < round_]
+    if not earlier:
+        return None, initial
+    last = max(earlier, key=lambda h: h.round)
+    return last.global_model_cid, last.global_model_commitment
 
 
 def _audit_submission(

@@ -650,3 +650,42 @@ def test_full_multi_round_task_appends_hash_linked_blocks(
     assert headers[1].prev_block_hash == hash0 and headers[1].hash() == hash1
     verify_chain(headers, client.task_state(task).last_block_hash)
     assert client.phase(task, r1) == Phase.FINALISED
+
+
+def test_a_hand_off_to_a_passed_over_leader_does_not_count_for_the_next(
+    zkpot: Any,
+    client: ZKPoTClient,
+    kit: ProofKit,
+    verifier: Any,
+    spec_factory: Callable[..., TaskSpec],
+    publisher: Any,
+    participants: list[Any],
+    outsider: Any,
+) -> None:
+    task = _task(
+        client, verifier, spec_factory, publisher, participants, policy=AggregationPolicy.FEDAVG
+    )
+    members = {participants[0]: "a", participants[1]: "b", participants[2]: "c"}
+    round_ = open_and_commit(client, kit, task, "s1", members, publisher)
+    for account, model in members.items():
+        submit(client, kit, task, round_, account, model, "s1")
+    to_leader_selection(client, task, round_)
+    client.select_leader(task, round_, outsider)
+    first, second, third = _ranked(kit, members, client.round(task, round_).tie_seed)
+    zkpot.handOffModel(task, round_, "bafy-enc-1", sender=third)
+    assert client.lens.getSubmission(task, round_, third.address).handoffLeader == first.address
+    warp(client.round(task, round_).aggregate_deadline)
+    zkpot.replaceLeader(task, round_, sender=outsider)
+    assert client.round(task, round_).leader == second.address
+    # The record no longer counts the hand-off; the event still says where it went.
+    assert int(client.lens.getSubmission(task, round_, third.address).handoffLeader, 16) == 0
+    record = client.submission(task, round_, third.address)
+    assert (record.handoff_leader, record.encrypted_model_cid) == (first.address, "bafy-enc-1")
+    own = kit.proofs[(members[second], "s1")]
+    with ape.reverts(zkpot.NotHandedOff, account=third.address):
+        raw_publish(zkpot, task, round_, "bafy-global", own, second, included=[third.address])
+    zkpot.handOffModel(task, round_, "bafy-enc-2", sender=third)
+    record = client.submission(task, round_, third.address)
+    assert (record.handoff_leader, record.encrypted_model_cid) == (second.address, "bafy-enc-2")
+    raw_publish(zkpot, task, round_, "bafy-global", own, second, included=[third.address])
+    assert client.round(task, round_).included == (third.address,)

@@ -261,10 +261,10 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         bytes32 salt,
         string calldata proofCID
     ) external {
-        _requireTask(taskId);
         _checkCID(proofCID);
         (bytes4 reason, bytes32 model, uint256 correct, Eviction memory evict) =
             _checkSubmission(taskId, round, msg.sender, proofs, instances, salt);
+        if (reason == UnknownTask.selector) revert UnknownTask(taskId);
         if (reason != bytes4(0)) _revertWith(reason);
         _admit(taskId, round, model, correct, salt, evict);
         emit SubmissionVerified(taskId, round, msg.sender, model, correct, salt, proofCID);
@@ -590,9 +590,9 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     }
 
     function _checkSubmitter(uint256 taskId, uint256 round, address participant) private view returns (bytes4) {
-        if (taskId >= _taskCount) return UnknownTask.selector;
         RoundRecord storage r = _rounds[taskId][round];
-        if (r.status == RoundStatus.None) return UnknownRound.selector;
+        // A round exists only in a task that exists: the task count is read only when it does not.
+        if (r.status == RoundStatus.None) return taskId >= _taskCount ? UnknownTask.selector : UnknownRound.selector;
         if (r.status != RoundStatus.Revealed || block.timestamp >= r.submitDeadline) {
             return SubmitPhaseClosed.selector;
         }

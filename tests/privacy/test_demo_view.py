@@ -37,5 +37,6 @@ def test_demo_privacy_section_exposes_a_memorised_local_model_and_writes_its_plo
     text = "\n".join(lines)
     assert "## Privacy" in text and "| p1 | honest |" in text
     assert "no other participant received it" in text  # p2's model reached nobody
+    assert "label noise" not in text  # no label-flipped participant here
     demo_view.plot(rows, 0.9, 0.7, tmp_path / "privacy.png")
     assert (tmp_path / "privacy.png").read_bytes()[:4] == b"\x89PNG"

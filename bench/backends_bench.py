@@ -517,6 +517,90 @@ def _load(*rows: dict[str, Any]) -> str:
     return f"{min(values):.1f}–{max(values):.1f}" if values else "—"
 
 
+def _issue18_lines(doc: dict[str, Any]) -> list[str]:
+    """Before/after of issue 18 at each N measured since, and the prover/witness probe."""
+    lines: list[str] = []
+    before = doc.get("groth16_before_issue18", {})
+    rows = []
+    for n in SIZES:
+        now = doc.get("groth16", {}).get(str(n), {})
+        p, s = now.get("prove", {}), now.get("setup", {})
+        if "pk_file" not in p or "error" in p:
+            continue
+        was = before.get(str(n), {})
+        wp, ws, wk = was.get("prove", {}), was.get("setup", {}), was.get("keyload", {})
+        old_load = wk.get("load_s", "–")
+        old_prove = wp.get("prove_s", "–")
+        old_rss = f"{wp['peak_rss_mb'] / 1024:.2f} GB" if "peak_rss_mb" in wp else "–"
+        rows.append(
+            f"| {n} | {ws.get('setup_s', '–')} → {s.get('setup_s', '–')} | "
+            f"{_size(ws['pk_bytes']) if 'pk_bytes' in ws else '–'} → {_size(s['pk_bytes'])} | "
+            f"{old_load} → {p['key_load_s']} | {wp.get('witness_s', '–')} → {p['witness_s']} | "
+            f"{p['prove_only_s']} | {old_prove} → **{p['prove_s']}** | {old_rss} → "
+            f"{p['peak_rss_mb'] / 1024:.2f} GB | {_load(p)} |")
+    if rows:
+        lines += [
+            "",
+            "## Issue 18: before → after (one proof of N samples, first proof of a process)",
+            "",
+            "Before: groth16py's own single-party key format, loaded in a fresh child for "
+            "every proof. After: the single-party key is a snarkjs `.zkey` "
+            "(`native/g16setup.c`), imported once by the long-lived groth16py child; only the "
+            "public signals are read from the witness. Targets: ≤ 30 s per 256-sample proof "
+            "including witness and key load, peak ≤ 1.5 GB, key load ≤ 2 s.",
+            "",
+            "| N | setup s | pk | key load s | witness s | prove s (key in memory) | "
+            "witness + key load + prove s | peak RSS | load (prove) |",
+            "|---|---|---|---|---|---|---|---|---|",
+            *rows,
+        ]
+        alone = {n: doc["groth16"][str(n)]["keyload"] for n in SIZES
+                 if "load_s" in doc.get("groth16", {}).get(str(n), {}).get("keyload", {})
+                 and "pk_file" in doc["groth16"][str(n)].get("prove", {})}
+        lines += ["", "The key load column is the import inside the proof, which overlaps the "
+                  "witness computation (both cores busy). "] if alone or rows else []
+        if alone:
+            lines[-1] += "Importing the key alone in a separate child: " + ", ".join(
+                f"N={n} {k['load_s']} s ({k['key']}, load {_load(k)})"
+                for n, k in alone.items()) + "."
+    probes = {n: doc["groth16"][str(n)]["probe"] for n in SIZES
+              if "probe" in doc.get("groth16", {}).get(str(n), {})}
+    for n, pr in probes.items():
+        if "error" in pr:
+            lines += ["", f"Probe N={n}: {pr['error']}"]
+            continue
+        lines += [
+            "",
+            f"### Witness generators and provers side by side (N = {n}, "
+            f"{pr['constraints']:,} constraints, one witness, load {_load(pr)})",
+            "",
+            "| step | tool | s | peak RSS | checked |",
+            "|---|---|---|---|---|",
+            f"| witness | `snarkjs wtns calculate` (wasm under node; what zkpot runs) | "
+            f"{pr['witness_snarkjs_s']} | {pr['witness_snarkjs_rss_mb']:.0f} MB | |",
+        ]
+        if "witness_circom_js_s" in pr:
+            lines.append(
+                f"| witness | circom's `generate_witness.js` (same wasm under node) | "
+                f"{pr['witness_circom_js_s']} | {pr['witness_circom_js_rss_mb']:.0f} MB | "
+                f"identical file: {pr['witnesses_identical']} |")
+        lines += [
+            f"| public signals | read 4 wires from the `.wtns` | {pr['public_signals_read_s']} |"
+            " | |",
+            f"| prove | groth16py, first proof (imports the key: "
+            f"{pr['groth16py_cold_key_load_s']} s), 1 core | {pr['groth16py_cold_s']} | "
+            f"{pr['groth16py_peak_rss_mb']:.0f} MB (both proofs) | snarkjs verify: "
+            f"{pr['groth16py_cold_verified_snarkjs']} |",
+            f"| prove | groth16py, key in memory, 1 core | {pr['groth16py_warm_s']} | | "
+            f"snarkjs verify: {pr['groth16py_warm_verified_snarkjs']} |",
+            f"| prove | `snarkjs groth16 prove` (wasm, worker threads on {pr['cores']} cores, "
+            f"reads the key each time) | {pr['snarkjs_prove_s']} | "
+            f"{pr['snarkjs_prove_rss_mb']:.0f} MB | snarkjs verify: "
+            f"{pr['snarkjs_verified_snarkjs']} |",
+        ]
+    return lines
+
+
 def write_markdown() -> None:
     doc = load_results()
     gas_file = json.loads(GROTH16_GAS.read_text()) if GROTH16_GAS.is_file() else {}
@@ -551,8 +635,15 @@ def write_markdown() -> None:
             f"{kind} | {_size(s['pk_bytes'])} | {_size(s['vk_bytes'])} | {p['witness_s']} | "
             f"{p['prove_s']} | {p['peak_rss_mb'] / 1024:.2f} GB | {p['proof_bytes']} B | "
             f"{p['calldata_bytes']} B | {_load(s)}; {_load(p)} |")
+    old_rows = [str(n) for n in SIZES
+                if "pk_file" not in doc.get("groth16", {}).get(str(n), {}).get("prove", {})]
+    if old_rows:
+        lines += ["", f"Rows N = {', '.join(old_rows)}: measured before issue 18 (groth16py's own "
+                  "single-party key format, loaded in a fresh child for every proof)."]
+    lines += _issue18_lines(doc)
     keyloads = {n: doc["groth16"][str(n)]["keyload"] for n in SIZES
-                if "keyload" in doc.get("groth16", {}).get(str(n), {})}
+                if "keyload" in doc.get("groth16", {}).get(str(n), {})
+                and "pk_file" not in doc["groth16"][str(n)].get("prove", {})}
     if keyloads:
         lines += ["", "Of the prove time, loading the proving key alone: " + ", ".join(
             f"N={n} {k['load_s']} s ({k['key']}, groth16py's own key format of the INSECURE "

@@ -223,3 +223,47 @@ def test_without_the_native_setup_groth16py_keys_still_prove(
                          verifier="snarkjs")
     with pytest.raises(ProvingError, match="only with a .zkey"):
         prover.prove(keys, wasm, chain_inputs(), tmp_path / "w", prover="snarkjs")
+
+
+def test_a_forked_copy_of_the_prover_starts_its_own_child(
+    chain: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    _, wasm, keys = chain
+    worker = prover.ProverWorker()
+    first = None
+    try:
+        key = prover.proving_key(keys)
+        wtns = prover.compute_witness(wasm, chain_inputs(), tmp_path, "w")
+        worker.prove(key, wtns, tmp_path / "p", 120)
+        first = worker._proc
+        worker._owner = -1  # what a fork sees: the parent's pipes are not its own
+        worker.prove(key, wtns, tmp_path / "q", 120)
+        assert first is not None and worker._proc is not first
+        assert first.poll() is None  # the parent's child is left alone
+        assert worker.key_loads == 2
+    finally:
+        worker.close()
+        if first is not None:
+            first.kill()
+            first.wait()
+
+
+def test_prove_imports_the_key_while_the_witness_is_computed_and_only_once(
+    chain: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    r1cs, wasm, _ = chain
+    keys = tmp_path / "fresh"
+    ceremony.insecure_setup(r1cs, keys)
+    before = prover.WORKER.key_loads
+    first = prover.prove(keys, wasm, chain_inputs(5), tmp_path / "w")
+    assert prover.WORKER.key_loads == before + 1 and prover.WORKER.last_load_seconds > 0
+    second = prover.prove(keys, wasm, chain_inputs(6), tmp_path / "w")
+    assert prover.WORKER.key_loads == before + 1 and prover.WORKER.last_load_seconds == 0.0
+    vk = keys / ceremony.VERIFICATION_KEY
+    for p in (first, second):
+        assert prover.verify(vk, p.proof, p.public_signals, verifier="snarkjs")
+    # A witness that fails leaves the preloaded answer behind: the next proof still works.
+    with pytest.raises(ProvingError, match="witness"):
+        prover.prove(keys, wasm, {"b": 1}, tmp_path / "w")
+    third = prover.prove(keys, wasm, chain_inputs(7), tmp_path / "w")
+    assert prover.verify(vk, third.proof, third.public_signals, verifier="snarkjs")

@@ -249,6 +249,11 @@ for line in sys.stdin:
                 keys[ident] = groth16py.ProvingKey.load(req["key"])
             loaded = True
         imported = time.perf_counter()
+        if req.get("load_only"):
+            out.write(json.dumps({"ok": True, "loaded": loaded,
+                                  "load_s": imported - started if loaded else 0.0}) + "\n")
+            out.flush()
+            continue
         proof = groth16py.prove_wtns(keys[ident], req["wtns"])
         open(req["out"], "wb").write(proof)
         reply = {"ok": True, "loaded": loaded, "load_s": imported - started if loaded else 0.0,
@@ -270,7 +275,10 @@ class ProverWorker:
     """
 
     def __init__(self) -> None:
-        self._proc: subprocess.Popen[str] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._buffer = b""
+        self._owner = os.getpid()
+        self._pending = 0
         self._lock = threading.Lock()
         self.key_loads = 0
         """How many times a child imported a key (for tests and benchmarks)."""
@@ -279,18 +287,23 @@ class ProverWorker:
         self.last_prove_seconds = 0.0
         """Proving time of the last proof, without the key import."""
 
-    def _start(self) -> subprocess.Popen[str]:
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._owner != os.getpid():  # a forked copy never shares its parent's child
+            self._proc, self._owner = None, os.getpid()
         if self._proc is None or self._proc.poll() is not None:
+            self._pending, self._buffer = 0, b""
             self._proc = subprocess.Popen(
                 [sys.executable, "-c", _WORKER],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                text=True, bufsize=1,
+                bufsize=0,
             )
         return self._proc
 
     def close(self) -> None:
         """End the child (its keys are dropped)."""
         proc, self._proc = self._proc, None
+        if self._owner != os.getpid():
+            return
         if proc is not None and proc.poll() is None:
             try:
                 if proc.stdin is not None:
@@ -299,6 +312,41 @@ class ProverWorker:
             except (OSError, subprocess.TimeoutExpired):
                 proc.kill()
                 proc.wait()
+
+    def preload(self, key: Path) -> None:
+        """Start importing ``key`` in the child now (e.g. while the witness is computed).
+
+        Returns at once; the next :meth:`prove` collects the answer. Errors surface there.
+        """
+        with self._lock:
+            proc = self._start()
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(json.dumps({"key": str(key.resolve()), "load_only": True})
+                                 .encode() + b"\n")
+                proc.stdin.flush()
+                self._pending += 1
+            except OSError:
+                self._kill()
+
+    def _reply(self, proc: subprocess.Popen[bytes], timeout: float, hint: str) -> dict[str, Any]:
+        """The child's next answer line, read unbuffered so select sees every byte."""
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(fd, 1 << 16) if ready else b""
+            if not chunk:
+                self._kill()
+                what = "did not finish in time" if not ready else "exited"
+                raise ProvingError(f"groth16py prove {what}", hint)
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        reply: dict[str, Any] = json.loads(line)
+        if reply.get("loaded"):
+            self.key_loads += 1
+        return reply
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
@@ -312,23 +360,21 @@ class ProverWorker:
         with self._lock:
             proc = self._start()
             assert proc.stdin is not None and proc.stdout is not None
+            deadline = time.monotonic() + timeout
+            preloaded = 0.0
+            while self._pending:
+                self._pending -= 1
+                early = self._reply(proc, max(0.0, deadline - time.monotonic()), hint)
+                preloaded += float(early.get("load_s", 0.0))
             request = {"key": str(key.resolve()), "wtns": str(wtns), "out": str(out)}
             try:
-                proc.stdin.write(json.dumps(request) + "\n")
+                proc.stdin.write(json.dumps(request).encode() + b"\n")
                 proc.stdin.flush()
             except OSError as error:
                 self._kill()
                 raise ProvingError("the groth16py prover exited", hint) from error
-            ready, _, _ = select.select([proc.stdout], [], [], timeout)
-            line = proc.stdout.readline() if ready else ""
-            if not line:
-                self._kill()
-                what = "did not finish in time" if not ready else "exited"
-                raise ProvingError(f"groth16py prove {what}", hint)
-            reply = json.loads(line)
-            if reply.get("loaded"):
-                self.key_loads += 1
-            self.last_load_seconds = float(reply.get("load_s", 0.0))
+            reply = self._reply(proc, max(0.0, deadline - time.monotonic()), hint)
+            self.last_load_seconds = preloaded + float(reply.get("load_s", 0.0))
             self.last_prove_seconds = float(reply.get("prove_s", 0.0))
             if not reply.get("ok"):
                 raise ProvingError(f"groth16py prove failed: {reply.get('error', '?')}", hint)
@@ -398,11 +444,14 @@ def prove(
     the circuit's number of public signals (the accuracy circuit's four by default).
     """
     started = time.perf_counter()
+    key = proving_key(keys_dir)
+    if prover == "groth16py":
+        WORKER.preload(key)  # the child imports the key while node computes the witness
     wtns = compute_witness(wasm, inputs, workdir, name)
     try:
         signals = public_signals(wtns, public_count)
         witnessed = time.perf_counter()
-        proof = prove_witness(proving_key(keys_dir), wtns, prover=prover)
+        proof = prove_witness(key, wtns, prover=prover)
         proved = time.perf_counter()
     finally:
         if not keep_witness:

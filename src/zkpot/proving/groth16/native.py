@@ -46,8 +46,14 @@ def _compiler() -> str | None:
 
 
 def setup_binary() -> Path | None:
-    """The compiled ``g16setup`` for this source, built on first use; None without a compiler."""
-    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
+    """The compiled ``g16setup`` for this source, built on first use; None without a compiler.
+
+    Also None when the source is not installed (a wheel without package data).
+    """
+    try:
+        digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return None
     target = toolchain.repo_root() / ".cache" / "zkpot-native" / f"g16setup-{digest}"
     if target.is_file() and os.access(target, os.X_OK):
         return target

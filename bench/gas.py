@@ -44,7 +44,8 @@ TARGETS = {
     "publishGlobalModel": 300_000,
 }
 # Before issue 16 (commit 968c37c): results/groth16-gas.json and the README's demo
-# report at that commit (proveAggregation with K = 4 in the demo).
+# report at that commit (proveAggregation with K = 4 in the demo, 4 submitters: the
+# lowest of its 509-554k).
 BEFORE = {
     "submit, first of the round": 522_218,
     "submit, later in the round": 450_859,
@@ -67,6 +68,8 @@ def compiled_sizes() -> dict[str, int]:
 
 def groth16_gas(tmp: Path) -> dict[str, dict[str, Any]]:
     """Groth16 receipts: submissions, hand-off, proven aggregation (K = 4), publication."""
+    from dataclasses import replace
+
     from ape import accounts, chain, project
     from groth16_kit import build_kit
 
@@ -174,11 +177,39 @@ def groth16_gas(tmp: Path) -> dict[str, dict[str, Any]]:
     )
     row("proveAggregation (K = 4): all but the pairing", overhead, "receipt")
     row(
-        "publishGlobalModel",
+        "publishGlobalModel, proven FedAvg",
         zkpot.publishGlobalModel(
             task, rnd, "bafyglobal", included, [own.proof], [own.public_signals], sender=leader
         ).gas_used,
-        "1 proof, 2 included, proven aggregation checked",
+        "1 proof, 2 included (stored for the reward split), proven aggregation checked",
+    )
+    # The case measured before issue 16: leader-model, nothing included.
+    solo = client.create_task(replace(spec, policy=AggregationPolicy.LEADER_MODEL,
+                                      aggregation_verifier=None), pub)
+    client.join(solo, b"\xab" * 32, alice)
+    rnd = client.open_round(solo, opening, pub)
+    client.commit(solo, rnd, g16.commitments["a"], b"\x01" * 32, alice)
+    chain.mine(1, timestamp=client.round(solo, rnd).commit_deadline)
+    client.reveal_test_set(solo, rnd, ts.cid, ts.chunk_commitments, salt, pub)
+    client.submit(solo, rnd, [ChunkProof(p.proof, tuple(p.public_signals))], b"\x01" * 32, cid,
+                  alice)
+    chain.mine(1, timestamp=client.round(solo, rnd).submit_deadline)
+    client.select_leader(solo, rnd, pub)
+    snap = chain.snapshot()
+    row(
+        "publishGlobalModel",
+        zkpot.publishGlobalModel(
+            solo, rnd, "bafy-global", [], [p.proof], [p.public_signals], sender=alice
+        ).gas_used,
+        "1 proof, leader-model, nothing included, 11-byte CID (the case measured before)",
+    )
+    chain.restore(snap)
+    row(
+        "publishGlobalModel, 59-byte CID",
+        zkpot.publishGlobalModel(
+            solo, rnd, cid, [], [p.proof], [p.public_signals], sender=alice
+        ).gas_used,
+        "as above with a real CIDv1 length: the CID is stored (round, block, task) in 2 more words",
     )
     return rows
 

@@ -3,7 +3,8 @@ trained model, the generated verifier behind its adapter, ZKPoT submissions.
 
 At 1 sample per proof the circuit (~13.9k constraints) fits the 2^14 development ptau, so
 its keys come from the snarkjs ceremony and both provers run; at 4 samples (2^15) only the
-INSECURE single-party setup is available here, and groth16py proves alone.
+INSECURE single-party setup is available here; it writes a snarkjs .zkey, so both
+provers run there too.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from zkpot_helpers import TS_SALT, X25519_KEY, raw_submit, salt_for, warp
 
 from zkpot import data, models, toolchain, train
 from zkpot.chain import ChunkProof, TaskSpec, ZKPoTClient, round_test_set_commitment
-from zkpot.errors import ProvingError
 from zkpot.proving import fixedpoint
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch, new_blinding
 from zkpot.proving.groth16 import ceremony, circom, prover, solidity
@@ -180,11 +180,6 @@ def test_snarkjs_proofs_of_the_mlp_are_accepted(
     participants: list[Any],
 ) -> None:
     bob = participants[1]
-    if mlp.single_party:
-        # groth16py's single-party key has no .zkey form: snarkjs cannot prove with it.
-        with pytest.raises(ProvingError, match="only with a ceremony .zkey"):
-            mlp.proofs(bob.address, "snarkjs")
-        return
     commitment = circom.model_commitment(mlp.spec, mlp.model, mlp.blinding)
     task, round_ = _round(client, mlp, spec_factory, publisher, participants, {bob: commitment})
     proofs = mlp.proofs(bob.address, "snarkjs")

@@ -37,7 +37,7 @@ def test_groth16_setup_builds_then_reuses_and_refuses_a_contribution_without_cer
     circuit = load_circuit(tmp_path / built["short_id"])
     assert circuit.backend == "groth16" and circuit.circuit_id == built["circuit_id"]
     assert set(built["files"]) == {"accuracy.circom", "keys/verification_key.json",
-                                   "keys/transcript.json", "keys/circuit_insecure.pk"}
+                                   "keys/transcript.json", "keys/circuit_insecure.zkey"}
 
     code, out, err = _invoke(*setup)
     assert code == 0, err
@@ -45,7 +45,7 @@ def test_groth16_setup_builds_then_reuses_and_refuses_a_contribution_without_cer
     assert "INSECURE" in err
 
     # A single-party setup has no ceremony to contribute to: one sentence, nothing changed.
-    key = circuit.directory / "keys" / "circuit_insecure.pk"
+    key = circuit.directory / "keys" / "circuit_insecure.zkey"
     before = key.read_bytes()
     code, _, err = _invoke("circuit", "contribute", "--circuit", str(circuit.directory),
                            "--name", "alice")

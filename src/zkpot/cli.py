@@ -1132,7 +1132,7 @@ def audit(
     "--results",
     type=click.Path(path_type=Path),
     default=None,
-    help="Report directory (default results/demo).",
+    help="Report directory (default .zkpot/demo, untracked; results/demo holds the committed one).",
 )
 @click.option("--keep-services", is_flag=True, help="Leave anvil and IPFS running.")
 @friendly_errors

@@ -74,8 +74,9 @@ class DemoConfig:
     """Local learning rate."""
     seed: int = 0
     """Seed of the data split and training."""
-    results_dir: Path = field(default_factory=lambda: toolchain.repo_root() / "results" / "demo")
-    """Where the report and plots go."""
+    results_dir: Path = field(default_factory=lambda: toolchain.repo_root() / ".zkpot" / "demo")
+    """Where the report goes: an untracked folder by default, so a run leaves the checkout's
+    tracked files alone; ``zkpot demo --results results/demo`` refreshes the committed one."""
     keep_services: bool = False
     """Leave anvil and IPFS running afterwards (for `zkpot audit`)."""
 

@@ -12,7 +12,9 @@ recomputed in Python (light-poseidon, circomlib's constants) so the layout is ch
 
 from __future__ import annotations
 
+import os
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,16 @@ from zkpot import toolchain
 from zkpot.proving.groth16 import ceremony, prover, solidity
 
 SAMPLES = 4
+
+
+def gas_results_file() -> Path:
+    """Where the Groth16 contract tests record their gas: ``results/groth16-gas.json`` only
+    when ``ZKPOT_WRITE_RESULTS=1`` asks for it, else a file in the temp folder, so a test
+    run leaves the checkout's tracked files untouched."""
+    if os.environ.get("ZKPOT_WRITE_RESULTS") == "1":
+        return toolchain.repo_root() / "results" / "groth16-gas.json"
+    return Path(tempfile.gettempdir()) / f"zkpot-groth16-gas-{os.getpid()}.json"
+
 CIRCUIT = (
     """
 pragma circom 2.1.0;

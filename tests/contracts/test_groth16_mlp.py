@@ -19,9 +19,10 @@ import ape
 import pytest
 from ape import chain, project
 from torch import nn
+from groth16_kit import gas_results_file
 from zkpot_helpers import TS_SALT, X25519_KEY, raw_submit, salt_for, warp
 
-from zkpot import data, models, toolchain, train
+from zkpot import data, models, train
 from zkpot.chain import ChunkProof, TaskSpec, ZKPoTClient, round_test_set_commitment
 from zkpot.proving import fixedpoint
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch, new_blinding
@@ -158,7 +159,7 @@ def test_trained_mlp_proofs_are_accepted_with_the_fixed_point_count(
     assert event.correct == expected
     assert bytes(event.modelCommitment) == commitment
 
-    gas_file = toolchain.repo_root() / "results" / "groth16-gas.json"
+    gas_file = gas_results_file()
     recorded = json.loads(gas_file.read_text()) if gas_file.is_file() else {}
     recorded[f"submit ({CHUNKS} proofs, TINY_MLP {mlp.spec.samples} sample(s)/proof, receipt)"] = (
         receipt.gas_used

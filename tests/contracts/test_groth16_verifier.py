@@ -1,7 +1,7 @@
 """Groth16 on chain with real proofs: the generated verifier, its accuracy adapter, and
 ZKPoT submissions (valid, tampered proof, tampered count, wrong test set, wrong
 submitter, replay in another round), from both provers. Gas from real receipts goes to
-``results/groth16-gas.json``."""
+``results/groth16-gas.json`` when ``ZKPOT_WRITE_RESULTS=1`` (else to a temp file)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ import ape
 import pytest
 from ape import chain, project
 from eth_utils.crypto import keccak
-from groth16_kit import Groth16Kit, build_kit, expected_count
+from groth16_kit import Groth16Kit, build_kit, expected_count, gas_results_file
 from zkpot_helpers import joined_task, open_and_commit, raw_submit, salt_for, warp
 
-from zkpot import toolchain
 from zkpot.chain import ChunkProof, TaskSpec, ZKPoTClient
 from zkpot.proving.groth16 import prover, solidity
 
@@ -46,7 +45,7 @@ def adapter(g16_verifier: Any, publisher: Any) -> Any:
 def _write_gas() -> Iterator[None]:
     yield
     if GAS:
-        out = toolchain.repo_root() / "results" / "groth16-gas.json"
+        out = gas_results_file()
         recorded = json.loads(out.read_text()) if out.is_file() else {}
         recorded.update(GAS)
         recorded["device"] = "anvil (foundry 1.7.1), solc 0.8.20, optimizer 200 runs"

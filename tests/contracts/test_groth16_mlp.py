@@ -18,8 +18,8 @@ from typing import Any
 import ape
 import pytest
 from ape import chain, project
-from torch import nn
 from groth16_kit import gas_results_file
+from torch import nn
 from zkpot_helpers import TS_SALT, X25519_KEY, raw_submit, salt_for, warp
 
 from zkpot import data, models, train

@@ -184,7 +184,7 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         r.submitDeadline = r.revealDeadline + config.submitDuration;
         // Word 1 non-zero from here on: an admission updates it instead of creating it.
         r.head = _END;
-        r.openedBlock = uint64(block.number);
+        r.openedBlock = uint40(block.number);
         r.globalModelCID = state.globalModelCID;
         r.globalModelCommitment = state.globalModelCommitment;
         r.testSetCommitment = testSetCommitment;
@@ -212,6 +212,11 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         s.commitment = commitment;
         // The record's second word is paid for here, so the submission only updates it.
         s.committed = true;
+        // Commit order breaks ties at a full round's lowest count (see {_rank}); it saturates
+        // rather than wraps, so a flood of commits cannot hand a later one an early place.
+        uint16 order = r.commits;
+        s.commitOrder = order;
+        if (order != type(uint16).max) r.commits = order + 1;
         emit ModelCommitted(taskId, round, msg.sender, commitment);
     }
 
@@ -347,6 +352,11 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     /// @inheritdoc IZKPoT
     function handOffModel(uint256 taskId, uint256 round, string calldata encryptedModelCID) external {
         RoundRecord storage r = _aggregatingRound(taskId, round);
+        // Open for the first half of the leader's time, or until every other admitted
+        // submitter handed off (then the leader may prove at once).
+        if (block.timestamp >= r.handOffDeadline || uint256(r.handOffs) + 1 >= r.count) {
+            revert HandOffWindowClosed();
+        }
         SubmissionRecord storage s = _submissions[taskId][round][msg.sender];
         if (!s.verified) revert NotVerifiedParticipant();
         if (msg.sender == r.leader) revert LeaderCannotHandOff();
@@ -375,9 +385,9 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
             revert TooManyIncluded(included.length, MAX_SUBMISSIONS_PER_ROUND - 1);
         }
         {
+            // The list rules (and FedAvg's wait for the hand-off window) live in the lens.
+            _lens.checkIncluded(taskId, round, included);
             bool leaderModel = _rules[taskId].policy == AggregationPolicy.LEADER_MODEL;
-            if (leaderModel && included.length > 0) revert InclusionNotAllowed();
-            _checkIncluded(_submissions[taskId][round], r.leaderEpoch, included);
             (bytes32 model, uint256 correct) = _mustVerify(taskId, r, proofs, instances);
             if (leaderModel && model != _submissions[taskId][round][msg.sender].commitment) {
                 revert GlobalModelMismatch();
@@ -400,23 +410,6 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
             _rules[taskId].aggregationProven
                 && _aggregation.provenAggregate(taskId, round, msg.sender) != keccak256(abi.encode(included, model))
         ) revert AggregationNotProven();
-    }
-
-    /// @dev Each included account handed its model off to the sender (the current leader,
-    ///      installed as `epoch`); ascending.
-    function _checkIncluded(
-        mapping(address => SubmissionRecord) storage subs,
-        uint8 epoch,
-        address[] calldata included
-    ) private view {
-        address previous = address(0);
-        for (uint256 i = 0; i < included.length; ++i) {
-            address a = included[i];
-            if (a <= previous) revert IncludedNotAscending();
-            SubmissionRecord storage s = subs[a];
-            if (!s.verified || !s.handedOff || s.handoffEpoch != epoch) revert NotHandedOff(a);
-            previous = a;
-        }
     }
 
     /// @inheritdoc IZKPoT
@@ -472,18 +465,10 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         if (rewarded) _allocate(taskId, round, r);
     }
 
-    /// @dev The earners are the leader, then the included participants, with their counts.
+    /// @dev The earners are the leader, then every participant that handed its model off to
+    ///      it inside the hand-off window, included or not (see {IZKPoTLens-earners}).
     function _allocate(uint256 taskId, uint256 round, RoundRecord storage r) private {
-        address[] storage included = r.included;
-        uint256 n = included.length + 1;
-        address[] memory earners = new address[](n);
-        uint256[] memory corrects = new uint256[](n);
-        earners[0] = r.leader;
-        corrects[0] = _submissions[taskId][round][r.leader].correct;
-        for (uint256 i = 1; i < n; ++i) {
-            earners[i] = included[i - 1];
-            corrects[i] = _submissions[taskId][round][earners[i]].correct;
-        }
+        (address[] memory earners, uint256[] memory corrects) = _lens.earners(taskId, round);
         _rewards.allocate(taskId, round, earners, corrects, r.newGlobalCorrect, r.baselineCorrect);
     }
 
@@ -554,7 +539,7 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         if (reason != bytes4(0)) return (reason, 0, 0, evict);
         (reason, model, correct) = _checkProofs(taskId, round, participant, proofs, instances, salt);
         if (reason != bytes4(0)) return (reason, model, correct, evict);
-        (reason, evict) = _rank(taskId, round, correct);
+        (reason, evict) = _rank(taskId, round, participant, correct);
     }
 
     /// @dev The proofs verify against the round's chunks, open the sender's commitment with
@@ -573,19 +558,24 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         if (reason == bytes4(0) && correct == 0) reason = ZeroCountSubmission.selector;
     }
 
-    /// @dev Rank admission in a full round: only a count strictly above the lowest admitted
-    ///      one is admitted, evicting that one (the first found at the lowest count, walking
-    ///      the list from its head).
-    function _rank(uint256 taskId, uint256 round, uint256 correct)
+    /// @dev Rank admission in a full round: a submission is admitted when it ranks above the
+    ///      lowest admitted one, which it evicts. Rank: the higher count, then the earlier
+    ///      commit (see {Admission-rank}); so an equal count committed earlier than the
+    ///      latest-committed of the lowest evicts that one, and accounts committed later
+    ///      cannot push an equal earlier one out.
+    function _rank(uint256 taskId, uint256 round, address participant, uint256 correct)
         private
         view
         returns (bytes4, Eviction memory evict)
     {
         RoundRecord storage r = _rounds[taskId][round];
         if (r.count < _rules[taskId].maxSubmissions) return (bytes4(0), evict);
+        mapping(address => SubmissionRecord) storage subs = _submissions[taskId][round];
         uint256 lowest;
-        (evict.account, evict.previous, lowest) = Admission.lowest(r, _submissions[taskId][round]);
-        if (correct <= lowest) return (ScoreNotAboveLowest.selector, Eviction(address(0), address(0)));
+        (evict.account, evict.previous, lowest) = Admission.lowest(r, subs);
+        if (Admission.rank(correct, subs[participant].commitOrder) <= lowest) {
+            return (ScoreNotAboveLowest.selector, Eviction(address(0), address(0)));
+        }
         return (bytes4(0), evict);
     }
 
@@ -681,14 +671,19 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
             emit RoundClosedEmpty(taskId, round, true);
             return;
         }
-        uint64 deadline = uint64(block.timestamp) + _configs[taskId].aggregateDuration;
+        uint64 duration = _configs[taskId].aggregateDuration;
+        uint64 deadline = uint64(block.timestamp) + duration;
+        // Hand-offs are open for the first half of the leader's time; the leader cannot
+        // shorten it (it closes early only once every other admitted submitter handed off).
+        uint40 handOffDeadline = uint40(block.timestamp + duration / 2);
         r.status = RoundStatus.LeaderSelected;
         r.leader = best;
+        r.handOffDeadline = handOffDeadline;
         r.aggregateDeadline = deadline;
         // A new leader starts with no hand-offs: those to a passed-over leader no longer count.
         ++r.leaderEpoch;
         r.handOffs = 0;
-        emit LeaderSelected(taskId, round, best, bestCorrect, deadline);
+        emit LeaderSelected(taskId, round, best, bestCorrect, deadline, handOffDeadline);
     }
 
     function _revertWith(bytes4 selector) private pure {

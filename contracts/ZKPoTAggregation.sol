@@ -59,6 +59,8 @@ contract ZKPoTAggregation is IZKPoTAggregation {
         if (address(verifier) == address(0)) revert AggregationNotRequired();
         if (!v.aggregating) revert NotAggregatingRound();
         if (msg.sender != v.leader) revert NotRoundLeader();
+        // The set of hand-offs to account for is frozen only once the window has closed.
+        if (v.handOffsOpen) revert HandOffsOpen();
         uint256 noSlotBelow;
         (commitments, weights, noSlotBelow) = _inputs(v, included, verifier.slots());
         _checkRejected(v, included, rejected, noSlotBelow);

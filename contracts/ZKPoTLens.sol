@@ -81,7 +81,9 @@ contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
         (r.commitDeadline, r.revealDeadline, r.submitDeadline) = (uint64(x >> 8), uint64(x >> 72), uint64(x >> 136));
         r.baselineProven = uint8(x >> 200) != 0;
         r.aggregateDeadline = uint64(uint256(w[1]) >> 160);
-        (r.leader, r.openedBlock) = (_address(w[2], 0), uint64(uint256(w[2]) >> 160));
+        r.handOffs = uint8(uint256(w[1]) >> 240);
+        (r.leader, r.openedBlock) = (_address(w[2], 0), uint40(uint256(w[2]) >> 160));
+        r.handOffDeadline = uint40(uint256(w[2]) >> 200);
         (r.submissionsDigest, r.randaoSeed, r.tieSeed) = (w[3], w[4], w[5]);
         (r.globalModelCommitment, r.testSetCommitment, r.baselineCorrect) = (w[6], w[7], uint256(w[8]));
         (r.newModelCommitment, r.newGlobalCorrect, r.blockHash) = (w[9], uint256(w[10]), w[11]);
@@ -242,6 +244,7 @@ contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
         v.leader = _address(w[2], 0);
         v.aggregating = uint8(uint256(w[0])) == uint8(IZKPoT.RoundStatus.LeaderSelected)
             && block.timestamp < uint64(uint256(w[1]) >> 160);
+        v.handOffsOpen = _handOffsOpen(w);
         v.handOffs = uint8(uint256(w[1]) >> 240);
         HandOff memory own = _handOff(taskId, round, v.leader, w);
         (v.leaderModel, v.leaderCorrect) = (own.modelCommitment, own.correct);
@@ -251,7 +254,80 @@ contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
         }
     }
 
+    /// @inheritdoc IZKPoTLens
+    function handOffsOpen(uint256 taskId, uint256 round) external view returns (bool) {
+        (, bytes32[] memory w) = _roundWords(taskId, round, 3);
+        return _handOffsOpen(w);
+    }
+
+    /// @inheritdoc IZKPoTLens
+    function checkIncluded(uint256 taskId, uint256 round, address[] calldata included) external view {
+        (, bytes32[] memory w) = _roundWords(taskId, round, 3);
+        if (_policy(taskId) == IZKPoT.AggregationPolicy.LEADER_MODEL) {
+            if (included.length > 0) revert IZKPoT.InclusionNotAllowed();
+            return;
+        }
+        // FedAvg waits for the hand-off window: every participant had its chance to hand off.
+        if (_handOffsOpen(w)) revert IZKPoT.HandOffsOpen();
+        address previous = address(0);
+        for (uint256 i = 0; i < included.length; ++i) {
+            address a = included[i];
+            if (a <= previous) revert IZKPoT.IncludedNotAscending();
+            if (!_handedOffTo(_word1(taskId, round, a), w)) revert IZKPoT.NotHandedOff(a);
+            previous = a;
+        }
+    }
+
+    /// @inheritdoc IZKPoTLens
+    function earners(uint256 taskId, uint256 round)
+        external
+        view
+        returns (address[] memory accounts, uint256[] memory corrects)
+    {
+        (, bytes32[] memory w) = _roundWords(taskId, round, 3);
+        address leader = _address(w[2], 0);
+        // Under LEADER_MODEL nothing is handed off for use: the leader alone earns.
+        bool fedAvg = _policy(taskId) == IZKPoT.AggregationPolicy.FEDAVG;
+        accounts = new address[](_MAX_SUBMISSIONS_PER_ROUND);
+        corrects = new uint256[](_MAX_SUBMISSIONS_PER_ROUND);
+        accounts[0] = leader;
+        uint256 n = 1;
+        for (address a = _address(w[1], 0); a != _END && a != address(0);) {
+            uint256 x = _word1(taskId, round, a);
+            if (a == leader) {
+                corrects[0] = uint32(x >> 48);
+            } else if (fedAvg && _handedOffTo(x, w)) {
+                (accounts[n], corrects[n]) = (a, uint32(x >> 48));
+                ++n;
+            }
+            a = address(uint160(x >> 80));
+        }
+        assembly ("memory-safe") {
+            mstore(accounts, n)
+            mstore(corrects, n)
+        }
+    }
+
     // ------------------------------------------------------------ internals
+
+    function _policy(uint256 taskId) private view returns (IZKPoT.AggregationPolicy) {
+        return IZKPoT.AggregationPolicy(uint8(uint256(_core.extsload(bytes32(_rulesSlot(taskId)))) >> 184));
+    }
+
+    /// @dev Word 1 of `account`'s submission record (flags, count, next link, commit order).
+    function _word1(uint256 taskId, uint256 round, address account) private view returns (uint256) {
+        return uint256(_core.extsload(bytes32(_submissionSlot(taskId, round, account) + 1)));
+    }
+
+    /// @dev Round words 0..2 say the current leader's hand-off window is open: the round is
+    ///      in LeaderSelected, before the hand-off deadline, and fewer than all other
+    ///      admitted submitters (count - 1) handed off.
+    function _handOffsOpen(bytes32[] memory w) private view returns (bool) {
+        uint256 x = uint256(w[1]);
+        return uint8(uint256(w[0])) == uint8(IZKPoT.RoundStatus.LeaderSelected)
+            && block.timestamp < uint40(uint256(w[2]) >> 200)
+            && uint256(uint8(x >> 240)) + 1 < uint8(x >> 224);
+    }
 
     /// @dev `account`'s model, count, and whether it handed off to the current leader.
     function _handOff(uint256 taskId, uint256 round, address account, bytes32[] memory roundWords)

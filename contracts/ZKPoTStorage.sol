@@ -38,6 +38,7 @@ abstract contract ZKPoTStorage {
         uint64 revealDeadline; //                  72..135
         uint64 submitDeadline; //                 136..199
         bool baselineProven; //                   200..207
+        uint16 commits; //                        208..223 (commits so far: the next commit's order)
         // word 1: the admitted list and the current leader's hand-offs; non-zero from opening
         address head; //                     bits   0..159 (first admitted submitter, or _END)
         uint64 aggregateDeadline; //              160..223
@@ -46,7 +47,8 @@ abstract contract ZKPoTStorage {
         uint8 handOffs; //                        240..247 (hand-offs to the current leader)
         // word 2
         address leader; //                   bits   0..159
-        uint64 openedBlock; //                    160..223 (block number of openRound: log reads start here)
+        uint40 openedBlock; //                    160..199 (block number of openRound: log reads start here)
+        uint40 handOffDeadline; //                200..239 (the current leader's hand-off window ends)
         bytes32 submissionsDigest; //        word 3
         bytes32 randaoSeed; //               word 4
         bytes32 tieSeed; //                  word 5
@@ -76,6 +78,7 @@ abstract contract ZKPoTStorage {
         uint8 handoffEpoch; //                     40..47 (leaderEpoch it handed off in)
         uint32 correct; //                         48..79
         address next; //                           80..239 (next admitted submitter, or _END)
+        uint16 commitOrder; //                    240..255 (commits before this one in the round)
     }
 
     // slither-disable-start uninitialized-state ZKPoT writes these; ZKPoTLens only computes their slots

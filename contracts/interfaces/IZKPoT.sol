@@ -26,10 +26,12 @@ import {IAggregationVerifier} from "./IAggregationVerifier.sol";
 ///        (every input fixed at commit time: nothing in it can be ground afterwards).
 ///
 ///      Admission is by rank, never by arrival: a zero count is never admitted; a round
-///      holding `maxSubmissions` admits a new submission only when its count is strictly
-///      greater than the lowest admitted count, and that lowest submission (the first
-///      found at that count) is evicted: it stops counting for the leader, its model
-///      commitment is free again, it cannot hand off and earns nothing.
+///      holding `maxSubmissions` admits a new submission only when it ranks above the
+///      lowest admitted one -- a higher count, or an equal count committed earlier (commit
+///      order is recorded by {commit}, before anyone knows the test set) -- and that lowest
+///      submission (lowest count, latest commit among those) is evicted: it stops counting
+///      for the leader, its model commitment is free again, it cannot hand off and earns
+///      nothing. Accounts that commit after an honest one cannot push its equal score out.
 ///
 ///      Tie-break seed: `keccak256(abi.encode(randaoSeed, submissionsDigest))`, where
 ///      `randaoSeed` is `block.prevrandao` of the first admitted submission and the digest
@@ -40,11 +42,21 @@ import {IAggregationVerifier} from "./IAggregationVerifier.sol";
 ///      bias per colluding account, at the cost of not competing); on L2s whose
 ///      `prevrandao` is constant the seed is the digest alone, with that same bias.
 ///
+///      Hand-off window: {handOffModel} is open from leader selection for
+///      `aggregateDuration / 2` seconds (`handOffDeadline`, per leader); the leader cannot
+///      shorten it, it closes early only once every other admitted submitter handed off.
+///      A later hand-off reverts {HandOffWindowClosed}; under FEDAVG, {publishGlobalModel}
+///      and {IZKPoTAggregation-proveAggregation} revert {HandOffsOpen} while it is open, so
+///      the set of hand-offs the leader must account for is frozen before it proves.
+///
 ///      Rewards (tasks with a pool): the leader publishes the list of participants whose
 ///      models it aggregated; each must have handed its model off to it on chain. The
 ///      previous global model's count on this round's own chunks (the baseline) must be
-///      proven with {recordBaseline} before {finalise}. Only the leader and the included
-///      participants earn, by improvement over that baseline; see {IZKPoTRewards}.
+///      proven with {recordBaseline} before {finalise}. The earners are the leader and,
+///      under FEDAVG, every participant that handed off to it inside the window, whether
+///      the leader included or rejected its model (a rejection is not provable on chain,
+///      so it moves no reward); each earns by improvement over that baseline; see
+///      {IZKPoTRewards} and {IZKPoTLens-earners}.
 interface IZKPoT {
     // ------------------------------------------------------------------ types
 
@@ -156,6 +168,9 @@ interface IZKPoT {
     /// @param revealDeadline Reveal accepted in `[commitDeadline, revealDeadline)`.
     /// @param submitDeadline Submissions accepted after the reveal, before this.
     /// @param aggregateDeadline The current leader publishes before this.
+    /// @param handOffDeadline The current leader's hand-off window ends at this time (or earlier,
+    ///        once every other admitted submitter handed off to it).
+    /// @param handOffs How many admitted submitters handed off to the current leader.
     /// @param globalModelCID Global model the round starts from.
     /// @param globalModelCommitment Its commitment.
     /// @param baselineProven True once {recordBaseline} proved that model's count on this round's chunks.
@@ -180,6 +195,8 @@ interface IZKPoT {
         uint64 revealDeadline;
         uint64 submitDeadline;
         uint64 aggregateDeadline;
+        uint64 handOffDeadline;
+        uint256 handOffs;
         string globalModelCID;
         bytes32 globalModelCommitment;
         bool baselineProven;
@@ -329,7 +346,8 @@ interface IZKPoT {
     error AlreadySubmitted();
     /// @notice Thrown when a submission proves a zero count: it is never admitted.
     error ZeroCountSubmission();
-    /// @notice Thrown when a full round receives a count not strictly above its lowest admitted count.
+    /// @notice Thrown when a full round receives a submission that does not rank above its lowest
+    ///         admitted one: a lower count, or an equal count committed later.
     error ScoreNotAboveLowest();
     /// @notice Thrown when the number of proofs or instance vectors differs from chunksPerRound.
     error ProofCountMismatch();
@@ -361,6 +379,10 @@ interface IZKPoT {
     error NotVerifiedParticipant();
     /// @notice Thrown when the leader hands its model to itself.
     error LeaderCannotHandOff();
+    /// @notice Thrown when handing off after the current leader's hand-off window closed.
+    error HandOffWindowClosed();
+    /// @notice Thrown when a FEDAVG leader publishes while its hand-off window is still open.
+    error HandOffsOpen();
     /// @notice Thrown under LEADER_MODEL when the global model is not the leader's model.
     error GlobalModelMismatch();
     /// @notice Thrown under LEADER_MODEL when the leader lists included participants (nothing is shared).
@@ -521,12 +543,14 @@ interface IZKPoT {
     /// @param leader Leader.
     /// @param correct Its verified correct count.
     /// @param aggregateDeadline Its publishing deadline.
+    /// @param handOffDeadline End of its hand-off window (`aggregateDuration / 2` from now).
     event LeaderSelected(
         uint256 indexed taskId,
         uint256 indexed round,
         address indexed leader,
         uint256 correct,
-        uint64 aggregateDeadline
+        uint64 aggregateDeadline,
+        uint64 handOffDeadline
     );
 
     /// @notice Emitted when a leader missed its deadline and was passed over.
@@ -649,7 +673,8 @@ interface IZKPoT {
     /// @notice After the leader's deadline: passes it over for the next best, or closes empty.
     function replaceLeader(uint256 taskId, uint256 round) external;
 
-    /// @notice A verified participant records the CID of its model encrypted to the leader.
+    /// @notice A verified participant records the CID of its model encrypted to the leader,
+    ///         inside the leader's hand-off window (again, to replace it; the last one counts).
     function handOffModel(uint256 taskId, uint256 round, string calldata encryptedModelCID) external;
 
     /// @notice The leader publishes the new global model with one accuracy proof per chunk and

@@ -6,7 +6,9 @@ pragma solidity ^0.8.20;
 ///         publishing, the round's leader proves here that the new global model's
 ///         commitment is the weighted average of exactly its own model and the models it
 ///         lists as included, weighted by their verified correct counts; every other model
-///         handed off to it must be listed as rejected, with a reason. The public inputs are
+///         handed off to it must be listed as rejected, with a reason. It is accepted only
+///         once the leader's hand-off window has closed, so that set is final. A rejection
+///         moves no reward: every participant that handed off earns (see {IZKPoTLens-earners}). The public inputs are
 ///         rebuilt from the consensus contract's own records, never taken from the leader.
 ///         The consensus contract's {IZKPoT-publishGlobalModel} then requires that record
 ///         for the same included list and the commitment its accuracy proofs carry.
@@ -39,6 +41,9 @@ interface IZKPoTAggregation {
     error NotAggregatingRound();
     /// @notice Thrown when the sender is not the round's current leader.
     error NotRoundLeader();
+    /// @notice Thrown while the leader's hand-off window is open ({IZKPoTLens-handOffsOpen}):
+    ///         more hand-offs may still arrive, so none can be proven accounted for yet.
+    error HandOffsOpen();
     /// @notice Thrown when an included or rejected list is not in strictly ascending order.
     error NotAscending();
     /// @notice Thrown when a listed account did not hand its verified model off to this leader.

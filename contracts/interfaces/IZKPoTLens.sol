@@ -22,6 +22,7 @@ interface IZKPoTLens {
     /// @param aggregationVerifier The task's aggregation verifier (zero: aggregation not proven).
     /// @param leader The round's current leader.
     /// @param aggregating True while the round is in its aggregate phase (before the leader's deadline).
+    /// @param handOffsOpen True while the leader's hand-off window is open (see {handOffsOpen}).
     /// @param handOffs How many admitted participants handed their model off to `leader`.
     /// @param leaderModel The leader's model commitment (aggregation slot 0).
     /// @param leaderCorrect The leader's verified count (its weight).
@@ -30,6 +31,7 @@ interface IZKPoTLens {
         address aggregationVerifier;
         address leader;
         bool aggregating;
+        bool handOffsOpen;
         uint256 handOffs;
         bytes32 leaderModel;
         uint256 leaderCorrect;
@@ -83,4 +85,26 @@ interface IZKPoTLens {
         external
         view
         returns (AggregationView memory view_);
+
+    /// @notice Whether the round's current leader still takes hand-offs: it leads the round,
+    ///         its hand-off deadline has not passed, and some other admitted submitter has not
+    ///         handed off to it yet.
+    function handOffsOpen(uint256 taskId, uint256 round) external view returns (bool);
+
+    /// @notice Whether the round's leader may publish `included` now, else reverts with why:
+    ///         under LEADER_MODEL {IZKPoT-InclusionNotAllowed} for a non-empty list; under
+    ///         FEDAVG {IZKPoT-HandOffsOpen} while the hand-off window is open,
+    ///         {IZKPoT-IncludedNotAscending} unless `included` ascends strictly, and
+    ///         {IZKPoT-NotHandedOff} for the first account that is not admitted and handed off
+    ///         to the round's current leader. {IZKPoT-publishGlobalModel} calls it.
+    function checkIncluded(uint256 taskId, uint256 round, address[] calldata included) external view;
+
+    /// @notice Who earns a round's rewards and their verified counts: the leader first, then
+    ///         (FEDAVG only) every admitted submitter that handed off to it -- inside its
+    ///         hand-off window, the only time a hand-off is taken -- whether the leader
+    ///         included its model or rejected it. {IZKPoT-finalise} allocates to exactly these.
+    function earners(uint256 taskId, uint256 round)
+        external
+        view
+        returns (address[] memory accounts, uint256[] memory corrects);
 }

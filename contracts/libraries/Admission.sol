@@ -6,7 +6,8 @@ import {ZKPoTStorage} from "../ZKPoTStorage.sol";
 /// @title Admission
 /// @notice A round's admitted submitters: a singly linked list threaded through the
 ///         submission records (`next`), headed in the round's word 1 and ended by `END`.
-///         Admission is by rank: a full round only admits a count strictly above its lowest.
+///         Admission is by rank: a full round only admits a submission ranked above its
+///         lowest: a higher count, or an equal count committed earlier.
 library Admission {
     /// @dev ZKPoTStorage._END: the list's terminator.
     address internal constant END = address(1);
@@ -33,17 +34,25 @@ library Admission {
         else subs[previous].next = next;
     }
 
-    /// @notice The admitted submitter with the lowest count (the first found from the head)
-    ///         and the one before it (zero: it is the head); `lowest` is max for an empty list.
+    /// @notice A submission's rank: higher counts first, then earlier commits (a lower
+    ///        `commitOrder`), as one number; two submissions never rank equal unless more
+    ///        than 65,535 commits saturated the order.
+    function rank(uint256 correct, uint16 commitOrder) internal pure returns (uint256) {
+        return (correct << 16) | (type(uint16).max - commitOrder);
+    }
+
+    /// @notice The lowest-ranked admitted submitter (lowest count, latest commit among those),
+    ///         the one before it (zero: it is the head) and its {rank}; max for an empty list.
     function lowest(
         ZKPoTStorage.RoundRecord storage r,
         mapping(address => ZKPoTStorage.SubmissionRecord) storage subs
-    ) internal view returns (address account, address previous, uint256 count) {
-        count = type(uint256).max;
+    ) internal view returns (address account, address previous, uint256 key) {
+        key = type(uint256).max;
         address before = address(0);
         for (address a = r.head; a != END; a = subs[a].next) {
-            uint256 c = subs[a].correct;
-            if (c < count) (count, account, previous) = (c, a, before);
+            ZKPoTStorage.SubmissionRecord storage s = subs[a];
+            uint256 k = rank(s.correct, s.commitOrder);
+            if (k < key) (key, account, previous) = (k, a, before);
             before = a;
         }
     }

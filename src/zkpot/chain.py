@@ -152,7 +152,12 @@ _HINTS: dict[str, str] = {
     "AlreadyClaimed": "the reward was already paid",
     "TaskIsClosed": "the task is closed",
     "ZeroCountSubmission": "a model that classifies nothing correctly is never admitted",
-    "ScoreNotAboveLowest": "the round is full and this count does not beat its lowest admitted one",
+    "ScoreNotAboveLowest": "the round is full and this submission does not rank above its lowest "
+    "admitted one (a higher count, or an equal count committed earlier)",
+    "HandOffWindowClosed": "the leader's hand-off window closed (half its aggregate time, or "
+    "once everyone handed off); a late hand-off is refused and earns nothing",
+    "HandOffsOpen": "wait until the hand-off window closes (zkpot status shows when), then "
+    "aggregate what was handed off",
     "VkDigestMismatch": "pass the verifier's vkDigest() as the task's vk digest",
     "TooManyChunks": "use fewer chunks per round (MAX_CHUNKS_PER_ROUND)",
     "InvalidPhaseDuration": "every phase duration must be at least one second",
@@ -441,6 +446,11 @@ class RoundInfo:
     """From the rewards contract (zero before finalisation or without a pool)."""
     participant_pool: int
     total_improvement: int
+    hand_off_deadline: int = 0
+    """End of the current leader's hand-off window (``aggregateDuration / 2`` after its
+    selection); it closes earlier once every other admitted submitter handed off."""
+    hand_offs: int = 0
+    """Admitted submitters that handed their model off to the current leader."""
 
 
 @dataclass(frozen=True)
@@ -941,7 +951,18 @@ class ZKPoTClient:
             leader_reward=int(paid.leaderReward),
             participant_pool=int(paid.participantPool),
             total_improvement=int(paid.totalImprovement),
+            hand_off_deadline=int(r.handOffDeadline),
+            hand_offs=int(r.handOffs),
         )
+
+    def hand_offs_open(self, task_id: int, round_: int) -> bool:
+        """Whether the round's current leader still takes hand-offs.
+
+        The window is open before ``hand_off_deadline`` while some admitted submitter has
+        not handed off yet. A FedAvg leader can neither prove its aggregation nor publish
+        until it closes.
+        """
+        return bool(_call("handOffsOpen", lambda: self.lens.handOffsOpen(task_id, round_)))
 
     def phase(self, task_id: int, round_: int) -> Phase:
         """The round's phase at the current block time."""

@@ -373,6 +373,9 @@ def _round(
     for person in submitted:
         if person is not leader:
             person.send_model(task_id, round_)
+    if client.hand_offs_open(task_id, round_):
+        # Someone admitted did not hand off: the leader waits out the hand-off window.
+        _advance_clock(client.round(task_id, round_).hand_off_deadline)
     result = aggregate_and_publish(leader, task_id, round_)
     client.finalise(task_id, round_, sender=publisher)
     # The model evaluated is the one the chain commits to (next round's participants

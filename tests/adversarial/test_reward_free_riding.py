@@ -1,12 +1,14 @@
 # ruff: noqa: F811 - pytest fixtures imported from chain_fixtures are parameters here
 """Free riders claim rewards without contributing a better model.
 
-Before: any hand-off of any non-empty string earned the same share as a real model,
-and improvement was measured against the previous global model's count on the
+Before: improvement was measured against the previous global model's count on the
 *previous* round's test set, so a copy of the public global model earned whenever the
-new test set was easier. Now only the leader and the participants the leader lists
-as included (each must have handed off to it on chain) earn, and improvement is
-measured against the previous global model proven on the round's own chunks.
+new test set was easier. Now improvement is measured against the previous global model
+proven on the round's own chunks, and only the leader and the participants that handed
+their model off to it inside its hand-off window earn (issue 17: whether the leader
+included the model or rejected it, since a rejection is not provable on chain). A share
+is by the proven count of the model committed before the test set was known, so a junk
+hand-off earns what that proven model earns, never more, and no hand-off earns nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from adversarial.chain_fixtures import (  # noqa: F401 - fixtures are found by n
     to_leader_selection,
     token,
     verifier,
+    warp,
 )
 from zkpot.chain import AggregationPolicy, ZKPoTClient
 
@@ -58,7 +61,7 @@ def _lead(client: ZKPoTClient, task: int, round_: int, members: dict[Any, str], 
     return next(a for a in members if a.address == leader)
 
 
-def test_junk_hand_off_by_a_non_included_participant_earns_nothing(
+def test_a_junk_hand_off_earns_its_proven_share_and_no_hand_off_earns_nothing(
     client: ZKPoTClient,
     kit: ProofKit,
     make_task: Callable[..., int],
@@ -68,8 +71,8 @@ def test_junk_hand_off_by_a_non_included_participant_earns_nothing(
     sybils: list[Any],
 ) -> None:
     rewards = client.rewards
-    alice, bob, mallory = honest[0], honest[1], sybils[0]
-    members = {alice: "a", bob: "b", mallory: "c"}
+    alice, bob, mallory, idle = honest[0], honest[1], sybils[0], honest[2]
+    members = {alice: "a", bob: "b", mallory: "c", idle: "k6"}
     task = _rewarded(make_task, kit, token, list(members))
     round_ = open_and_commit(client, kit, task, "s1", members, publisher)
     for account, model in members.items():
@@ -78,18 +81,30 @@ def test_junk_hand_off_by_a_non_included_participant_earns_nothing(
     client.hand_off_model(task, round_, "bafy-bob-sealed-model", bob)
     # Mallory hands off junk (no model behind the CID); the leader cannot use it.
     client.hand_off_model(task, round_, "junk", mallory)
+    # Idle never hands off: the leader waits out the window, then publishes.
+    warp(client.round(task, round_).hand_off_deadline)
     client.publish_global_model(
         task, round_, "bafy-g", kit.proofs[("a", "s1")], alice, included=[bob.address]
     )
     client.record_baseline(task, round_, kit.proofs[("k1", "s1")], publisher)
     client.finalise(task, round_, publisher)
-    assert rewards.improvementOf(task, round_, mallory.address) == 0
-    assert client.claimable(task, round_, mallory.address) == 0
-    with ape.reverts(rewards.NothingToClaim):
-        rewards.claim(task, round_, sender=mallory)
     baseline = kit.correct("k1", "s1")
+    # The junk earns what mallory's proven model (c) earns, as if it had been included:
+    # no more than an honest hand-off of the same model.
+    assert rewards.improvementOf(task, round_, mallory.address) == kit.correct("c", "s1") - baseline
     assert rewards.improvementOf(task, round_, bob.address) == kit.correct("b", "s1") - baseline
+    pot = PER_ROUND - PER_ROUND * LEADER_BPS // 10_000
+    total = sum(kit.correct(m, "s1") - baseline for m in ("a", "b", "c"))
+    share = pot * (kit.correct("c", "s1") - baseline) // total
+    assert client.claimable(task, round_, mallory.address) == share
     assert client.claim(task, round_, bob) > 0
+    # A participant that never handed off earns nothing, however good its proven model
+    # (k6 beats the baseline: 2 > 1).
+    assert kit.correct("k6", "s1") > baseline
+    assert rewards.improvementOf(task, round_, idle.address) == 0
+    assert client.claimable(task, round_, idle.address) == 0
+    with ape.reverts(rewards.NothingToClaim):
+        rewards.claim(task, round_, sender=idle)
 
 
 def test_leader_cannot_list_a_participant_that_never_handed_off(
@@ -111,6 +126,7 @@ def test_leader_cannot_list_a_participant_that_never_handed_off(
     leader = _lead(client, task, round_, members, publisher)
     assert leader == alice
     client.hand_off_model(task, round_, "bafy-bob", bob)
+    warp(client.round(task, round_).hand_off_deadline)  # mallory never hands off
     proofs = kit.proofs[("a", "s1")]
     # A colluding leader pads the list with an account that handed nothing off.
     with ape.reverts(zkpot.NotHandedOff, account=mallory.address):

@@ -12,6 +12,7 @@ from eth_utils.crypto import keccak
 from proof_kit import ProofKit
 from zkpot_helpers import (
     joined_task,
+    now,
     open_and_commit,
     raw_publish,
     raw_submit,
@@ -682,10 +683,24 @@ def test_a_hand_off_to_a_passed_over_leader_does_not_count_for_the_next(
     record = client.submission(task, round_, third.address)
     assert (record.handoff_leader, record.encrypted_model_cid) == (first.address, "bafy-enc-1")
     own = kit.proofs[(members[second], "s1")]
+    # The new leader has a hand-off window of its own, which it cannot cut short.
+    info = client.round(task, round_)
+    assert info.hand_offs == 0 and info.hand_off_deadline > now()
+    assert client.hand_offs_open(task, round_)
+    with ape.reverts(zkpot.HandOffsOpen):
+        raw_publish(zkpot, task, round_, "bafy-global", own, second, included=[])
+    snapshot = ape.chain.snapshot()
+    warp(info.hand_off_deadline)
     with ape.reverts(zkpot.NotHandedOff, account=third.address):
         raw_publish(zkpot, task, round_, "bafy-global", own, second, included=[third.address])
+    ape.chain.restore(snapshot)
     zkpot.handOffModel(task, round_, "bafy-enc-2", sender=third)
     record = client.submission(task, round_, third.address)
     assert (record.handoff_leader, record.encrypted_model_cid) == (second.address, "bafy-enc-2")
+    # first (passed over, still admitted) may hand off too; it does not, so the window
+    # stays open until its deadline.
+    assert client.hand_offs_open(task, round_)
+    warp(info.hand_off_deadline)
+    assert not client.hand_offs_open(task, round_)
     raw_publish(zkpot, task, round_, "bafy-global", own, second, included=[third.address])
     assert client.round(task, round_).included == (third.address,)

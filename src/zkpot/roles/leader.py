@@ -11,7 +11,9 @@ is any model that cannot be fetched, opened or parsed: each such model is a reco
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -156,11 +158,59 @@ def own_payload(leader: Participant, task_id: int, round_: int) -> ModelPayload:
     return ModelPayload(state, extras={BLINDING: np.asarray(blinding, dtype=np.int64)})
 
 
-def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> AggregationResult:
+def handed_off(leader: Participant, task_id: int, round_: int) -> list[str]:
+    """The admitted submitters that handed their model off to the round's current leader."""
+    client = leader.session.client
+    lens = client.lens
+    return sorted(
+        (
+            str(a)
+            for a in client.round(task_id, round_).submitters
+            if int(str(lens.getSubmission(task_id, round_, a).handoffLeader), 16) != 0
+        ),
+        key=lambda a: int(a, 16),
+    )
+
+
+def wait_for_hand_offs(
+    leader: Participant, task_id: int, round_: int, wait_seconds: float = 0.0
+) -> None:
+    """Return once the leader's hand-off window has closed, waiting up to ``wait_seconds``.
+
+    A FedAvg leader can neither prove its aggregation nor publish while hand-offs may still
+    arrive (the contract reverts ``HandOffsOpen``): the set it must account for is final
+    only then. Raises a :class:`ChainError` that says when the window closes.
+    """
+    client = leader.session.client
+    give_up = time.monotonic() + max(0.0, wait_seconds)
+    announced = False
+    while client.hand_offs_open(task_id, round_):
+        info = client.round(task_id, round_)
+        closes = datetime.fromtimestamp(info.hand_off_deadline, tz=UTC)
+        others = max(0, len(info.submitters) - 1)
+        when = f"{closes:%Y-%m-%d %H:%M:%S} UTC ({info.hand_offs} of {others} handed off)"
+        if time.monotonic() >= give_up:
+            raise ChainError(
+                f"Hand-offs to the leader of task {task_id} round {round_} are open until {when}",
+                "run `zkpot aggregate` again once it closes (it closes early once every "
+                "other admitted submitter has handed off)",
+            )
+        if not announced:
+            leader.progress(f"{leader.name}: waiting for the hand-off window to close at {when}")
+            announced = True
+        time.sleep(min(5.0, max(0.1, give_up - time.monotonic())))
+
+
+def aggregate_and_publish(
+    leader: Participant, task_id: int, round_: int, wait_seconds: float = 0.0
+) -> AggregationResult:
     """Aggregate the round's verified models, prove the result, and publish it on chain.
 
-    Resumable: the aggregated model and its proofs are kept in the leader's
-    directory, and a crash after publishing is detected from the chain.
+    Under FedAvg it first waits (up to ``wait_seconds``) for the hand-off window to close,
+    then aggregates exactly what was handed off in it. Resumable: the aggregated model and
+    its proofs are kept in the leader's directory with the hand-off set they account for
+    (a run that finds another set on chain collects again instead of resending a proof the
+    contract would refuse), and a crash after publishing is detected from the chain.
     """
     session = leader.session
     client = session.client
@@ -175,15 +225,28 @@ def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> Agg
     _, document = session.task(task_id)
     artifacts = session.circuit(document)
     arch = document.arch
+    fedavg = document.policy == "fedavg"
+    if fedavg:
+        wait_for_hand_offs(leader, task_id, round_, wait_seconds)
+    handed = handed_off(leader, task_id, round_) if fedavg else []
     workdir = leader.home / "leader" / key_dir(task_key(session, task_id)) / f"round-{round_}"
     workdir.mkdir(parents=True, exist_ok=True)
     model_file = workdir / "global.zkpt"
     used: list[str] = []
     rejected: list[Rejection] = []
-    # Which models were used and which refused (and why), kept for a resumed run.
+    # Which models were used and which refused (and why), and which hand-offs the chain
+    # held when they were collected, kept for a resumed run.
     record_file = workdir / "aggregation.json"
     proven: AggregationProof | None = None
     proof_file = workdir / "aggregate-proof.json"
+    if model_file.is_file() and _recorded_hand_offs(record_file) != handed:
+        # Collected against another hand-off set (an older run, or one from before the
+        # window closed): its proof would not account for the chain's set. Start over.
+        leader.progress(
+            f"{leader.name}: the hand-offs changed since the last run; collecting again"
+        )
+        for stale in [model_file, record_file, proof_file, *workdir.glob("global-*")]:
+            stale.unlink(missing_ok=True)
     if model_file.is_file():
         payload = decode_model(model_file.read_bytes(), architecture=document.architecture)
         global_model = load_into(build_model(arch), payload.state)
@@ -214,7 +277,10 @@ def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> Agg
             strategy = _strategy(document.policy, weighting)
             state = strategy.aggregate(updates, leader=leader.address)
             global_model = load_into(build_model(arch), state)
-        write_json(record_file, {"used": used, "rejected": [r.to_json() for r in rejected]})
+        write_json(
+            record_file,
+            {"used": used, "rejected": [r.to_json() for r in rejected], "handed_off": handed},
+        )
         model_file.write_bytes(model_bytes(global_model, arch, blinding))
     aggregation_gas = 0
     if proven is not None:
@@ -263,6 +329,14 @@ def aggregate_and_publish(leader: Participant, task_id: int, round_: int) -> Agg
         aggregation_prove_seconds=0.0 if proven is None else proven.prove_seconds,
         aggregation_gas=aggregation_gas,
     )
+
+
+def _recorded_hand_offs(record_file: Path) -> list[str] | None:
+    """The hand-off set a saved aggregation was collected against (``None``: unknown)."""
+    if not record_file.is_file():
+        return None
+    recorded = json.loads(record_file.read_text()).get("handed_off")
+    return None if recorded is None else [str(a) for a in recorded]
 
 
 def prove_aggregate(

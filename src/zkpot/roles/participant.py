@@ -396,6 +396,13 @@ class Participant:
         chain_record = self._chain_submission(task_id, round_)
         if chain_record.encrypted_model_cid and chain_record.handoff_leader == info.leader:
             return self.state.mark_handed_off(key, round_, cid=chain_record.encrypted_model_cid)
+        if not self.session.client.hand_offs_open(task_id, round_):
+            raise ChainError(
+                f"The hand-off window of task {task_id} round {round_} has closed "
+                f"(at {info.hand_off_deadline}, or when every other submitter had handed off)",
+                "a late hand-off is refused and earns nothing; hand off within "
+                "aggregateDuration / 2 of the leader's selection next round",
+            )
         leader_key = self.session.client.participant_key(task_id, info.leader)
         if leader_key is None:
             raise ChainError("The leader has no published encryption key", "wait and retry")

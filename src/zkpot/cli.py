@@ -633,6 +633,59 @@ def task_create(
     click.echo(f"task {task_id} created")
 
 
+@task.command("list")
+@chain_options
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable output.")
+@friendly_errors
+def task_list(network: str, contract: str | None, ipfs_url: str | None, as_json: bool) -> None:
+    """Anyone: list every task on the contract (name, backend, rounds, blocks, state).
+
+    A task whose document cannot be read is listed with the reason: a publisher's bad
+    document never hides the other tasks.
+    """
+    with _session(network, contract, ipfs_url) as session:
+        rows = [_task_row(session, t) for t in range(session.client.task_count())]
+
+    def text() -> None:
+        if not rows:
+            click.echo("no tasks on this contract yet (`zkpot task create` makes one)")
+        for r in rows:
+            state = "closed" if r["closed"] else "open"
+            if r["error"]:
+                click.echo(f"task {r['task']}: {state}, {r['rounds']} round(s), "
+                           f"{r['blocks']} block(s); document unreadable: {r['error']}")
+                continue
+            keys = ", INSECURE single-party keys" if r["insecure_keys"] else ""
+            click.echo(f"task {r['task']}: {r['name']} ({r['backend']} {r['architecture']}, "
+                       f"{r['samples_per_round']} samples a round{keys}), {state}, "
+                       f"{r['rounds']} round(s), {r['blocks']} block(s), "
+                       f"publisher {r['publisher']}")
+
+    _emit(rows, as_json, text)
+
+
+def _task_row(session: Any, task_id: int) -> dict[str, Any]:
+    from zkpot.roles.common import TaskDocument
+
+    state = session.client.task_state(task_id)
+    row: dict[str, Any] = {
+        "task": task_id, "publisher": state.publisher, "closed": state.closed,
+        "rounds": state.round_count, "blocks": state.block_count, "error": None,
+    }
+    try:
+        spec_cid = session.client.lens.taskConfig(task_id).specCID
+        document = TaskDocument.from_json(session.storage.cat_json(spec_cid))
+    except ZkpotError as error:
+        return {**row, "error": error.message}
+    return {
+        **row, "name": document.name, "backend": document.circuit.backend,
+        "architecture": document.architecture, "circuit_id": document.circuit.circuit_id,
+        "samples_per_round": document.samples_per_proof * document.chunks_per_round,
+        "policy": document.policy, "insecure_keys": document.circuit.insecure_srs,
+        "public_pool": document.public_pool,
+    }
+
+
 @cli.group("round")
 def round_() -> None:
     """Publisher and anyone: open, reveal, select the leader, finalise."""

@@ -106,6 +106,45 @@ def test_status_text_shows_the_same(world: World, played: Played) -> None:
     assert f"block 0x{played.block_hash.hex()}" in text
 
 
+# -- task list --------------------------------------------------------------------------------
+
+
+def test_task_list_shows_every_task_and_survives_a_crafted_document(
+    world: World, played: Played
+) -> None:
+    """A publisher's task whose document is not a task document (bytes on IPFS, valid CID)
+    is listed with the reason; it neither fails the command nor hides the other tasks."""
+    from ape import accounts
+
+    from zkpot.chain import TaskSpec
+
+    client = world.session.client
+    config = client.lens.taskConfig(played.task_id)
+    junk = world.session.storage.add(b"not a task document", name="junk.json")
+    crafted = client.create_task(TaskSpec(
+        circuit_id=bytes(config.circuitId), verifier=str(config.verifier),
+        vk_digest=bytes(config.vkDigest), chunks_per_round=1, spec_cid=junk,
+        initial_model_cid=config.initialModelCID,
+        initial_model_commitment=bytes(config.initialModelCommitment)),
+        sender=accounts.test_accounts[0])
+
+    result = invoke("task", "list", "--json", world=world)
+    assert result.exit_code == 0, result.stderr
+    rows = {row["task"]: row for row in json.loads(result.stdout)}
+    assert len(rows) == client.task_count() and crafted in rows
+    ours = rows[played.task_id]
+    assert ours["error"] is None and ours["rounds"] == 1 and ours["blocks"] == 1
+    assert ours["samples_per_round"] == 16 and ours["backend"] == tiny_options().backend
+    assert ours["architecture"] == tiny_options().architecture
+    assert ours["circuit_id"] == bytes(config.circuitId).hex()
+    assert rows[crafted]["error"] and rows[crafted]["rounds"] == 0
+
+    text = invoke("task", "list", world=world)
+    assert text.exit_code == 0, text.stderr
+    assert f"task {played.task_id}: " in text.stdout and "1 round(s), 1 block(s)" in text.stdout
+    assert f"task {crafted}: open, 0 round(s), 0 block(s); document unreadable" in text.stdout
+
+
 # -- --version --------------------------------------------------------------------------------
 
 

@@ -766,12 +766,44 @@ def _round_call(name: str, method: str, doc: str, describe: Callable[[Any], str]
         from zkpot.roles.common import resolve_account
 
         with _session(network, contract, ipfs_url) as session:
-            call = getattr(session.client, method)
-            result = call(task_id, round_no, sender=resolve_account(account))
-        click.echo(describe(result))
+            done = _round_done(session.client, task_id, round_no, method)
+            if done is None:
+                call = getattr(session.client, method)
+                result = call(task_id, round_no, sender=resolve_account(account))
+        click.echo(describe(result) if done is None else done)
 
     command.__doc__ = doc
     round_.command(name)(command)
+
+
+def _round_done(client: Any, task_id: int, round_no: int, method: str) -> str | None:
+    """Refuse an unknown task or round in one sentence; say so when ``method``'s work is done.
+
+    Finalising a finalised round is not an error (the block is there); selecting a leader
+    for a round that has one, or has closed, says what the round holds instead of the
+    contract's revert name.
+    """
+    from zkpot.chain import RoundStatus
+
+    if task_id < 0 or task_id >= client.task_count():
+        raise ChainError(f"Task {task_id} does not exist on this contract",
+                         "list the tasks with `zkpot task list` or check --contract")
+    rounds = client.task_state(task_id).round_count
+    if round_no < 0 or round_no >= rounds:
+        raise ChainError(
+            f"Round {round_no} of task {task_id} does not exist yet (the task has {rounds} "
+            f"round{'s' if rounds != 1 else ''})",
+            f"wait for the publisher to open it (`zkpot status --task {task_id}`)")
+    info = client.round(task_id, round_no)
+    where = f"task {task_id} round {round_no}"
+    if info.status == RoundStatus.FINALISED:
+        return f"{where} is already finalised: block 0x{info.block_hash.hex()}"
+    if info.status == RoundStatus.CLOSED_EMPTY:
+        return f"{where} closed empty (no valid submission): nothing to do"
+    if method == "select_leader" and info.status in (RoundStatus.LEADER_SELECTED,
+                                                     RoundStatus.PUBLISHED):
+        return f"{where} already has its leader: {info.leader}"
+    return None
 
 
 _round_call(

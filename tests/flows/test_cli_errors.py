@@ -210,3 +210,36 @@ def test_an_aggregation_the_task_cannot_prove_is_refused_before_any_work(
     result = invoke("task", "create", *args, world=world)
     assert_one_sentence(result, fragment)
     assert_no_call_trace(result)
+
+
+# -- unknown tasks and rounds: one sentence naming them, never raw revert bytes -------------
+
+
+@pytest.mark.parametrize(
+    ("command", "where"),
+    [
+        (["join"], "task"),
+        (["commit", "--round", "0"], "task"),
+        (["train", "--round", "0"], "task"),
+        (["train", "--round", "5"], "round"),
+        (["commit", "--round", "5"], "round"),
+        (["prove", "--round", "5"], "round"),
+        (["status"], "task"),
+    ],
+)
+def test_an_unknown_task_or_round_is_named_in_one_sentence(
+    command: list[str], where: str, world: World, open_round: tuple[int, int]
+) -> None:
+    task_id, _ = open_round
+    missing = 9 if where == "task" else task_id
+    args = [*command, "--task", str(missing)]
+    if command[0] != "status":
+        args += ["--name", "stranger", "--account", "test:7"]
+    result = invoke(*args, world=world)
+    assert_one_sentence(result)
+    line = result.stderr.strip()
+    assert "0x" not in line and "run train first" not in line, line
+    if where == "task":
+        assert "Task 9 does not exist" in line, line
+    else:
+        assert "Round 5" in line and "does not exist" in line, line

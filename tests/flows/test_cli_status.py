@@ -145,6 +145,26 @@ def test_task_list_shows_every_task_and_survives_a_crafted_document(
     assert f"task {crafted}: open, 0 round(s), 0 block(s); document unreadable" in text.stdout
 
 
+def test_round_commands_on_a_finalised_or_unknown_round_say_so(
+    world: World, played: Played
+) -> None:
+    """Finalising twice is not an error (the block is there); an unknown round is one
+    sentence naming it, never the contract's raw revert."""
+    from .test_cli import assert_one_sentence
+
+    for command in ("finalise", "select", "replace-leader"):
+        again = invoke("round", command, "--task", str(played.task_id), "--round", "0",
+                       world=world)
+        assert again.exit_code == 0, again.stderr
+        assert again.stdout.strip() == (f"task {played.task_id} round 0 is already finalised: "
+                                        f"block 0x{played.block_hash.hex()}")
+    unknown = invoke("round", "finalise", "--task", str(played.task_id), "--round", "7",
+                     world=world)
+    assert_one_sentence(unknown, f"Round 7 of task {played.task_id} does not exist yet")
+    no_task = invoke("round", "select", "--task", "99", "--round", "0", world=world)
+    assert_one_sentence(no_task, "Task 99 does not exist")
+
+
 # -- --version --------------------------------------------------------------------------------
 
 

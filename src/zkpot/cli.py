@@ -190,8 +190,28 @@ class _Steps:
 # -- shared options ----------------------------------------------------------------------
 
 
+_insecure_keys = {"allowed": False}
+"""Set by ``--allow-insecure-single-party-keys`` on the command being run."""
+
+
+def _remember_insecure_keys(_ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    _insecure_keys["allowed"] = bool(value)
+    return bool(value)
+
+
 def chain_options(func: F) -> F:
-    """``--network``, ``--contract`` and ``--ipfs-url``."""
+    """``--network``, ``--contract``, ``--ipfs-url`` and ``--allow-insecure-single-party-keys``.
+
+    The flag reaches every role through :func:`_session` (not a parameter of each command):
+    :mod:`zkpot.roles.keytrust` refuses INSECURE keys off a local devnet without it.
+    """
+    func = click.option(
+        "--allow-insecure-single-party-keys", is_flag=True, expose_value=False,
+        callback=_remember_insecure_keys,
+        help="Accept a task whose proving keys are INSECURE (one party made them and can "
+        "forge proofs) on a chain that is not a local devnet (chain id 31337 or 1337). "
+        "Never for anything of value.",
+    )(func)
     func = click.option(
         "--ipfs-url", default=None, help="IPFS RPC API base URL (default: the local node)."
     )(func)
@@ -259,7 +279,8 @@ def _session(
             )
         env_srs = os.environ.get("ZKPOT_SRS")
         session = Session(client=client, storage=storage,
-                          srs=srs or (Path(env_srs) if env_srs else None))
+                          srs=srs or (Path(env_srs) if env_srs else None),
+                          allow_insecure_keys=_insecure_keys["allowed"])
         if steps is not None:
             session.progress, session.meter = steps, steps.meter
         yield session
@@ -964,6 +985,15 @@ _step_command("send-model", "Participant: seal the model to the leader and post 
 
 @cli.command()
 @participant_options
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="FedAvg: seconds to wait for the hand-off window to close (half the leader's time, "
+    "or until everyone handed off) before giving up; 0 says when it closes and stops.",
+)
 @friendly_errors
 def aggregate(
     network: str,
@@ -973,8 +1003,13 @@ def aggregate(
     account: str,
     task_id: int,
     round_no: int,
+    wait_seconds: float,
 ) -> None:
-    """Leader: aggregate the verified models, prove the result, publish it."""
+    """Leader: aggregate the verified models, prove the result, publish it.
+
+    Under FedAvg only once the hand-off window has closed: every model handed off in it is
+    then accounted for (included, or rejected with a reason; either way it earns).
+    """
     from zkpot.roles.leader import aggregate_and_publish
 
     with _participant(network, contract, ipfs_url, name, account) as me:
@@ -983,7 +1018,7 @@ def aggregate(
             # Every participant may run it; only the leader aggregates (README walk).
             click.echo(f"{name} is not the round's leader ({leader} is): nothing to aggregate")
             return
-        result = aggregate_and_publish(me, task_id, round_no)
+        result = aggregate_and_publish(me, task_id, round_no, wait_seconds=wait_seconds)
     click.echo(
         f"published global model {result.global_model_cid} ({result.global_correct} correct)"
     )
@@ -1334,7 +1369,13 @@ def circuit_setup(
     from zkpot.data import load_digits
     from zkpot.models import architecture_by_name, build_model
     from zkpot.proving import pipeline
-    from zkpot.proving.backend import Circuit, load_circuit, setup_circuit
+    from zkpot.proving.backend import (
+        Circuit,
+        keys_from,
+        load_circuit,
+        setup_circuit,
+        srs_identity,
+    )
     from zkpot.proving.circuit import CircuitSpec, TestBatch
 
     if srs_sha256 is not None and srs_path is None:
@@ -1342,14 +1383,14 @@ def circuit_setup(
     arch = architecture_by_name(architecture)
     spec = CircuitSpec(arch, samples=samples, backend=cast("BackendName", backend))
     directory = (zk_dir or pipeline.default_zk_dir()) / spec.short_id
+    # The phase-1 file is checked against a known or given hash before anything else.
+    srs_hash = None if srs_path is None else srs_identity(backend, srs_path, srs_sha256)
     artifacts: Circuit | None = None
     if not force:
         try:
             artifacts = load_circuit(directory)
             artifacts.require_keys()
-            if artifacts.insecure != (srs_path is None) or (
-                srs_sha256 is not None and artifacts.srs_hash != srs_sha256.lower()
-            ):
+            if not keys_from(artifacts, srs_hash):
                 artifacts = None  # built with another phase-1 file: rebuild
         except ZkpotError:
             artifacts = None
@@ -1439,6 +1480,7 @@ def circuit_fetch(
             meter=steps.meter,
             max_bytes=max_mb * limits.MIB if max_mb else limits.ARTIFACT_CAP,
         )
+        session.check_circuit_keys(fetched.circuit, f"Task {task_id}")
         steps("checking the verifying key against the task's verifier on chain")
         check_verifier(session, task_id, document, fetched.circuit)
     data = {

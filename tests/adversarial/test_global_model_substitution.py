@@ -23,6 +23,7 @@ from flows.conftest import TINY, World, advance_to, tiny_options
 from zkpot import cli as cli_module
 from zkpot.cli import cli
 from zkpot.models import architecture_by_name, build_model
+from zkpot.roles import keytrust
 from zkpot.roles import leader as leader_module
 from zkpot.roles import publisher as pub
 from zkpot.roles.common import GlobalModelMismatchError, fetch_global_model
@@ -81,8 +82,10 @@ def _train_cli(
 
 def _assert_one_sentence(result: Any, *fragments: str) -> None:
     assert result.exit_code != 0
-    # Progress lines are indented; the error is exactly one line of its own.
-    lines = [line for line in result.stderr.splitlines() if line.strip() and line[0] != " "]
+    # Progress lines are indented, the INSECURE-keys warning has its own line; the error
+    # is exactly one line of its own.
+    lines = [line for line in result.stderr.splitlines() if line.strip() and line[0] != " "
+             and not line.startswith(keytrust.WARNING_PREFIX)]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ") and lines[0].endswith(".")
     assert "Traceback" not in result.stderr + result.stdout

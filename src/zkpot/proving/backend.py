@@ -182,8 +182,12 @@ class Circuit(ABC):
         raise ProvingError(f"The {self.backend} backend cannot prove aggregation",
                            "create the task with --backend groth16 to prove aggregation")
 
-    def setup_aggregation(self, slots: int, srs_path: Path | None = None) -> AggregationCircuit:
-        """Compile and key the K-slot aggregation circuit beside this one (publisher)."""
+    def setup_aggregation(self, slots: int, srs_path: Path | None = None,
+                          srs_sha256: str | None = None) -> AggregationCircuit:
+        """Compile and key the K-slot aggregation circuit beside this one (publisher).
+
+        ``srs_path``/``srs_sha256`` as for :func:`setup_circuit`.
+        """
         return self.aggregation(slots)
 
     def external_files(self) -> dict[str, str]:
@@ -248,6 +252,44 @@ def load_circuit(directory: Path) -> Circuit:
         return Groth16Circuit.load(directory)
     raise ProvingError(f"Unknown proving backend {backend!r} in {directory}",
                        "use a zkpot that knows it, or rebuild the circuit")
+
+
+def srs_identity(backend: str, srs_path: Path, srs_sha256: str | None) -> str:
+    """The hash a circuit set up from ``srs_path`` records as its ``srs_hash``, checked first.
+
+    Groth16: the powers of tau's BLAKE2b-512, which must be the public ceremony's for its
+    power, the development file's, or ``srs_sha256`` (:func:`ceremony.check_ptau`). EZKL:
+    the SRS's SHA-256, which must equal ``srs_sha256`` (there is no table of public EZKL
+    SRS hashes, so it is required). A :class:`ProvingError` for any other file: a file
+    that no hash vouches for is never used, and keys made from another file are never
+    reused for it (compare this with :attr:`Circuit.srs_hash`).
+    """
+    if backend == "groth16":
+        from zkpot.proving.groth16 import ceremony
+
+        return ceremony.check_ptau(srs_path, srs_sha256).blake2b
+    if srs_sha256 is None:
+        raise ProvingError(f"The SRS file {srs_path} needs its published hash",
+                           "pass the ceremony file's published SHA-256 with --srs-hash")
+    if not srs_path.is_file():
+        raise ProvingError(f"There is no SRS file at {srs_path}", "pass the ceremony file's path")
+    actual = file_sha256(srs_path)
+    if actual != srs_sha256.strip().lower():
+        raise ProvingError(f"The SRS file {srs_path} has SHA-256 {actual}, not the expected "
+                           f"{srs_sha256}", "download the ceremony file again")
+    return actual
+
+
+def keys_from(circuit: Circuit, srs_hash: str | None) -> bool:
+    """Whether ``circuit``'s keys were made from the phase-1 file ``srs_hash`` names.
+
+    ``srs_hash`` from :func:`srs_identity`; ``None`` means no file was given, which only
+    INSECURE development keys answer (a rebuild without ``--srs`` never takes keys made
+    from a ceremony file, nor the reverse).
+    """
+    if srs_hash is None:
+        return circuit.insecure
+    return bool(circuit.srs_hash) and circuit.srs_hash == srs_hash
 
 
 def setup_circuit(

@@ -92,7 +92,15 @@ def publish_circuit(
         srs_hash=circuit.srs_hash,
         insecure_srs=circuit.insecure,
         backend=circuit.backend,
+        aggregation_insecure=_aggregation_insecure(circuit),
     )
+
+
+def _aggregation_insecure(circuit: Circuit) -> bool:
+    """True when any aggregation circuit beside ``circuit`` has INSECURE keys."""
+    from zkpot.roles import keytrust
+
+    return any(part != keytrust.ACCURACY for part in keytrust.insecure_parts(circuit))
 
 
 def fetch_circuit(
@@ -177,6 +185,9 @@ def _open(directory: Path, ref: CircuitRef) -> Circuit:
         "SRS security": (circuit.insecure, ref.insecure_srs),
         "file list": (sorted(expected), sorted(ref.files)),
     }
+    if ref.aggregation_insecure is not None:
+        facts["aggregation keys' security"] = (_aggregation_insecure(circuit),
+                                               ref.aggregation_insecure)
     for what, (actual, claimed) in facts.items():
         if actual != claimed:
             raise ProvingError(f"The task's circuit artifacts do not match its document's "

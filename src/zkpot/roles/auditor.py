@@ -44,6 +44,7 @@ from zkpot.proving.backend import Circuit
 from zkpot.proving.circuit import TestBatch, check_blinding
 from zkpot.proving.groth16.aggregation import statement as aggregation_statement
 from zkpot.proving.groth16.aggregation import verify_aggregation
+from zkpot.roles import keytrust
 from zkpot.roles.common import Session
 from zkpot.roles.participant import chunk_proof, parse_proof_bundle, pipeline_chunks
 from zkpot.roles.precheck import check_aggregation
@@ -184,6 +185,14 @@ class _Audit:
         """
         return True, check_aggregation(self.session, self.task_id, self.document, self.artifacts)
 
+    def aggregation_keys(self, slots: int, phase1: Path | None) -> Verdict:
+        """The aggregation circuit's keys derive from its circuit and phase 1; not INSECURE."""
+        from zkpot.proving.groth16.backend import Groth16Circuit
+
+        if not isinstance(self.artifacts, Groth16Circuit):
+            return False, f"a {self.artifacts.backend} task cannot have proven aggregation"
+        return True, self.artifacts.audit_aggregation_keys(slots, phase1)
+
     def aggregation(self, round_: int, info: RoundInfo, header: BlockHeader) -> Verdict:
         """The final leader's aggregation proof verifies for inputs rebuilt from the chain."""
         record = self.client.aggregation_record(self.task_id, round_)
@@ -232,12 +241,16 @@ def audit_task(
 ) -> list[Finding]:
     """Audit ``rounds`` of a task (all by default); return every finding, in order.
 
-    ``check_keys`` also checks that the proving keys derive from the circuit and its
-    phase-1 file (``phase1``, default the development one): for Groth16 this re-runs
-    the ceremony's ``zkey verify``, which takes minutes.
+    ``check_keys`` also checks that the proving keys (the accuracy circuit's and every
+    aggregation circuit's) derive from their circuit and phase-1 file (``phase1``, default
+    the development one): for Groth16 this re-runs the ceremony's ``zkey verify``, which
+    takes minutes. INSECURE keys (single-party, or made from a development phase-1 file or
+    SRS) are that item's FAIL.
     """
     try:
         audit = _Audit(session, task_id)
+    except keytrust.InsecureKeysError:
+        raise  # a refusal to take part, not a finding about the task
     except ZkpotError as error:
         # Without a readable task document nothing else can be checked.
         return [Finding(None, "task document", False, error.sentence())]
@@ -246,6 +259,9 @@ def audit_task(
         audit.record(None, "aggregation verifier", audit.aggregation_verifier)
     if check_keys:
         audit.record(None, "proving keys", lambda: (True, audit.artifacts.audit_keys(phase1)))
+        slots = audit.document.aggregation_slots
+        if slots:
+            audit.record(None, "aggregation keys", partial(audit.aggregation_keys, slots, phase1))
     headers = audit.client.blocks(task_id)
     audit.record(None, "block chain", lambda: audit.block_chain(headers))
     by_round = {h.round: h for h in headers}

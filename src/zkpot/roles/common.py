@@ -26,6 +26,7 @@ from zkpot.models import Architecture, architecture_by_name, build_model
 from zkpot.proving.backend import DESCRIPTOR, Circuit, load_circuit
 from zkpot.proving.circuit import Blinding, TestBatch, check_blinding
 from zkpot.proving.pipeline import default_zk_dir
+from zkpot.roles import keytrust
 from zkpot.state import private_dir, write_private_json
 from zkpot.storage import IpfsStorage
 
@@ -73,6 +74,10 @@ class CircuitRef:
     """True when that SRS (or setup) was made locally (development only)."""
     backend: str = "ezkl"
     """The proving backend (``ezkl`` or ``groth16``)."""
+    aggregation_insecure: bool | None = None
+    """True when any proven-aggregation circuit's keys are INSECURE (single-party setup or
+    development phase 1); ``None`` in documents written before it was recorded (the
+    fetched transcripts then decide, :mod:`zkpot.roles.keytrust`)."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,8 @@ class TaskDocument:
             if not isinstance(circuit, dict):
                 raise TypeError("field circuit must be an object")
             check_json_fields(CircuitRef, circuit)
+            if circuit.get("aggregation_insecure") not in (None, True, False):
+                raise TypeError("field circuit.aggregation_insecure must be a boolean")
             files = circuit.get("files")
             if not isinstance(files, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in files.items()
@@ -173,11 +180,22 @@ class Session:
     """Told of each long step (downloads, key derivation)."""
     meter: Any = None
     """A byte progress bar for large downloads (:data:`zkpot.roles.artifacts.Meter`)."""
+    allow_insecure_keys: bool = False
+    """Accept INSECURE single-party keys on a chain that is not a local devnet
+    (``--allow-insecure-single-party-keys``; see :mod:`zkpot.roles.keytrust`)."""
+    chain_id: int | None = None
+    """The connected chain's id; ``None``: read from the node when first needed."""
     _circuits: dict[str, Circuit] = field(default_factory=dict, repr=False)
     """Circuits already opened (and their cache re-hashed) by this session, by id."""
+    _warned: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    """INSECURE key sets already warned about, by circuit id (each is said once)."""
 
     def task(self, task_id: int) -> tuple[TaskState, TaskDocument]:
-        """The task's on-chain state and its IPFS document."""
+        """The task's on-chain state and its IPFS document.
+
+        A task whose document declares INSECURE keys is refused here off a local devnet
+        (unless :attr:`allow_insecure_keys`), and warned about on stderr otherwise.
+        """
         if task_id < 0 or task_id >= self.client.task_count():
             raise ChainError(
                 f"Task {task_id} does not exist on this contract",
@@ -185,7 +203,11 @@ class Session:
             )
         state = self.client.task_state(task_id)
         spec_cid = self.client.lens.taskConfig(task_id).specCID
-        return state, TaskDocument.from_json(self.storage.cat_json(spec_cid))
+        document = TaskDocument.from_json(self.storage.cat_json(spec_cid))
+        self.check_keys(f"Task {task_id}", document.circuit.circuit_id,
+                        keytrust.claimed_insecure(document.circuit,
+                                                  document.aggregation_slots))
+        return state, document
 
     def circuit(self, document: TaskDocument) -> Circuit:
         """The task's circuit: set up here (``zk/``), else fetched by CID (cached).
@@ -193,12 +215,48 @@ class Session:
         A folder under ``zk/`` is used only when it holds the task's circuit with its
         keys (the publisher's own); anything else comes from IPFS through
         :func:`zkpot.roles.artifacts.fetch_circuit`, checked file by file. Opened once
-        per session: later calls reuse it rather than re-hash the cache.
+        per session: later calls reuse it rather than re-hash the cache. Its keys' own
+        records then decide whether they are INSECURE (:meth:`check_circuit_keys`).
         """
         circuit_id = document.circuit.circuit_id
         if circuit_id not in self._circuits:
-            self._circuits[circuit_id] = self._open_circuit(document.circuit)
+            opened = self._open_circuit(document.circuit)
+            self.check_circuit_keys(opened, f"The task's circuit {opened.short_id}")
+            self._circuits[circuit_id] = opened
         return self._circuits[circuit_id]
+
+    def connected_chain_id(self) -> int:
+        """The chain id of the node this session talks to (read once)."""
+        if self.chain_id is None:
+            from ape import chain
+
+            self.chain_id = int(chain.chain_id)
+        return self.chain_id
+
+    def check_keys(
+        self, what: str, circuit_id: str, parts: list[str], *, announce: bool = True,
+        instead: str = keytrust.TAKE_PART,
+    ) -> None:
+        """Refuse or warn about INSECURE key sets ``parts`` (:func:`keytrust.enforce`).
+
+        Each key set of a circuit is warned about once per session; ``announce=False``
+        only refuses (a check before the keys exist); ``instead``: the refusal's remedy.
+        """
+        if not parts:
+            return
+        text = keytrust.enforce(what, parts, chain_id=self.connected_chain_id(),
+                                allowed=self.allow_insecure_keys, instead=instead)
+        said = self._warned.setdefault(circuit_id, set())
+        if announce and text is not None and not set(parts) <= said:
+            keytrust.say(text)
+            said.update(parts)
+
+    def check_circuit_keys(
+        self, circuit: Circuit, what: str, instead: str = keytrust.TAKE_PART
+    ) -> None:
+        """:meth:`check_keys` for a set-up circuit, from its keys' own records."""
+        self.check_keys(what, circuit.circuit_id, keytrust.insecure_parts(circuit),
+                        instead=instead)
 
     def _open_circuit(self, ref: CircuitRef) -> Circuit:
         local = self.zk_dir / ref.short_id

@@ -32,7 +32,7 @@ from zkpot.data import (
 from zkpot.errors import StateError, ZkpotError
 from zkpot.models import architecture_by_name, architecture_id, build_model
 from zkpot.proving import pipeline
-from zkpot.proving.backend import Circuit, load_circuit, setup_circuit
+from zkpot.proving.backend import Circuit, keys_from, load_circuit, setup_circuit, srs_identity
 from zkpot.proving.circuit import (
     BackendName,
     CircuitSpec,
@@ -41,6 +41,7 @@ from zkpot.proving.circuit import (
     new_blinding,
 )
 from zkpot.proving.groth16.aggregation import deploy_verifier as deploy_aggregation_verifier
+from zkpot.roles import keytrust
 from zkpot.roles.artifacts import publish_circuit
 from zkpot.roles.common import (
     Session,
@@ -159,8 +160,15 @@ def _task_dir(session: Session, publisher: str, task_id: int) -> Path:
 def build_circuit(
     options: TaskOptions, calibration: Dataset, zk_dir: Path | None = None
 ) -> Circuit:
-    """Build (or reuse) the task's circuit under ``zk/<short id>/``."""
+    """Build (or reuse) the task's circuit under ``zk/<short id>/``.
+
+    A given ``srs_path`` is checked against its hash (a known public one or
+    ``srs_sha256``) before anything else, and keys already there are reused only when
+    they were made from that same phase-1 file (without one: only development keys).
+    """
     arch = architecture_by_name(options.architecture)
+    srs_hash = (None if options.srs_path is None else
+                srs_identity(options.backend, options.srs_path, options.srs_sha256))
     spec = CircuitSpec(
         architecture=arch,
         samples=options.samples_per_proof,
@@ -172,9 +180,7 @@ def build_circuit(
     try:
         existing = load_circuit(directory)
         existing.require_keys()
-        if existing.circuit_id == spec.circuit_id and (
-            options.srs_sha256 is None or existing.srs_hash == options.srs_sha256
-        ):
+        if existing.circuit_id == spec.circuit_id and keys_from(existing, srs_hash):
             return existing
     except ZkpotError:
         pass
@@ -222,13 +228,21 @@ def create_task(
             PUBLIC_POOL_WARNING.format(name=pool.name.split(":")[0]), file=sys.stderr, flush=True
         )
     slots = options.proven_slots()
+    if options.srs_path is None:
+        # Development keys only (INSECURE): refused off a local devnet before any work.
+        session.check_keys("The new task", "", [keytrust.ACCURACY], announce=False,
+                           instead=keytrust.SET_UP)
     artifacts = build_circuit(options, pool, session.zk_dir)
-    adapter = verifier or artifacts.deploy_verifier(publisher)
-    aggregation_verifier = None
+    aggregator = None
     if slots:
         # Set up before publishing: its files travel with the circuit's.
         session.progress(f"setting up the {slots}-slot aggregation circuit")
-        aggregator = artifacts.setup_aggregation(slots, options.srs_path)
+        aggregator = artifacts.setup_aggregation(slots, options.srs_path, options.srs_sha256)
+    # Every key set, from its own records, before anything is deployed.
+    session.check_circuit_keys(artifacts, "The new task", keytrust.SET_UP)
+    adapter = verifier or artifacts.deploy_verifier(publisher)
+    aggregation_verifier = None
+    if aggregator is not None:
         aggregation_verifier = deploy_aggregation_verifier(aggregator, publisher)
     circuit = publish_circuit(session.storage, artifacts, progress=session.progress,
                               meter=session.meter)

@@ -560,11 +560,12 @@ def compile_aggregation(agg: AggregationSpec, out_dir: Path) -> Path:
 
 
 def setup_aggregation(agg: AggregationSpec, directory: Path, *,
-                      ptau: Path | None = None) -> AggregationCircuit:
+                      ptau: Path | ceremony.PtauInfo | None = None) -> AggregationCircuit:
     """Compile and key ``agg``'s circuit in ``directory``.
 
     Keys as :meth:`Groth16Circuit.setup` makes them: a phase 2 on ``ptau`` (checked by
-    hash), else on the INSECURE development file when the circuit fits it, else the
+    hash: a path must be a known file, a :class:`ceremony.PtauInfo` was checked by the
+    caller), else on the INSECURE development file when the circuit fits it, else the
     INSECURE single-party setup.
     """
     circ = AggregationCircuit(agg, directory)
@@ -577,7 +578,9 @@ def setup_aggregation(agg: AggregationSpec, directory: Path, *,
         raise AggregationProofError(f"The compiled circuit has {info.public_signals} public "
                                     f"signals, not {agg.public_signals}", "report this bug")
     checked: ceremony.PtauInfo | None = None
-    if ptau is not None:
+    if isinstance(ptau, ceremony.PtauInfo):
+        checked = ptau
+    elif ptau is not None:
         checked = ceremony.check_ptau(ptau)
     elif info.required_power <= ceremony.ptau_power(ceremony.dev_ptau()):
         checked = ceremony.check_ptau(ceremony.dev_ptau())

@@ -281,22 +281,18 @@ class Groth16Circuit(Circuit):
         """``snarkjs zkey verify`` of the key against the circuit and phase 1.
 
         Every hash is also compared with the published transcript (:func:`ceremony.audit`).
+        INSECURE keys fail (a :class:`ProvingError` saying what was still checked): a
+        single-party key, whose maker knows its secrets, and a ceremony on the development
+        phase-1 file, whose one contributor may know tau.
         """
-        transcript = ceremony.Transcript.load(self.transcript)
-        if transcript.single_party:
-            key = prover.proving_key(self.keys_dir)
-            if file_sha256(key) != transcript.zkey_sha256:
-                raise ProvingError("The proving key is not the one the transcript names",
-                                   "fetch the task's artifacts again")
-            return ("Groth16 keys: INSECURE single-party setup; the key matches the transcript's "
-                    "hash, but no ceremony exists to verify")
         self.require_keys()
-        ptau = phase1 or ceremony.dev_ptau()
-        checked = ceremony.audit(self.keys_dir, self.r1cs, ptau)
-        names = ", ".join(c.name for c in checked.contributions)
-        return (f"Groth16 keys derive from the circuit and the 2^{checked.ptau_power} phase-1 "
-                f"file ({checked.ptau_source}) through {len(checked.contributions)} "
-                f"contribution(s): {names}")
+        return audit_key_folder(self.keys_dir, self.r1cs, phase1, "Groth16 keys")
+
+    def audit_aggregation_keys(self, slots: int, phase1: Path | None = None) -> str:
+        """:meth:`audit_keys` for the K-slot aggregation circuit's keys."""
+        circ = self.aggregation(slots)
+        return audit_key_folder(circ.keys_dir, circ.r1cs, phase1,
+                                f"Groth16 {slots}-slot aggregation keys")
 
     def published_files(self) -> dict[str, Path]:
         # The phase-2 key cannot be re-derived (its contributions' secrets are gone), so
@@ -324,16 +320,25 @@ class Groth16Circuit(Circuit):
         circ.require_build()
         return circ
 
-    def setup_aggregation(self, slots: int, srs_path: Path | None = None
-                          ) -> AggregationCircuit:
-        """Compile and key the K-slot aggregation circuit (kept if already set up)."""
+    def setup_aggregation(self, slots: int, srs_path: Path | None = None,
+                          srs_sha256: str | None = None) -> AggregationCircuit:
+        """Compile and key the K-slot aggregation circuit.
+
+        Kept if already set up from the same phase-1 file: ``srs_path`` checked against
+        its hash (:func:`ceremony.check_ptau`), or, without one, development keys.
+        """
         directory = self.directory / agg_module.folder_name(slots)
+        ptau = None if srs_path is None else ceremony.check_ptau(srs_path, srs_sha256)
         try:
-            return self.aggregation(slots)
+            existing = self.aggregation(slots)
+            transcript = ceremony.Transcript.load(existing.transcript)
+            if (transcript.insecure if ptau is None
+                    else transcript.ptau_blake2b == ptau.blake2b):
+                return existing
         except ProvingError:
             pass
         agg = agg_module.AggregationSpec(self.spec, slots)
-        return agg_module.setup_aggregation(agg, directory, ptau=srs_path)
+        return agg_module.setup_aggregation(agg, directory, ptau=ptau)
 
     def complete_fetched(self) -> float:
         """Check the fetched key against the transcript; compile the build; its seconds."""
@@ -349,6 +354,48 @@ class Groth16Circuit(Circuit):
         for circ in self.aggregation_circuits():
             circ.complete_fetched()
         return time.perf_counter() - started
+
+
+def audit_key_folder(keys_dir: Path, r1cs: Path, phase1: Path | None, what: str) -> str:
+    """Audit one key folder against its circuit and phase 1; what was checked.
+
+    ``phase1``: the file the transcript names, when given (else the development file,
+    when the transcript names that). A :class:`ProvingError` on any mismatch and for
+    INSECURE keys.
+    """
+    transcript = ceremony.Transcript.load(keys_dir / ceremony.TRANSCRIPT)
+    if transcript.single_party:
+        key = prover.proving_key(keys_dir)
+        if file_sha256(key) != transcript.zkey_sha256:
+            raise ProvingError(f"{what}: the proving key in {keys_dir} is not the one the "
+                               "transcript names", "fetch the task's artifacts again")
+        raise ProvingError(
+            f"{what}: INSECURE single-party setup (its maker knows the secrets and can forge "
+            "proofs; the key matches the transcript's hash, and no ceremony exists to verify)",
+            "do not trust this task's proofs; the publisher must run a ceremony on a public "
+            "phase-1 file",
+        )
+    ptau = phase1
+    if ptau is None:
+        if transcript.ptau_source != "dev":
+            raise ProvingError(
+                f"{what} were made from a phase-1 file the auditor does not have (BLAKE2b "
+                f"{transcript.ptau_blake2b[:16]}…, 2^{transcript.ptau_power})",
+                "pass that file with --phase1",
+            )
+        ptau = ceremony.dev_ptau()
+    checked = ceremony.audit(keys_dir, r1cs, ptau)
+    names = ", ".join(c.name for c in checked.contributions)
+    done = (f"{what} derive from the circuit and the 2^{checked.ptau_power} phase-1 file "
+            f"({checked.ptau_source}) through {len(checked.contributions)} contribution(s): "
+            f"{names}")
+    if checked.insecure:
+        raise ProvingError(
+            f"{done}, but that phase-1 file is the INSECURE development one (one contributor "
+            "who could have kept tau can forge proofs)",
+            "do not trust this task's proofs; the publisher must use a public phase-1 file",
+        )
+    return done
 
 
 def _beacon() -> str:

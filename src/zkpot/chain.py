@@ -1343,6 +1343,28 @@ def pin_ape_project() -> None:
         os.chdir(here)
 
 
+def _local_url_settings(network: str) -> dict[str, Any] | None:
+    """Provider settings for ``<ecosystem>:local:<URL>``: the node's own chain id.
+
+    ape's node provider signs local-network transactions with the chain id of its
+    configuration (1337 unless set), so every transaction to an anvil (31337) at that URL
+    failed with "invalid chain id for signer". The id is asked of the node itself
+    (``eth_chainId``); a node that does not answer is left to the connection's own error.
+    """
+    parts = network.split(":", 2)
+    if len(parts) != 3 or parts[1] != "local" or not parts[2].startswith(("http://", "https://")):
+        return None
+    import httpx
+
+    try:
+        reply = httpx.post(parts[2], json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId",
+                                           "params": []}, timeout=10.0)
+        chain_id = int(reply.json()["result"], 16)
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return None
+    return {parts[0]: {"local": {"chain_id": chain_id}}}
+
+
 @contextmanager
 def connect(network: str) -> Iterator[Any]:
     """Connect ape to ``network`` (an ape network choice) and yield the provider.
@@ -1356,7 +1378,9 @@ def connect(network: str) -> Iterator[Any]:
     from ape.exceptions import ApeException
 
     try:
-        context = networks.parse_network_choice(network)
+        context = networks.parse_network_choice(
+            network, provider_settings=_local_url_settings(network)
+        )
     except (ApeException, ValueError, KeyError) as error:
         raise ChainError(
             f"Unknown network {network!r} ({_first_line(error)})",

@@ -143,6 +143,31 @@ def test_node_that_does_not_answer_is_one_sentence(
     assert_no_call_trace(result)
 
 
+def test_a_local_network_named_by_url_sends_transactions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--network ethereum:local:<URL>`` to the session's anvil: ape's node provider used to
+    sign with its configured chain id (1337) and anvil (31337) refused every transaction
+    ("invalid chain id for signer"); the chain id is now the node's own."""
+    import json
+    import os
+
+    from ape import chain
+
+    _no_public_rpc(monkeypatch)
+    monkeypatch.setenv("ZKPOT_DEPLOYMENTS_DIR", str(tmp_path))
+    network = f"ethereum:local:{os.environ['ZKPOT_ANVIL_URL']}"
+    result = invoke("deploy", "--network", network)
+    assert result.exit_code == 0, result.stderr
+    address = json.loads((tmp_path / "local.json").read_text())["zkpot"]
+    assert len(bytes(chain.provider.get_code(address))) > 0
+    listed = invoke("task", "list", "--network", network, "--json")
+    assert listed.exit_code == 0, listed.stderr
+    # In process, ape's "Connecting to a 'anvil' node." INFO line precedes the JSON (the
+    # console entry point sets ape's logger to WARNING; CliRunner does not pass there).
+    assert listed.stdout.strip().splitlines()[-1] == "[]", listed.stdout
+
+
 def test_deploy_to_a_node_that_does_not_answer_is_one_sentence(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -1384,13 +1384,13 @@ def circuit_setup(
     spec = CircuitSpec(arch, samples=samples, backend=cast("BackendName", backend))
     directory = (zk_dir or pipeline.default_zk_dir()) / spec.short_id
     # The phase-1 file is checked against a known or given hash before anything else.
-    srs_hash = None if srs_path is None else srs_identity(backend, srs_path, srs_sha256)
+    given_srs = None if srs_path is None else srs_identity(backend, srs_path, srs_sha256)
     artifacts: Circuit | None = None
     if not force:
         try:
             artifacts = load_circuit(directory)
             artifacts.require_keys()
-            if not keys_from(artifacts, srs_hash):
+            if not keys_from(artifacts, given_srs):
                 artifacts = None  # built with another phase-1 file: rebuild
         except ZkpotError:
             artifacts = None

@@ -254,42 +254,54 @@ def load_circuit(directory: Path) -> Circuit:
                        "use a zkpot that knows it, or rebuild the circuit")
 
 
-def srs_identity(backend: str, srs_path: Path, srs_sha256: str | None) -> str:
-    """The hash a circuit set up from ``srs_path`` records as its ``srs_hash``, checked first.
+@dataclass(frozen=True)
+class SrsIdentity:
+    """A phase-1 file given by the user, checked: what keys made from it record."""
 
-    Groth16: the powers of tau's BLAKE2b-512, which must be the public ceremony's for its
-    power, the development file's, or ``srs_sha256`` (:func:`ceremony.check_ptau`). EZKL:
-    the SRS's SHA-256, which must equal ``srs_sha256`` (there is no table of public EZKL
-    SRS hashes, so it is required). A :class:`ProvingError` for any other file: a file
-    that no hash vouches for is never used, and keys made from another file are never
-    reused for it (compare this with :attr:`Circuit.srs_hash`).
+    hash: str
+    """What :attr:`Circuit.srs_hash` records (BLAKE2b-512 for Groth16, SHA-256 for EZKL)."""
+    insecure: bool
+    """True when the file is the development one (Groth16 recognises it by its hash)."""
+
+
+def srs_identity(backend: str, srs_path: Path, srs_sha256: str | None) -> SrsIdentity:
+    """Check a given phase-1 file by hash; what a circuit set up from it records.
+
+    Groth16: the powers of tau's BLAKE2b-512 must be the public ceremony's for its power,
+    the development file's, or ``srs_sha256`` (:func:`ceremony.check_ptau`). EZKL: the
+    SRS's SHA-256 must equal ``srs_sha256`` (there is no table of public EZKL SRS hashes,
+    so it is required). A :class:`ProvingError` for any other file: a file no hash vouches
+    for is never used, and keys made from another file are never reused for it
+    (:func:`keys_from`).
     """
     if backend == "groth16":
         from zkpot.proving.groth16 import ceremony
 
-        return ceremony.check_ptau(srs_path, srs_sha256).blake2b
+        ptau = ceremony.check_ptau(srs_path, srs_sha256)
+        return SrsIdentity(ptau.blake2b, ptau.insecure)
+    if not srs_path.is_file():
+        raise ProvingError(f"The SRS file {srs_path} does not exist",
+                           "pass the ceremony file's path")
     if srs_sha256 is None:
         raise ProvingError(f"The SRS file {srs_path} needs its published hash",
                            "pass the ceremony file's published SHA-256 with --srs-hash")
-    if not srs_path.is_file():
-        raise ProvingError(f"There is no SRS file at {srs_path}", "pass the ceremony file's path")
     actual = file_sha256(srs_path)
     if actual != srs_sha256.strip().lower():
         raise ProvingError(f"The SRS file {srs_path} has SHA-256 {actual}, not the expected "
                            f"{srs_sha256}", "download the ceremony file again")
-    return actual
+    return SrsIdentity(actual, insecure=False)
 
 
-def keys_from(circuit: Circuit, srs_hash: str | None) -> bool:
-    """Whether ``circuit``'s keys were made from the phase-1 file ``srs_hash`` names.
+def keys_from(circuit: Circuit, srs: SrsIdentity | None) -> bool:
+    """Whether ``circuit``'s keys were made from the phase-1 file ``srs`` identifies.
 
-    ``srs_hash`` from :func:`srs_identity`; ``None`` means no file was given, which only
-    INSECURE development keys answer (a rebuild without ``--srs`` never takes keys made
-    from a ceremony file, nor the reverse).
+    ``None`` means no file was given, which only INSECURE development keys answer (a
+    rebuild without ``--srs`` never takes keys made from a ceremony file, nor the reverse).
     """
-    if srs_hash is None:
+    if srs is None:
         return circuit.insecure
-    return bool(circuit.srs_hash) and circuit.srs_hash == srs_hash
+    return (bool(circuit.srs_hash) and circuit.srs_hash == srs.hash
+            and circuit.insecure == srs.insecure)
 
 
 def setup_circuit(

@@ -167,8 +167,8 @@ def build_circuit(
     they were made from that same phase-1 file (without one: only development keys).
     """
     arch = architecture_by_name(options.architecture)
-    srs_hash = (None if options.srs_path is None else
-                srs_identity(options.backend, options.srs_path, options.srs_sha256))
+    given_srs = (None if options.srs_path is None else
+                 srs_identity(options.backend, options.srs_path, options.srs_sha256))
     spec = CircuitSpec(
         architecture=arch,
         samples=options.samples_per_proof,
@@ -180,7 +180,7 @@ def build_circuit(
     try:
         existing = load_circuit(directory)
         existing.require_keys()
-        if existing.circuit_id == spec.circuit_id and keys_from(existing, srs_hash):
+        if existing.circuit_id == spec.circuit_id and keys_from(existing, given_srs):
             return existing
     except ZkpotError:
         pass

@@ -352,14 +352,13 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     /// @inheritdoc IZKPoT
     function handOffModel(uint256 taskId, uint256 round, string calldata encryptedModelCID) external {
         RoundRecord storage r = _aggregatingRound(taskId, round);
-        // Open for the first half of the leader's time, or until every other admitted
-        // submitter handed off (then the leader may prove at once).
-        if (block.timestamp >= r.handOffDeadline || uint256(r.handOffs) + 1 >= r.count) {
-            revert HandOffWindowClosed();
-        }
         SubmissionRecord storage s = _submissions[taskId][round][msg.sender];
         if (!s.verified) revert NotVerifiedParticipant();
         if (msg.sender == r.leader) revert LeaderCannotHandOff();
+        // The first half of the leader's time. (Once every other admitted submitter handed
+        // off, the leader may prove at once: a hand-off then only replaces a CID, never
+        // changes the set the leader accounts for.)
+        if (block.timestamp >= r.handOffDeadline) revert HandOffWindowClosed();
         _checkCID(encryptedModelCID);
         uint8 epoch = r.leaderEpoch;
         if (!s.handedOff || s.handoffEpoch != epoch) {

@@ -43,11 +43,12 @@ import {IAggregationVerifier} from "./IAggregationVerifier.sol";
 ///      `prevrandao` is constant the seed is the digest alone, with that same bias.
 ///
 ///      Hand-off window: {handOffModel} is open from leader selection for
-///      `aggregateDuration / 2` seconds (`handOffDeadline`, per leader); the leader cannot
-///      shorten it, it closes early only once every other admitted submitter handed off.
-///      A later hand-off reverts {HandOffWindowClosed}; under FEDAVG, {publishGlobalModel}
-///      and {IZKPoTAggregation-proveAggregation} revert {HandOffsOpen} while it is open, so
-///      the set of hand-offs the leader must account for is frozen before it proves.
+///      `aggregateDuration / 2` seconds (`handOffDeadline`, per leader), which the leader
+///      cannot shorten; a later hand-off reverts {HandOffWindowClosed}. Under FEDAVG,
+///      {publishGlobalModel} and {IZKPoTAggregation-proveAggregation} revert {HandOffsOpen}
+///      until the deadline, or until every other admitted submitter has handed off
+///      (after which a hand-off can only replace a CID, not change the set), so the set of
+///      hand-offs the leader must account for is frozen before it proves.
 ///
 ///      Rewards (tasks with a pool): the leader publishes the list of participants whose
 ///      models it aggregated; each must have handed its model off to it on chain. The
@@ -168,8 +169,9 @@ interface IZKPoT {
     /// @param revealDeadline Reveal accepted in `[commitDeadline, revealDeadline)`.
     /// @param submitDeadline Submissions accepted after the reveal, before this.
     /// @param aggregateDeadline The current leader publishes before this.
-    /// @param handOffDeadline The current leader's hand-off window ends at this time (or earlier,
-    ///        once every other admitted submitter handed off to it).
+    /// @param handOffDeadline Hand-offs to the current leader are taken before this time (its
+    ///        window for proving and publishing closes then, or once every other admitted
+    ///        submitter handed off to it).
     /// @param handOffs How many admitted submitters handed off to the current leader.
     /// @param globalModelCID Global model the round starts from.
     /// @param globalModelCommitment Its commitment.
@@ -379,7 +381,7 @@ interface IZKPoT {
     error NotVerifiedParticipant();
     /// @notice Thrown when the leader hands its model to itself.
     error LeaderCannotHandOff();
-    /// @notice Thrown when handing off after the current leader's hand-off window closed.
+    /// @notice Thrown when handing off at or after the current leader's hand-off deadline.
     error HandOffWindowClosed();
     /// @notice Thrown when a FEDAVG leader publishes while its hand-off window is still open.
     error HandOffsOpen();
@@ -674,7 +676,7 @@ interface IZKPoT {
     function replaceLeader(uint256 taskId, uint256 round) external;
 
     /// @notice A verified participant records the CID of its model encrypted to the leader,
-    ///         inside the leader's hand-off window (again, to replace it; the last one counts).
+    ///         before the leader's hand-off deadline (again, to replace it; the last one counts).
     function handOffModel(uint256 taskId, uint256 round, string calldata encryptedModelCID) external;
 
     /// @notice The leader publishes the new global model with one accuracy proof per chunk and

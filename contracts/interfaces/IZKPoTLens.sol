@@ -86,9 +86,9 @@ interface IZKPoTLens {
         view
         returns (AggregationView memory view_);
 
-    /// @notice Whether the round's current leader still takes hand-offs: it leads the round,
-    ///         its hand-off deadline has not passed, and some other admitted submitter has not
-    ///         handed off to it yet.
+    /// @notice Whether the round's FEDAVG leader must still wait before proving or publishing:
+    ///         it leads the round, its hand-off deadline has not passed, and some other
+    ///         admitted submitter has not handed off to it yet (the set may still grow).
     function handOffsOpen(uint256 taskId, uint256 round) external view returns (bool);
 
     /// @notice Whether the round's leader may publish `included` now, else reverts with why:

@@ -956,11 +956,11 @@ class ZKPoTClient:
         )
 
     def hand_offs_open(self, task_id: int, round_: int) -> bool:
-        """Whether the round's current leader still takes hand-offs.
+        """Whether the set of hand-offs to the round's current leader may still grow.
 
-        The window is open before ``hand_off_deadline`` while some admitted submitter has
-        not handed off yet. A FedAvg leader can neither prove its aggregation nor publish
-        until it closes.
+        True before ``hand_off_deadline`` while some other admitted submitter has not handed
+        off yet (after that a hand-off is refused, or only replaces a CID). A FedAvg leader
+        can neither prove its aggregation nor publish while it is.
         """
         return bool(_call("handOffsOpen", lambda: self.lens.handOffsOpen(task_id, round_)))
 

@@ -111,7 +111,7 @@ def test_zero_count_proof_is_never_admitted(
     assert client.round(task, round_).submitters == (honest[0].address,)
 
 
-def test_a_tie_with_the_lowest_keeps_the_incumbent(
+def test_a_tie_with_the_lowest_keeps_the_incumbent_committed_earlier(
     client: ZKPoTClient,
     kit: ProofKit,
     make_task: Callable[..., int],
@@ -122,6 +122,8 @@ def test_a_tie_with_the_lowest_keeps_the_incumbent(
     assert kit.correct("a", "s1") == kit.correct("d", "s1")  # d ties a by construction
     alice, bob = honest[0], honest[1]
     task = make_task([alice, bob], max_submissions=1)
+    # Alice commits first; bob's equal score, committed later, cannot push her out
+    # (test_hand_off_window: the earlier commit wins a tie whoever submitted first).
     round_ = open_and_commit(client, kit, task, "s1", {alice: "a", bob: "d"}, publisher)
     submit(client, kit, task, round_, alice, "a", "s1")
     with ape.reverts(zkpot.ScoreNotAboveLowest):

@@ -192,8 +192,8 @@ def wait_for_hand_offs(
         if time.monotonic() >= give_up:
             raise ChainError(
                 f"Hand-offs to the leader of task {task_id} round {round_} are open until {when}",
-                "run `zkpot aggregate` again once it closes (it closes early once every "
-                "other admitted submitter has handed off)",
+                "run `zkpot aggregate` again once it closes (early once every other admitted "
+                "submitter has handed off), or pass --wait SECONDS",
             )
         if not announced:
             leader.progress(f"{leader.name}: waiting for the hand-off window to close at {when}")

@@ -421,7 +421,7 @@ class Participant:
         if not self.session.client.hand_offs_open(task_id, round_):
             raise ChainError(
                 f"The hand-off window of task {task_id} round {round_} has closed "
-                f"(at {info.hand_off_deadline}, or when every other submitter had handed off)",
+                f"(its deadline was {info.hand_off_deadline})",
                 "a late hand-off is refused and earns nothing; hand off within "
                 "aggregateDuration / 2 of the leader's selection next round",
             )

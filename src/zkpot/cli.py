@@ -971,10 +971,28 @@ def _step_command(step: str, doc: str) -> None:
                 )
                 return
             record = getattr(me, step.replace("-", "_"))(task_id, round_no)
-        click.echo(f"{step}: done (step {record.step.name.lower()})")
+            click.echo(_step_summary(me, step, record))
 
     command.__doc__ = doc
     cli.command(step)(command)
+
+
+def _step_summary(me: Any, step: str, record: Any) -> str:
+    """What a participant step did: counts, CIDs, the transaction and its gas when sent now."""
+    where = f"task {record.task.rsplit(':', 1)[-1]} round {record.round}"
+    if step == "commit":
+        return f"commit: {where}, commitment {record.commitment} on chain"
+    if step == "prove":
+        done = f"prove: {where}, {len(record.proof_paths)} proof(s), bundle {record.proof_cid}"
+        seconds = getattr(me, "last_prove_seconds", 0.0)
+        return done + (f" (proving took {seconds:.1f} s)" if seconds else " (already proven)")
+    if step == "submit":
+        done = f"submit: {where}, {record.correct} correct verified on chain"
+        gas = getattr(me, "last_gas", 0)
+        tx = record.submit_tx or ""
+        return done + (f" (transaction {tx}, {gas:,} gas)" if gas and tx.startswith("0x")
+                       else " (already on chain)")
+    return f"{step}: {where}, sealed model {record.handoff_cid} on chain"
 
 
 _step_command("commit", "Participant: commit to the trained model before the test set is out.")

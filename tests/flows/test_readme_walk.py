@@ -96,6 +96,10 @@ def test_readme_walk_runs_verbatim_to_an_audited_block(tmp_path: Path) -> None:
     # Exactly one of the two did nothing at each of the two leader-dependent steps.
     assert sum("nothing to send" in out for out in output("zkpot send-model")) == 1
     assert sum("nothing to aggregate" in out for out in output("zkpot aggregate")) == 1
+    # Each step says what it did: the proofs, the verified count, the transaction and gas.
+    assert all(" proof(s), bundle " in out for out in output("zkpot prove"))
+    for out in output("zkpot submit"):
+        assert "correct verified on chain (transaction 0x" in out and " gas)" in out, out
     [status_text] = output("zkpot status")
     assert "block 0x" in status_text and leader in status_text
     [audited] = output("zkpot audit")

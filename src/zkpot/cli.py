@@ -736,7 +736,11 @@ def round_open(
         r = publisher.open_round(
             session, resolve_account(account), task_id, _pool(data, holdout, seed)
         )
-    click.echo(f"task {task_id} round {r} open")
+        info = session.client.round(task_id, r)
+    click.echo(f"task {task_id} round {r} open: commit by {_utc(info.commit_deadline)}, "
+               f"reveal by {_utc(info.reveal_deadline)}, submit by "
+               f"{_utc(info.submit_deadline)} (then the leader's deadline runs from its "
+               "selection)")
 
 
 @round_.command("reveal")

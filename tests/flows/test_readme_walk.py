@@ -96,6 +96,8 @@ def test_readme_walk_runs_verbatim_to_an_audited_block(tmp_path: Path) -> None:
     # Exactly one of the two did nothing at each of the two leader-dependent steps.
     assert sum("nothing to send" in out for out in output("zkpot send-model")) == 1
     assert sum("nothing to aggregate" in out for out in output("zkpot aggregate")) == 1
+    [opened] = output("zkpot round open")
+    assert "open: commit by " in opened and " UTC, submit by " in opened, opened
     # Each step says what it did: the proofs, the verified count, the transaction and gas.
     assert all(" proof(s), bundle " in out for out in output("zkpot prove"))
     for out in output("zkpot submit"):

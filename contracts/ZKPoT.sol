@@ -384,9 +384,13 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
             revert TooManyIncluded(included.length, MAX_SUBMISSIONS_PER_ROUND - 1);
         }
         {
-            // The list rules (and FedAvg's wait for the hand-off window) live in the lens.
-            _lens.checkIncluded(taskId, round, included);
             bool leaderModel = _rules[taskId].policy == AggregationPolicy.LEADER_MODEL;
+            if (leaderModel) {
+                if (included.length > 0) revert InclusionNotAllowed();
+            } else {
+                // FedAvg's list rules and its wait for the hand-off window live in the lens.
+                _lens.checkIncluded(taskId, round, included);
+            }
             (bytes32 model, uint256 correct) = _mustVerify(taskId, r, proofs, instances);
             if (leaderModel && model != _submissions[taskId][round][msg.sender].commitment) {
                 revert GlobalModelMismatch();

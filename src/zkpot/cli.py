@@ -1216,8 +1216,9 @@ def _round_status(
 @click.option("--round", "rounds", type=int, multiple=True, help="Rounds to audit (default all).")
 @click.option(
     "--keys", "check_keys", is_flag=True,
-    help="Also check the proving keys derive from the circuit and phase 1 (Groth16: snarkjs "
-    "zkey verify of the ceremony; minutes).",
+    help="Also check the proving keys (the accuracy circuit's and each aggregation "
+    "circuit's) derive from the circuit and phase 1 (Groth16: snarkjs zkey verify of the "
+    "ceremony; minutes). INSECURE single-party or development keys FAIL.",
 )
 @click.option(
     "--phase1", type=click.Path(exists=True, path_type=Path), default=None,

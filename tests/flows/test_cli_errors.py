@@ -168,6 +168,47 @@ def test_a_local_network_named_by_url_sends_transactions(
     assert listed.stdout.strip().splitlines()[-1] == "[]", listed.stdout
 
 
+def test_a_public_test_key_is_refused_off_a_local_devnet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An anvil posing as Sepolia (chain id 11155111) on loopback: `deploy` with its default
+    signer test:0, or an explicit test:N, is refused in one sentence before anything is
+    signed; nothing is deployed."""
+    import shutil
+    import time
+
+    import httpx
+
+    _no_public_rpc(monkeypatch)
+    monkeypatch.setenv("ZKPOT_DEPLOYMENTS_DIR", str(tmp_path))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    anvil = shutil.which("anvil")
+    assert anvil is not None
+    node = subprocess.Popen([anvil, "--host", "127.0.0.1", "--port", str(port),
+                             "--chain-id", "11155111"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId",
+                                      "params": []}, timeout=1.0)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        for extra in ([], ["--account", "test:3"]):
+            result = invoke("deploy", "--network", url, *extra)
+            assert_one_sentence(result, "public test key", "refused on chain 11155111",
+                                "--account")
+        assert not list(tmp_path.iterdir())
+        nonce = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber",
+                                      "params": []}, timeout=5.0).json()["result"]
+        assert int(nonce, 16) == 0  # not a single transaction was mined
+    finally:
+        node.terminate()
+        node.wait(timeout=10)
+
+
 def test_deploy_to_a_node_that_does_not_answer_is_one_sentence(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

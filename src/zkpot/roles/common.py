@@ -33,6 +33,26 @@ from zkpot.storage import IpfsStorage
 TASK_FORMAT = "zkpot-task/2"
 
 
+def _refuse_test_account_off_devnet(spec: str) -> None:
+    """A ``test:N`` key is public (ape's test mnemonic): never a signer off a local devnet.
+
+    Publisher commands default to ``test:0`` for the local walk-through; on any other chain
+    that default is refused rather than signing with a key anyone can use.
+    """
+    from ape import chain
+
+    try:
+        chain_id = int(chain.chain_id)
+    except Exception:  # noqa: BLE001 - not connected: nothing to sign on yet
+        return
+    if not keytrust.is_local_chain(chain_id):
+        raise ZkpotError(
+            f"{spec} is a public test key (anyone can sign with it), refused on chain "
+            f"{chain_id}",
+            "pass --account with an ape account alias (`ape accounts import <alias>`)",
+        )
+
+
 def resolve_account(spec: str) -> Any:
     """The ape account named by ``spec``: ``test:N`` (local test account N) or an alias.
 
@@ -42,6 +62,7 @@ def resolve_account(spec: str) -> Any:
     from ape import accounts
 
     if spec.startswith("test:"):
+        _refuse_test_account_off_devnet(spec)
         try:
             return accounts.test_accounts[int(spec.removeprefix("test:"))]
         except (ValueError, IndexError):

@@ -66,8 +66,12 @@ def test_walk_sets_every_duration_it_waits_on_and_warps_past_each_deadline() -> 
 
 
 @pytest.mark.slow
-def test_readme_walk_runs_verbatim_to_an_audited_block(tmp_path: Path) -> None:
+def test_readme_walk_runs_verbatim_to_an_audited_block(
+    tmp_path: Path, shared_zk_dir: Path
+) -> None:
     env = dict(os.environ)
+    # Circuits go to the run's shared folder, not the checkout's zk/ (which stays clean).
+    env["ZKPOT_ZK_DIR"] = str(shared_zk_dir)
     # Own state and deployment record; the session's anvil and IPFS (already up) are reused.
     env["ZKPOT_STATE_DIR"] = str(tmp_path / "state")
     env["ZKPOT_DEPLOYMENTS_DIR"] = str(tmp_path / "deployments")

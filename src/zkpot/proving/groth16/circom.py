@@ -438,7 +438,11 @@ def compile_source(text: str, name: str, out_dir: Path, what: str) -> CompiledCi
     source.write_text(text)
     command = [str(_node_tool("circom2")), str(source), "--r1cs", "--wasm", "--sym", "--O2",
                "-l", str(toolchain.repo_root() / "node_modules"), "-o", str(out_dir)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    # circom2 runs under WASI with only the working directory and its parents preopened, as
+    # relative paths: from a participant's own working directory (say /tmp/me) circomlib
+    # under the checkout is not found. From the checkout both it and any output folder are.
+    result = subprocess.run(command, capture_output=True, text=True, check=False,
+                            cwd=toolchain.repo_root())
     compiled = CompiledCircuit(source, out_dir / f"{name}.r1cs",
                                out_dir / f"{name}_js" / f"{name}.wasm", out_dir / f"{name}.sym")
     if result.returncode != 0 or not all(

@@ -1106,6 +1106,7 @@ def status(
             click.echo(
                 f"  round {r['round']}: {r['status']} / {r['phase']}; "
                 f"{len(r['submissions'])} verified submission(s); leader {r['leader'] or '-'}"
+                + _open_deadline(r)
             )
             for sub in r["submissions"]:
                 marks = [m for m in ("leader", "included") if sub[m]]
@@ -1134,6 +1135,20 @@ def status(
             )
 
     _emit(payload, as_json, text)
+
+
+def _open_deadline(r: dict[str, Any]) -> str:
+    """The deadline of the round's current phase, for the status line (empty when none)."""
+    deadlines, phase = r["deadlines"], r["status"]
+    named = {"open": ("commit", "commit"), "revealed": ("submit", "submit"),
+             "leader_selected": ("hand_off", "hand-offs")}
+    if phase not in named or not deadlines[named[phase][0]]:
+        return ""
+    key, label = named[phase]
+    text = f"; {label} until {_utc(deadlines[key])}"
+    if phase == "leader_selected" and deadlines["aggregate"]:
+        text += f", leader publishes by {_utc(deadlines['aggregate'])}"
+    return text
 
 
 def _hex32(value: bytes) -> str | None:
@@ -1189,6 +1204,7 @@ def _round_status(
             "reveal": info.reveal_deadline,
             "submit": info.submit_deadline,
             "aggregate": info.aggregate_deadline,
+            "hand_off": info.hand_off_deadline,
         },
         "leader": leader,
         "submitters": list(info.submitters),

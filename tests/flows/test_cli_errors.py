@@ -309,3 +309,24 @@ def test_an_unknown_task_or_round_is_named_in_one_sentence(
         assert "Task 9 does not exist" in line, line
     else:
         assert "Round 5" in line and "does not exist" in line, line
+
+
+def test_status_shows_the_deadline_of_the_current_phase(
+    world: World, open_round: tuple[int, int]
+) -> None:
+    """The round is open (nobody reveals in this module): its line names the commit deadline;
+    the JSON carries every deadline, the hand-off one zero until a leader is selected."""
+    import json
+
+    task_id, round_no = open_round
+    info = world.session.client.round(task_id, round_no)
+    result = invoke("status", "--task", str(task_id), world=world)
+    assert result.exit_code == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.strip().startswith(f"round {round_no}:"))
+    assert line.strip().startswith(f"round {round_no}: open / "), line
+    assert "; commit until " in line and line.endswith(" UTC"), line
+    payload = invoke("status", "--task", str(task_id), "--json", world=world)
+    assert payload.exit_code == 0, payload.stderr
+    [shown] = [r for r in json.loads(payload.stdout)["rounds"] if r["round"] == round_no]
+    assert shown["deadlines"]["commit"] == info.commit_deadline
+    assert shown["deadlines"]["hand_off"] == 0

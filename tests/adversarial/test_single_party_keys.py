@@ -78,9 +78,34 @@ class Cli:
             extra += ["--contract", self.contract]
         command = [str(Path(sys.executable).with_name("zkpot")), *args, *extra,
                    *([FLAG] if allow else [])]
+        # A keystore account asks "Sign:" before a transaction, then (not always) its
+        # passphrase: the user says yes and types it (a "Sign:" given the passphrase asks
+        # again).
         return subprocess.run(command, capture_output=True, text=True, env=self.env,
-                              stdin=subprocess.DEVNULL, timeout=900, check=False,
+                              input=f"y\n{PASSPHRASE}\n" * 100, timeout=900, check=False,
                               cwd=toolchain.repo_root())
+
+
+KEYS = {
+    "publisher": "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "alice": "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+}
+"""anvil's first two funded keys, imported as ape keystore accounts: off a local devnet
+zkpot refuses the public ``test:N`` signers."""
+PASSPHRASE = "not-a-secret"
+
+
+def _keystore(root: Path, env: dict[str, str]) -> None:
+    """``ape accounts import`` of :data:`KEYS` into a data folder of the test's own."""
+    from eth_account import Account
+
+    accounts_dir = root / "ape" / "accounts"
+    accounts_dir.mkdir(parents=True)
+    for alias, key in KEYS.items():
+        keyfile = Account.encrypt(key, PASSPHRASE)
+        (accounts_dir / f"{alias}.json").write_text(json.dumps(keyfile))
+        env[f"APE_ACCOUNTS_{alias}_PASSPHRASE"] = PASSPHRASE
+    env["APE_DATA_FOLDER"] = str(root / "ape")
 
 
 def _env(root: Path, zk_dir: Path) -> dict[str, str]:
@@ -112,8 +137,11 @@ def foreign(world: World, shared_zk_dir: Path,
     anvil = ForeignAnvil(config)
     anvil.start()
     try:
-        cli = Cli(config.rpc_url, world.ipfs.config.ipfs_api_url, _env(root, shared_zk_dir))
-        deployed = cli("deploy", "--network", config.rpc_url, "--root", str(root), chain=False)
+        env = _env(root, shared_zk_dir)
+        _keystore(root, env)
+        cli = Cli(config.rpc_url, world.ipfs.config.ipfs_api_url, env)
+        deployed = cli("deploy", "--network", config.rpc_url, "--root", str(root),
+                       "--account", "publisher", chain=False)
         assert deployed.returncode == 0, deployed.stderr
         [record] = (root / "deployments").glob("*.json")
         data = json.loads(record.read_text())
@@ -130,8 +158,9 @@ def _warp(url: str, seconds: int) -> None:
                    timeout=10).raise_for_status()
 
 
-CREATE = ("task", "create", "--architecture", "mlp-64-8-10", "--samples", "8",
-          "--backend", "groth16", "--policy", "leader-model", "--commit-duration", "60")
+CREATE = ("task", "create", "--account", "publisher", "--architecture", "mlp-64-8-10",
+          "--samples", "8", "--backend", "groth16", "--policy", "leader-model",
+          "--commit-duration", "60")
 
 
 def test_off_the_local_devnet_every_role_refuses_single_party_keys_without_the_flag(
@@ -161,9 +190,11 @@ def test_off_the_local_devnet_every_role_refuses_single_party_keys_without_the_f
         in audited.stdout
 
     # The publisher's rounds and a participant's steps up to the proof.
-    _refused(foreign("round", "open", "--task", "0"), FOREIGN_CHAIN_ID)
-    assert foreign("round", "open", "--task", "0", allow=True).returncode == 0
-    me = ("--name", "alice", "--account", "test:1", "--task", "0")
+    publisher = ("--account", "publisher")
+    _refused(foreign("round", "open", *publisher, "--task", "0"), FOREIGN_CHAIN_ID)
+    opened = foreign("round", "open", *publisher, "--task", "0", allow=True)
+    assert opened.returncode == 0, opened.stderr
+    me = ("--name", "alice", "--account", "alice", "--task", "0")
     assert foreign("join", *me).returncode == 0  # joining proves nothing
     _refused(foreign("train", *me, "--round", "0", "--epochs", "1"), FOREIGN_CHAIN_ID)
     trained = foreign("train", *me, "--round", "0", "--epochs", "1", allow=True)
@@ -171,7 +202,8 @@ def test_off_the_local_devnet_every_role_refuses_single_party_keys_without_the_f
     _refused(foreign("commit", *me, "--round", "0"), FOREIGN_CHAIN_ID)
     assert foreign("commit", *me, "--round", "0", allow=True).returncode == 0
     _warp(foreign.url, 61)
-    revealed = foreign("round", "reveal", "--task", "0", "--round", "0", allow=True)
+    revealed = foreign("round", "reveal", *publisher, "--task", "0", "--round", "0",
+                       allow=True)
     assert revealed.returncode == 0, revealed.stderr
 
     # prove and aggregate: refused without the flag; a real proof with it, and the warning.

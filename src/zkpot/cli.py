@@ -21,13 +21,14 @@ import click
 
 from zkpot import services
 from zkpot.errors import ChainError, ZkpotError
+from zkpot.privacy.command import privacy as privacy_command
 
 if TYPE_CHECKING:
     from zkpot.proving.circuit import BackendName
 
 DEFAULT_BACKEND = "groth16"
 """The backend ``task create`` uses unless told otherwise: Groth16 proves a 256-sample
-chunk in ~14 s and costs ~0.35 M gas a submission (results/groth16-prove.md, results/gas.md)."""
+chunk in ~14 s and costs ~0.35 M gas a submission (results/backends.md, results/gas.md)."""
 DEMO_BACKEND = "groth16"
 """The demo's backend: its fedavg rounds carry aggregation proofs (every step verified)."""
 
@@ -686,16 +687,13 @@ def task_list(network: str, contract: str | None, ipfs_url: str | None, as_json:
 
 
 def _task_row(session: Any, task_id: int) -> dict[str, Any]:
-    from zkpot.roles.common import TaskDocument
-
     state = session.client.task_state(task_id)
     row: dict[str, Any] = {
         "task": task_id, "publisher": state.publisher, "closed": state.closed,
         "rounds": state.round_count, "blocks": state.block_count, "error": None,
     }
     try:
-        spec_cid = session.client.lens.taskConfig(task_id).specCID
-        document = TaskDocument.from_json(session.storage.cat_json(spec_cid))
+        document = session.document(task_id)
     except ZkpotError as error:
         return {**row, "error": error.message}
     return {
@@ -791,7 +789,7 @@ def _round_call(name: str, method: str, doc: str, describe: Callable[[Any], str]
         from zkpot.roles.common import resolve_account
 
         with _session(network, contract, ipfs_url) as session:
-            done = _round_done(session.client, task_id, round_no, method)
+            done = _round_done(session, task_id, round_no, method)
             if done is None:
                 call = getattr(session.client, method)
                 result = call(task_id, round_no, sender=resolve_account(account))
@@ -801,7 +799,7 @@ def _round_call(name: str, method: str, doc: str, describe: Callable[[Any], str]
     round_.command(name)(command)
 
 
-def _round_done(client: Any, task_id: int, round_no: int, method: str) -> str | None:
+def _round_done(session: Any, task_id: int, round_no: int, method: str) -> str | None:
     """Refuse an unknown task or round in one sentence; say so when ``method``'s work is done.
 
     Finalising a finalised round is not an error (the block is there); selecting a leader
@@ -810,16 +808,8 @@ def _round_done(client: Any, task_id: int, round_no: int, method: str) -> str | 
     """
     from zkpot.chain import RoundStatus
 
-    if task_id < 0 or task_id >= client.task_count():
-        raise ChainError(f"Task {task_id} does not exist on this contract",
-                         "list the tasks with `zkpot task list` or check --contract")
-    rounds = client.task_state(task_id).round_count
-    if round_no < 0 or round_no >= rounds:
-        raise ChainError(
-            f"Round {round_no} of task {task_id} does not exist yet (the task has {rounds} "
-            f"round{'s' if rounds != 1 else ''})",
-            f"wait for the publisher to open it (`zkpot status --task {task_id}`)")
-    info = client.round(task_id, round_no)
+    session.require_round(task_id, round_no)
+    info = session.client.round(task_id, round_no)
     where = f"task {task_id} round {round_no}"
     if info.status == RoundStatus.FINALISED:
         return f"{where} is already finalised: block 0x{info.block_hash.hex()}"
@@ -988,12 +978,11 @@ def _step_summary(me: Any, step: str, record: Any) -> str:
         return f"commit: {where}, commitment {record.commitment} on chain"
     if step == "prove":
         done = f"prove: {where}, {len(record.proof_paths)} proof(s), bundle {record.proof_cid}"
-        seconds = getattr(me, "last_prove_seconds", 0.0)
+        seconds = me.last_prove_seconds
         return done + (f" (proving took {seconds:.1f} s)" if seconds else " (already proven)")
     if step == "submit":
         done = f"submit: {where}, {record.correct} correct verified on chain"
-        gas = getattr(me, "last_gas", 0)
-        tx = record.submit_tx or ""
+        gas, tx = me.last_gas, record.submit_tx or ""
         return done + (f" (transaction {tx}, {gas:,} gas)" if gas and tx.startswith("0x")
                        else " (already on chain)")
     return f"{step}: {where}, sealed model {record.handoff_cid} on chain"
@@ -1642,14 +1631,8 @@ def circuit_verifier(circuit_ref: str | None, out: Path | None) -> None:
     )
 
 
+cli.add_command(privacy_command)
 
-def _register_privacy() -> None:
-    from zkpot.privacy.command import privacy
-
-    cli.add_command(privacy)
-
-
-_register_privacy()
 
 def _set_library_logging(verbose: bool) -> None:
     """Keep library chatter (ape's per-transaction lines, EZKL's scale notes) off the console.

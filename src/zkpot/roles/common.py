@@ -217,18 +217,36 @@ class Session:
         A task whose document declares INSECURE keys is refused here off a local devnet
         (unless :attr:`allow_insecure_keys`), and warned about on stderr otherwise.
         """
-        if task_id < 0 or task_id >= self.client.task_count():
-            raise ChainError(
-                f"Task {task_id} does not exist on this contract",
-                "list tasks with `zkpot status` or check --contract",
-            )
-        state = self.client.task_state(task_id)
-        spec_cid = self.client.lens.taskConfig(task_id).specCID
-        document = TaskDocument.from_json(self.storage.cat_json(spec_cid))
+        state = self.require_task(task_id)
+        document = self.document(task_id)
         self.check_keys(f"Task {task_id}", document.circuit.circuit_id,
                         keytrust.claimed_insecure(document.circuit,
                                                   document.aggregation_slots))
         return state, document
+
+    def require_task(self, task_id: int) -> TaskState:
+        """The task's on-chain state; one sentence naming the task if it does not exist."""
+        if task_id < 0 or task_id >= self.client.task_count():
+            raise ChainError(
+                f"Task {task_id} does not exist on this contract",
+                "list the tasks with `zkpot task list` or check --contract",
+            )
+        return self.client.task_state(task_id)
+
+    def require_round(self, task_id: int, round_: int) -> None:
+        """One sentence naming the task or round if the chain has not opened it."""
+        rounds = self.require_task(task_id).round_count
+        if round_ < 0 or round_ >= rounds:
+            raise ChainError(
+                f"Round {round_} of task {task_id} does not exist yet (the task has "
+                f"{rounds} round{'s' if rounds != 1 else ''})",
+                f"wait for the publisher to open it (`zkpot status --task {task_id}`)",
+            )
+
+    def document(self, task_id: int) -> TaskDocument:
+        """The task's IPFS document as published (no key check: see :meth:`task`)."""
+        spec_cid = self.client.lens.taskConfig(task_id).specCID
+        return TaskDocument.from_json(self.storage.cat_json(spec_cid))
 
     def circuit(self, document: TaskDocument) -> Circuit:
         """The task's circuit: set up here (``zk/``), else fetched by CID (cached).

@@ -163,26 +163,6 @@ class Participant:
     def _chain_submission(self, task_id: int, round_: int) -> SubmissionInfo:
         return self.session.client.submission(task_id, round_, self.address)
 
-    def _require_task(self, task_id: int) -> int:
-        """The task's round count; a :class:`ChainError` naming the task if it does not exist."""
-        client = self.session.client
-        if task_id < 0 or task_id >= client.task_count():
-            raise ChainError(
-                f"Task {task_id} does not exist on this contract",
-                "list the tasks with `zkpot task list` or check --contract",
-            )
-        return client.task_state(task_id).round_count
-
-    def _require_round(self, task_id: int, round_: int) -> None:
-        """Refuse a round the chain has not opened, before any local record is made."""
-        rounds = self._require_task(task_id)
-        if round_ < 0 or round_ >= rounds:
-            raise ChainError(
-                f"Round {round_} of task {task_id} does not exist yet (the task has "
-                f"{rounds} round{'s' if rounds != 1 else ''})",
-                f"wait for the publisher to open it (`zkpot status --task {task_id}`)",
-            )
-
     def _record(self, task_id: int, round_: int) -> RoundRecord:
         return self.state.start_round(task_key(self.session, task_id), round_)
 
@@ -192,7 +172,7 @@ class Participant:
         Raises a :class:`StateError` naming the command to run first when the step
         before ``step`` is not done.
         """
-        self._require_round(task_id, round_)
+        self.session.require_round(task_id, round_)  # before any local record
         record = self._record(task_id, round_)
         if record.step >= step:
             return record, False
@@ -237,7 +217,7 @@ class Participant:
 
     def join(self, task_id: int) -> None:
         """Join the task with this participant's X25519 public key (once)."""
-        self._require_task(task_id)
+        self.session.require_task(task_id)
         key = task_key(self.session, task_id)
         joined = self.state.task(key)
         if joined is not None and joined.join_tx:

@@ -98,6 +98,8 @@ def model_from_elements(
     from zkpot.errors import ProvingError
     from zkpot.proving.groth16.aggregation import to_model
 
+    # Shape and range first: only field elements of the right count can be hashed.
+    params, blinding = unpack_elements(spec, elements)
     digest = poseidon_chain(list(elements)).to_bytes(32, "big")
     if digest != expected:
         raise ModelPostingError(
@@ -105,7 +107,6 @@ def model_from_elements(
             f"0x{expected.hex()[:16]}…",
             "read the posting recorded under the expected commitment",
         )
-    params, blinding = unpack_elements(spec, elements)
     try:
         model = to_model(spec, tuple(tuple(p) for p in params))
     except ProvingError as err:

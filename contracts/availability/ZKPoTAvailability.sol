@@ -15,7 +15,7 @@ interface IGroth16Adapter {
 contract ZKPoTAvailability is IZKPoTAvailability {
     /// @notice Most elements one posting holds: hashing them on chain stays well under a
     ///         30M-gas block (results/availability.json has the measured gas).
-    uint256 public constant MAX_POSTED_ELEMENTS = 256;
+    uint256 public constant MAX_POSTED_ELEMENTS = 512;
 
     IPoseidonChain private immutable _poseidon;
     mapping(bytes32 commitment => uint256 blockNumber) private _postedBlock;

@@ -115,7 +115,11 @@ contract PoseidonChain is IPoseidonChain {
     }
 
     /// @dev Width t's roundsP rounds and its constants' first and end word in the blob.
-    function _widthOf(uint256 t) private pure returns (uint256 roundsP, uint256 first, uint256 end) {
+    function _widthOf(uint256 t)
+        private
+        pure
+        returns (uint256 roundsP, uint256 first, uint256 end)
+    {
         if (t == 2) return (56, 0, 248);
         if (t == 3) return (57, 248, 632);
         if (t == 4) return (56, 632, 1144);
@@ -183,7 +187,356 @@ contract PoseidonChain is IPoseidonChain {
     }
 
     /// @dev The permutation of `state` (capacity element first); returns its output.
-    function _permute(uint256[] memory state, uint256 base, uint256 roundsP) private pure returns (uint256 out) {
+    function _permute(uint256[] memory state, uint256 base, uint256 roundsP)
+        private
+        pure
+        returns (uint256)
+    {
+        if (state.length == 13) return _permuteUnrolled(state, base);
+        return _permuteAny(state, base, roundsP);
+    }
+
+    /// @dev Width 13, generated loop-free over the lanes (constant offsets,
+    ///      deferred reductions).
+    function _permuteUnrolled(uint256[] memory state, uint256 base)
+        private
+        pure
+        returns (uint256 out)
+    {
+        assembly {
+            function sbox(x, p) -> y {
+                let x2 := mulmod(x, x, p)
+                y := mulmod(mulmod(x2, x2, p), x, p)
+            }
+            function sboxArk(s, c, p) {
+                mstore(add(s, 0x0), addmod(sbox(mload(add(s, 0x0)), p), mload(add(c, 0x0)), p))
+                mstore(add(s, 0x20), addmod(sbox(mload(add(s, 0x20)), p), mload(add(c, 0x20)), p))
+                mstore(add(s, 0x40), addmod(sbox(mload(add(s, 0x40)), p), mload(add(c, 0x40)), p))
+                mstore(add(s, 0x60), addmod(sbox(mload(add(s, 0x60)), p), mload(add(c, 0x60)), p))
+                mstore(add(s, 0x80), addmod(sbox(mload(add(s, 0x80)), p), mload(add(c, 0x80)), p))
+                mstore(add(s, 0xa0), addmod(sbox(mload(add(s, 0xa0)), p), mload(add(c, 0xa0)), p))
+                mstore(add(s, 0xc0), addmod(sbox(mload(add(s, 0xc0)), p), mload(add(c, 0xc0)), p))
+                mstore(add(s, 0xe0), addmod(sbox(mload(add(s, 0xe0)), p), mload(add(c, 0xe0)), p))
+                mstore(add(s, 0x100), addmod(sbox(mload(add(s, 0x100)), p), mload(add(c, 0x100)), p))
+                mstore(add(s, 0x120), addmod(sbox(mload(add(s, 0x120)), p), mload(add(c, 0x120)), p))
+                mstore(add(s, 0x140), addmod(sbox(mload(add(s, 0x140)), p), mload(add(c, 0x140)), p))
+                mstore(add(s, 0x160), addmod(sbox(mload(add(s, 0x160)), p), mload(add(c, 0x160)), p))
+                mstore(add(s, 0x180), addmod(sbox(mload(add(s, 0x180)), p), mload(add(c, 0x180)), p))
+            }
+            function mix(s, m, tmp, p) {
+                {
+                    let acc := mulmod(mload(add(m, 0x0)), mload(add(s, 0x0)), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x20)), mload(add(s, 0x20)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x40)), mload(add(s, 0x40)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x60)), mload(add(s, 0x60)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x80)), mload(add(s, 0x80)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0xa0)), mload(add(s, 0xa0)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0xc0)), mload(add(s, 0xc0)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0xe0)), mload(add(s, 0xe0)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x100)), mload(add(s, 0x100)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x120)), mload(add(s, 0x120)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x140)), mload(add(s, 0x140)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x160)), mload(add(s, 0x160)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x180)), mload(add(s, 0x180)), p), p)
+                    acc := mod(acc, p)
+                    mstore(add(tmp, 0x0), acc)
+                }
+                {
+                    let acc := mulmod(mload(add(m, 0x1a0)), mload(add(s, 0x0)), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x1c0)), mload(add(s, 0x20)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x1e0)), mload(add(s, 0x40)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x200)), mload(add(s, 0x60)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x220)), mload(add(s, 0x80)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x240)), mload(add(s, 0xa0)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x260)), mload(add(s, 0xc0)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x280)), mload(add(s, 0xe0)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x2a0)), mload(add(s, 0x100)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x2c0)), mload(add(s, 0x120)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x2e0)), mload(add(s, 0x140)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x300)), mload(add(s, 0x160)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x320)), mload(add(s, 0x180)), p), p)
+                    acc := mod(acc, p)
+                    mstore(add(tmp, 0x20), acc)
+                }
+                {
+                    let acc := mulmod(mload(add(m, 0x340)), mload(add(s, 0x0)), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x360)), mload(add(s, 0x20)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x380)), mload(add(s, 0x40)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x3a0)), mload(add(s, 0x60)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x3c0)), mload(add(s, 0x80)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x3e0)), mload(add(s, 0xa0)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x400)), mload(add(s, 0xc0)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x420)), mload(add(s, 0xe0)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x440)), mload(add(s, 0x100)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x460)), mload(add(s, 0x120)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x480)), mload(add(s, 0x140)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x4a0)), mload(add(s, 0x160)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x4c0)), mload(add(s, 0x180)), p), p)
+                    acc := mod(acc, p)
+                    mstore(add(tmp, 0x40), acc)
+                }
+                {
+                    let acc := mulmod(mload(add(m, 0x4e0)), mload(add(s, 0x0)), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x500)), mload(add(s, 0x20)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x520)), mload(add(s, 0x40)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x540)), mload(add(s, 0x60)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x560)), mload(add(s, 0x80)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x580)), mload(add(s, 0xa0)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x5a0)), mload(add(s, 0xc0)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x5c0)), mload(add(s, 0xe0)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x5e0)), mload(add(s, 0x100)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x600)), mload(add(s, 0x120)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x620)), mload(add(s, 0x140)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x640)), mload(add(s, 0x160)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x660)), mload(add(s, 0x180)), p), p)
+                    acc := mod(acc, p)
+                    mstore(add(tmp, 0x60), acc)
+                }
+                {
+                    let acc := mulmod(mload(add(m, 0x680)), mload(add(s, 0x0)), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x6a0)), mload(add(s, 0x20)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x6c0)), mload(add(s, 0x40)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x6e0)), mload(add(s, 0x60)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x700)), mload(add(s, 0x80)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x720)), mload(add(s, 0xa0)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x740)), mload(add(s, 0xc0)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x760)), mload(add(s, 0xe0)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x780)), mload(add(s, 0x100)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x7a0)), mload(add(s, 0x120)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x7c0)), mload(add(s, 0x140)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x7e0)), mload(add(s, 0x160)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x800)), mload(add(s, 0x180)), p), p)
+                    acc := mod(acc, p)
+                    mstore(add(tmp, 0x80), acc)
+                }
+                {
+                    let acc := mulmod(mload(add(m, 0x820)), mload(add(s, 0x0)), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x840)), mload(add(s, 0x20)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x860)), mload(add(s, 0x40)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x880)), mload(add(s, 0x60)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x8a0)), mload(add(s, 0x80)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x8c0)), mload(add(s, 0xa0)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x8e0)), mload(add(s, 0xc0)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x900)), mload(add(s, 0xe0)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x920)), mload(add(s, 0x100)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x940)), mload(add(s, 0x120)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x960)), mload(add(s, 0x140)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x980)), mload(add(s, 0x160)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x9a0)), mload(add(s, 0x180)), p), p)
+                    acc := mod(acc, p)
+                    mstore(add(tmp, 0xa0), acc)
+                }
+                {
+                    let acc := mulmod(mload(add(m, 0x9c0)), mload(add(s, 0x0)), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x9e0)), mload(add(s, 0x20)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0xa00)), mload(add(s, 0x40)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0xa20)), mload(add(s, 0x60)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0xa40)), mload(add(s, 0x80)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0xa60)), mload(add(s, 0xa0)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0xa80)), mload(add(s, 0xc0)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0xaa0)), mload(add(s, 0xe0)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0xac0)), mload(add(s, 0x100)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0xae0)), mload(add(s, 0x120)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0xb00)), mload(add(s, 0x140)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0xb20)), mload(add(s, 0x160)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0xb40)), mload(add(s, 0x180)), p), p)
+                    acc := mod(acc, p)
+                    mstore(add(tmp, 0xc0), acc)
+                }
+                {
+                    let acc := mulmod(mload(add(m, 0xb60)), mload(add(s, 0x0)), p)
+                    acc := add(acc, mulmod(mload(add(m, 0xb80)), mload(add(s, 0x20)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0xba0)), mload(add(s, 0x40)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0xbc0)), mload(add(s, 0x60)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0xbe0)), mload(add(s, 0x80)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0xc00)), mload(add(s, 0xa0)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0xc20)), mload(add(s, 0xc0)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0xc40)), mload(add(s, 0xe0)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0xc60)), mload(add(s, 0x100)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0xc80)), mload(add(s, 0x120)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0xca0)), mload(add(s, 0x140)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0xcc0)), mload(add(s, 0x160)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0xce0)), mload(add(s, 0x180)), p), p)
+                    acc := mod(acc, p)
+                    mstore(add(tmp, 0xe0), acc)
+                }
+                {
+                    let acc := mulmod(mload(add(m, 0xd00)), mload(add(s, 0x0)), p)
+                    acc := add(acc, mulmod(mload(add(m, 0xd20)), mload(add(s, 0x20)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0xd40)), mload(add(s, 0x40)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0xd60)), mload(add(s, 0x60)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0xd80)), mload(add(s, 0x80)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0xda0)), mload(add(s, 0xa0)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0xdc0)), mload(add(s, 0xc0)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0xde0)), mload(add(s, 0xe0)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0xe00)), mload(add(s, 0x100)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0xe20)), mload(add(s, 0x120)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0xe40)), mload(add(s, 0x140)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0xe60)), mload(add(s, 0x160)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0xe80)), mload(add(s, 0x180)), p), p)
+                    acc := mod(acc, p)
+                    mstore(add(tmp, 0x100), acc)
+                }
+                {
+                    let acc := mulmod(mload(add(m, 0xea0)), mload(add(s, 0x0)), p)
+                    acc := add(acc, mulmod(mload(add(m, 0xec0)), mload(add(s, 0x20)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0xee0)), mload(add(s, 0x40)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0xf00)), mload(add(s, 0x60)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0xf20)), mload(add(s, 0x80)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0xf40)), mload(add(s, 0xa0)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0xf60)), mload(add(s, 0xc0)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0xf80)), mload(add(s, 0xe0)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0xfa0)), mload(add(s, 0x100)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0xfc0)), mload(add(s, 0x120)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0xfe0)), mload(add(s, 0x140)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x1000)), mload(add(s, 0x160)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x1020)), mload(add(s, 0x180)), p), p)
+                    acc := mod(acc, p)
+                    mstore(add(tmp, 0x120), acc)
+                }
+                {
+                    let acc := mulmod(mload(add(m, 0x1040)), mload(add(s, 0x0)), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x1060)), mload(add(s, 0x20)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x1080)), mload(add(s, 0x40)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x10a0)), mload(add(s, 0x60)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x10c0)), mload(add(s, 0x80)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x10e0)), mload(add(s, 0xa0)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x1100)), mload(add(s, 0xc0)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x1120)), mload(add(s, 0xe0)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x1140)), mload(add(s, 0x100)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x1160)), mload(add(s, 0x120)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x1180)), mload(add(s, 0x140)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x11a0)), mload(add(s, 0x160)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x11c0)), mload(add(s, 0x180)), p), p)
+                    acc := mod(acc, p)
+                    mstore(add(tmp, 0x140), acc)
+                }
+                {
+                    let acc := mulmod(mload(add(m, 0x11e0)), mload(add(s, 0x0)), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x1200)), mload(add(s, 0x20)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x1220)), mload(add(s, 0x40)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x1240)), mload(add(s, 0x60)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x1260)), mload(add(s, 0x80)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x1280)), mload(add(s, 0xa0)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x12a0)), mload(add(s, 0xc0)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x12c0)), mload(add(s, 0xe0)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x12e0)), mload(add(s, 0x100)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x1300)), mload(add(s, 0x120)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x1320)), mload(add(s, 0x140)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x1340)), mload(add(s, 0x160)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x1360)), mload(add(s, 0x180)), p), p)
+                    acc := mod(acc, p)
+                    mstore(add(tmp, 0x160), acc)
+                }
+                {
+                    let acc := mulmod(mload(add(m, 0x1380)), mload(add(s, 0x0)), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x13a0)), mload(add(s, 0x20)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x13c0)), mload(add(s, 0x40)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x13e0)), mload(add(s, 0x60)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x1400)), mload(add(s, 0x80)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x1420)), mload(add(s, 0xa0)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x1440)), mload(add(s, 0xc0)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x1460)), mload(add(s, 0xe0)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x1480)), mload(add(s, 0x100)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x14a0)), mload(add(s, 0x120)), p), p)
+                    acc := add(acc, mulmod(mload(add(m, 0x14c0)), mload(add(s, 0x140)), p))
+                    acc := add(acc, mulmod(mload(add(m, 0x14e0)), mload(add(s, 0x160)), p))
+                    acc := addmod(acc, mulmod(mload(add(m, 0x1500)), mload(add(s, 0x180)), p), p)
+                    acc := mod(acc, p)
+                    mstore(add(tmp, 0x180), acc)
+                }
+                mstore(add(s, 0x0), mload(add(tmp, 0x0)))
+                mstore(add(s, 0x20), mload(add(tmp, 0x20)))
+                mstore(add(s, 0x40), mload(add(tmp, 0x40)))
+                mstore(add(s, 0x60), mload(add(tmp, 0x60)))
+                mstore(add(s, 0x80), mload(add(tmp, 0x80)))
+                mstore(add(s, 0xa0), mload(add(tmp, 0xa0)))
+                mstore(add(s, 0xc0), mload(add(tmp, 0xc0)))
+                mstore(add(s, 0xe0), mload(add(tmp, 0xe0)))
+                mstore(add(s, 0x100), mload(add(tmp, 0x100)))
+                mstore(add(s, 0x120), mload(add(tmp, 0x120)))
+                mstore(add(s, 0x140), mload(add(tmp, 0x140)))
+                mstore(add(s, 0x160), mload(add(tmp, 0x160)))
+                mstore(add(s, 0x180), mload(add(tmp, 0x180)))
+            }
+            function partialRounds(s, c, sp, p) {
+                for { let r := 0 } lt(r, 65) { r := add(r, 1) } {
+                    let first := addmod(sbox(mload(s), p), mload(add(c, mul(r, 32))), p)
+                    let row := add(sp, mul(r, 0x320))
+                    let acc := mulmod(first, mload(row), p)
+                    { let v := mload(add(s, 0x20)) acc := add(acc, mulmod(mload(add(row, 0x20)), v, p)) mstore(add(s, 0x20), addmod(v, mulmod(first, mload(add(row, 0x1a0)), p), p)) }
+                    { let v := mload(add(s, 0x40)) acc := add(acc, mulmod(mload(add(row, 0x40)), v, p)) mstore(add(s, 0x40), addmod(v, mulmod(first, mload(add(row, 0x1c0)), p), p)) }
+                    { let v := mload(add(s, 0x60)) acc := addmod(acc, mulmod(mload(add(row, 0x60)), v, p), p) mstore(add(s, 0x60), addmod(v, mulmod(first, mload(add(row, 0x1e0)), p), p)) }
+                    { let v := mload(add(s, 0x80)) acc := add(acc, mulmod(mload(add(row, 0x80)), v, p)) mstore(add(s, 0x80), addmod(v, mulmod(first, mload(add(row, 0x200)), p), p)) }
+                    { let v := mload(add(s, 0xa0)) acc := add(acc, mulmod(mload(add(row, 0xa0)), v, p)) mstore(add(s, 0xa0), addmod(v, mulmod(first, mload(add(row, 0x220)), p), p)) }
+                    { let v := mload(add(s, 0xc0)) acc := addmod(acc, mulmod(mload(add(row, 0xc0)), v, p), p) mstore(add(s, 0xc0), addmod(v, mulmod(first, mload(add(row, 0x240)), p), p)) }
+                    { let v := mload(add(s, 0xe0)) acc := add(acc, mulmod(mload(add(row, 0xe0)), v, p)) mstore(add(s, 0xe0), addmod(v, mulmod(first, mload(add(row, 0x260)), p), p)) }
+                    { let v := mload(add(s, 0x100)) acc := add(acc, mulmod(mload(add(row, 0x100)), v, p)) mstore(add(s, 0x100), addmod(v, mulmod(first, mload(add(row, 0x280)), p), p)) }
+                    { let v := mload(add(s, 0x120)) acc := addmod(acc, mulmod(mload(add(row, 0x120)), v, p), p) mstore(add(s, 0x120), addmod(v, mulmod(first, mload(add(row, 0x2a0)), p), p)) }
+                    { let v := mload(add(s, 0x140)) acc := add(acc, mulmod(mload(add(row, 0x140)), v, p)) mstore(add(s, 0x140), addmod(v, mulmod(first, mload(add(row, 0x2c0)), p), p)) }
+                    { let v := mload(add(s, 0x160)) acc := add(acc, mulmod(mload(add(row, 0x160)), v, p)) mstore(add(s, 0x160), addmod(v, mulmod(first, mload(add(row, 0x2e0)), p), p)) }
+                    { let v := mload(add(s, 0x180)) acc := addmod(acc, mulmod(mload(add(row, 0x180)), v, p), p) mstore(add(s, 0x180), addmod(v, mulmod(first, mload(add(row, 0x300)), p), p)) }
+                    mstore(s, mod(acc, p))
+                }
+            }
+            let p := _P
+            let s := add(state, 32)
+            let tmp := mload(0x40)
+            let c := base
+            let sp := add(base, 0x1520)
+            let m := add(sp, 0xcb20)
+            mstore(add(s, 0x0), addmod(mload(add(s, 0x0)), mload(add(c, 0x0)), p))
+            mstore(add(s, 0x20), addmod(mload(add(s, 0x20)), mload(add(c, 0x20)), p))
+            mstore(add(s, 0x40), addmod(mload(add(s, 0x40)), mload(add(c, 0x40)), p))
+            mstore(add(s, 0x60), addmod(mload(add(s, 0x60)), mload(add(c, 0x60)), p))
+            mstore(add(s, 0x80), addmod(mload(add(s, 0x80)), mload(add(c, 0x80)), p))
+            mstore(add(s, 0xa0), addmod(mload(add(s, 0xa0)), mload(add(c, 0xa0)), p))
+            mstore(add(s, 0xc0), addmod(mload(add(s, 0xc0)), mload(add(c, 0xc0)), p))
+            mstore(add(s, 0xe0), addmod(mload(add(s, 0xe0)), mload(add(c, 0xe0)), p))
+            mstore(add(s, 0x100), addmod(mload(add(s, 0x100)), mload(add(c, 0x100)), p))
+            mstore(add(s, 0x120), addmod(mload(add(s, 0x120)), mload(add(c, 0x120)), p))
+            mstore(add(s, 0x140), addmod(mload(add(s, 0x140)), mload(add(c, 0x140)), p))
+            mstore(add(s, 0x160), addmod(mload(add(s, 0x160)), mload(add(c, 0x160)), p))
+            mstore(add(s, 0x180), addmod(mload(add(s, 0x180)), mload(add(c, 0x180)), p))
+            for { let r := 0 } lt(r, 4) { r := add(r, 1) } {
+                c := add(c, 0x1a0)
+                sboxArk(s, c, p)
+                switch r
+                case 3 { mix(s, add(m, 0x1520), tmp, p) }
+                default { mix(s, m, tmp, p) }
+            }
+            c := add(c, 0x1a0)
+            partialRounds(s, c, sp, p)
+            c := add(c, 0x820)
+            for { let r := 0 } lt(r, 3) { r := add(r, 1) } {
+                sboxArk(s, c, p)
+                mix(s, m, tmp, p)
+                c := add(c, 0x1a0)
+            }
+            let acc := mulmod(mload(add(m, 0x0)), sbox(mload(add(s, 0x0)), p), p)
+            acc := add(acc, mulmod(mload(add(m, 0x20)), sbox(mload(add(s, 0x20)), p), p))
+            acc := add(acc, mulmod(mload(add(m, 0x40)), sbox(mload(add(s, 0x40)), p), p))
+            acc := addmod(acc, mulmod(mload(add(m, 0x60)), sbox(mload(add(s, 0x60)), p), p), p)
+            acc := add(acc, mulmod(mload(add(m, 0x80)), sbox(mload(add(s, 0x80)), p), p))
+            acc := add(acc, mulmod(mload(add(m, 0xa0)), sbox(mload(add(s, 0xa0)), p), p))
+            acc := addmod(acc, mulmod(mload(add(m, 0xc0)), sbox(mload(add(s, 0xc0)), p), p), p)
+            acc := add(acc, mulmod(mload(add(m, 0xe0)), sbox(mload(add(s, 0xe0)), p), p))
+            acc := add(acc, mulmod(mload(add(m, 0x100)), sbox(mload(add(s, 0x100)), p), p))
+            acc := addmod(acc, mulmod(mload(add(m, 0x120)), sbox(mload(add(s, 0x120)), p), p), p)
+            acc := add(acc, mulmod(mload(add(m, 0x140)), sbox(mload(add(s, 0x140)), p), p))
+            acc := add(acc, mulmod(mload(add(m, 0x160)), sbox(mload(add(s, 0x160)), p), p))
+            acc := addmod(acc, mulmod(mload(add(m, 0x180)), sbox(mload(add(s, 0x180)), p), p), p)
+            acc := mod(acc, p)
+            out := acc
+        }
+    }
+
+    /// @dev Any width, with loops.
+    function _permuteAny(uint256[] memory state, uint256 base, uint256 roundsP)
+        private
+        pure
+        returns (uint256 out)
+    {
         assembly {
             function sbox(x) -> y {
                 let x2 := mulmod(x, x, _P)

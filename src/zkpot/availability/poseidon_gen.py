@@ -301,6 +301,17 @@ contract PoseidonChain is IPoseidonChain {{
     function _permute(uint256[] memory state, uint256 base, uint256 roundsP)
         private
         pure
+        returns (uint256)
+    {{
+        if (state.length == {UNROLLED_T}) return _permuteUnrolled(state, base);
+        return _permuteAny(state, base, roundsP);
+    }}
+
+{unrolled(UNROLLED_T)}
+    /// @dev Any width, with loops.
+    function _permuteAny(uint256[] memory state, uint256 base, uint256 roundsP)
+        private
+        pure
         returns (uint256 out)
     {{
         assembly {{
@@ -376,6 +387,126 @@ contract PoseidonChain is IPoseidonChain {{
         }}
     }}
 }}
+"""
+
+
+UNROLLED_T = 13
+"""The width every full link of the chain uses: its permutation is generated loop-free."""
+
+
+def _sum_mod(terms: list[str], indent: str) -> str:
+    """Yul statements leaving the sum of ``terms`` (each < p) mod p in ``acc``.
+
+    Plain ADDs, an ADDMOD every third term: the accumulator stays below 3p < 2**256
+    (p < 2**254), so no ADD overflows; one statement per term keeps the stack shallow.
+    """
+    lines = [f"{indent}let acc := {terms[0]}"]
+    for k, term in enumerate(terms[1:], start=1):
+        op = f"addmod(acc, {term}, p)" if k % 3 == 0 else f"add(acc, {term})"
+        lines.append(f"{indent}acc := {op}")
+    lines.append(f"{indent}acc := mod(acc, p)")
+    return "\n".join(lines)
+
+
+def w(i: int) -> str:
+    """The byte offset of word ``i``, as a Yul literal."""
+    return f"0x{32 * i:x}"
+
+
+def unrolled(t: int) -> str:
+    """A Yul permutation of width ``t`` with every lane loop unrolled (offsets as constants)."""
+    partial = ROUNDS_P[t - 2]
+    sbox_ark = "\n".join(
+        f"                mstore(add(s, {w(i)}), addmod(sbox(mload(add(s, {w(i)})), p), "
+        f"mload(add(c, {w(i)})), p))"
+        for i in range(t)
+    )
+    mix_rows = []
+    for i in range(t):
+        terms = [
+            f"mulmod(mload(add(m, {w(i * t + j)})), mload(add(s, {w(j)})), p)" for j in range(t)
+        ]
+        mix_rows.append(
+            "                {\n" + _sum_mod(terms, "                    ")
+            + f"\n                    mstore(add(tmp, {w(i)}), acc)\n                }}"
+        )
+    copy = "\n".join(
+        f"                mstore(add(s, {w(i)}), mload(add(tmp, {w(i)})))" for i in range(t)
+    )
+    lanes = []
+    for i in range(1, t):
+        product = f"mulmod(mload(add(row, {w(i)})), v, p)"
+        # acc < p after an ADDMOD, < 3p after two ADDs: reduce every third lane.
+        update = f"addmod(acc, {product}, p)" if i % 3 == 0 else f"add(acc, {product})"
+        lanes.append(
+            f"                    {{ let v := mload(add(s, {w(i)})) acc := {update} "
+            f"mstore(add(s, {w(i)}), addmod(v, mulmod(first, "
+            f"mload(add(row, {w(t + i - 1)})), p), p)) }}"
+        )
+    last_terms = [
+        f"mulmod(mload(add(m, {w(j)})), sbox(mload(add(s, {w(j)})), p), p)" for j in range(t)
+    ]
+    ark0 = "\n".join(
+        f"            mstore(add(s, {w(i)}), addmod(mload(add(s, {w(i)})), "
+        f"mload(add(c, {w(i)})), p))"
+        for i in range(t)
+    )
+    mix_body = "\n".join(mix_rows)
+    lane_body = "\n".join(lanes)
+    return f"""    /// @dev Width {t}, generated loop-free over the lanes (constant offsets,
+    ///      deferred reductions).
+    function _permuteUnrolled(uint256[] memory state, uint256 base)
+        private
+        pure
+        returns (uint256 out)
+    {{
+        assembly {{
+            function sbox(x, p) -> y {{
+                let x2 := mulmod(x, x, p)
+                y := mulmod(mulmod(x2, x2, p), x, p)
+            }}
+            function sboxArk(s, c, p) {{
+{sbox_ark}
+            }}
+            function mix(s, m, tmp, p) {{
+{mix_body}
+{copy}
+            }}
+            function partialRounds(s, c, sp, p) {{
+                for {{ let r := 0 }} lt(r, {partial}) {{ r := add(r, 1) }} {{
+                    let first := addmod(sbox(mload(s), p), mload(add(c, mul(r, 32))), p)
+                    let row := add(sp, mul(r, {w(2 * t - 1)}))
+                    let acc := mulmod(first, mload(row), p)
+{lane_body}
+                    mstore(s, mod(acc, p))
+                }}
+            }}
+            let p := _P
+            let s := add(state, 32)
+            let tmp := mload(0x40)
+            let c := base
+            let sp := add(base, {w(t * ROUNDS_F + partial)})
+            let m := add(sp, {w((2 * t - 1) * partial)})
+{ark0}
+            for {{ let r := 0 }} lt(r, 4) {{ r := add(r, 1) }} {{
+                c := add(c, {w(t)})
+                sboxArk(s, c, p)
+                switch r
+                case 3 {{ mix(s, add(m, {w(t * t)}), tmp, p) }}
+                default {{ mix(s, m, tmp, p) }}
+            }}
+            c := add(c, {w(t)})
+            partialRounds(s, c, sp, p)
+            c := add(c, {w(partial)})
+            for {{ let r := 0 }} lt(r, 3) {{ r := add(r, 1) }} {{
+                sboxArk(s, c, p)
+                mix(s, m, tmp, p)
+                c := add(c, {w(t)})
+            }}
+{_sum_mod(last_terms, "            ")}
+            out := acc
+        }}
+    }}
 """
 
 

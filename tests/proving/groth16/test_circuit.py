@@ -227,6 +227,117 @@ def test_tampered_range_check_limb_is_rejected(tiny: Tiny, honest: Path) -> None
         assert not _tampered(tiny, honest, {limb: 2}, "limb-two"), signal
 
 
+def _bits(value: int, width: int) -> list[int]:
+    assert 0 <= value < 1 << width
+    return [(value >> i) & 1 for i in range(width)]
+
+
+def _comparison_signals(tiny: Tiny, honest: Path, sample: int, truth: int,
+                        digits: list[int]) -> dict[int, int]:
+    """Every wire of ``sample``'s comparisons (and the count) for a claimed ``truth``
+    and digits ``truth - z_c - 1 + 2**K``, consistent with every other constraint."""
+    plan = circom.plan(tiny.spec)
+    k, classes = plan.compare_bits, plan.classes
+    values = prover.read_witness(honest)
+    label = int(tiny.batch.y[sample])
+    named: dict[str, int] = {f"main.wins.truth[{sample}]": truth}
+    for i, bit in enumerate(_bits(truth + (1 << (k - 1)), k)):
+        named[f"main.wins.span[{sample}].out[{i}]"] = bit
+    wins = 0
+    for c, digit in enumerate(digits):
+        named[f"main.wins.d[{sample}][{c}]"] = digit
+        bits = _bits(digit, k + 1)
+        wins += bits[k]
+        for i, bit in enumerate(bits):
+            named[f"main.wins.cmp[{sample}][{c}].out[{i}]"] = bit
+        named[f"main.wins.picked[{sample}][{c}]"] = digit if c == label else 0
+    excess = wins - (classes - 1)
+    hit = int(excess == 0)
+    named[f"main.wins.hit[{sample}]"] = hit
+    named[f"main.wins.inv[{sample}]"] = 0 if hit else pow(excess % circom.SCALAR_MODULUS, -1,
+                                                         circom.SCALAR_MODULUS)
+    z = _logits(tiny, sample)
+    honest_hit = int(all(z[label] > v for c, v in enumerate(z) if c != label))
+    changes = {1: values[1] - honest_hit + hit}
+    for name, value in named.items():
+        wire = _wire(tiny.compiled, name, missing=-1)
+        if wire >= 0:
+            changes[wire] = value
+    return changes
+
+
+def _logits(tiny: Tiny, sample: int) -> list[int]:
+    row = fixedpoint.logits(tiny.spec, trained_model(), tiny.batch.X)[sample]
+    return [int(v) for v in row]
+
+
+def test_rewritten_comparisons_with_the_true_logit_are_accepted(tiny: Tiny,
+                                                                honest: Path) -> None:
+    # The control for the two tests below: the rewriting itself keeps a witness valid.
+    k = circom.plan(tiny.spec).compare_bits
+    for sample in range(SAMPLES):
+        z = _logits(tiny, sample)
+        truth = z[int(tiny.batch.y[sample])]
+        digits = [truth - v - 1 + (1 << k) for v in z]
+        assert _tampered(tiny, honest, _comparison_signals(tiny, honest, sample, truth, digits),
+                         "rewritten")
+
+
+@pytest.mark.parametrize("sample", range(SAMPLES))
+def test_a_false_label_logit_that_flips_the_hit_is_rejected(tiny: Tiny, honest: Path,
+                                                            sample: int) -> None:
+    # A malicious prover names another value for the label's logit, just enough to turn
+    # a miss into a hit (or a hit into a tie), with every digit and bit recomputed from
+    # it: the label's digit is then not 2**K - 1.
+    k = circom.plan(tiny.spec).compare_bits
+    z = _logits(tiny, sample)
+    label = int(tiny.batch.y[sample])
+    others = max(v for c, v in enumerate(z) if c != label)
+    flip = others + 1 if z[label] <= others else others
+    for claimed in (flip, z[label] + 1) if sample == 0 else (flip,):
+        digits = [claimed - v - 1 + (1 << k) for v in z]
+        changes = _comparison_signals(tiny, honest, sample, claimed, digits)
+        assert not _tampered(tiny, honest, changes, "false-truth"), claimed
+
+
+def test_a_digit_off_its_logit_is_rejected(tiny: Tiny, honest: Path) -> None:
+    # One other class's digit (with its bits) moved so that its comparison flips, or by
+    # one: the group's packed sum no longer matches the output layer's product.
+    k = circom.plan(tiny.spec).compare_bits
+    z = _logits(tiny, 0)
+    label = int(tiny.batch.y[0])
+    first, last = [c for c in range(len(z)) if c != label][:: len(z) - 2]
+    true_digits = [z[label] - v - 1 + (1 << k) for v in z]
+    flip = (1 << k) - 1 - true_digits[first] if true_digits[first] >= 1 << k \
+        else (1 << k) - true_digits[first]
+    for c, delta in ((first, flip), (first, 1), (last, -1)):
+        digits = list(true_digits)
+        digits[c] += delta
+        assert 0 <= digits[c] < 1 << (k + 1)
+        changes = _comparison_signals(tiny, honest, 0, z[label], digits)
+        assert not _tampered(tiny, honest, changes, "digit"), (c, delta)
+
+
+def test_every_packed_group_fits_a_field_element() -> None:
+    # The no-wrap argument of the module docstring, for every architecture and scale
+    # the project ships: packed digits stay below 2**253, and a claimed label logit in
+    # range keeps every comparison digit inside its K + 1 bits.
+    for arch in (models.TINY_MLP, models.MLP_DIGITS, models.LENET_DIGITS):
+        plan = circom.plan(circuit.CircuitSpec(arch, samples=1, backend="groth16"))
+        for layer in plan.weighted:
+            if layer.relu_bits is not None:
+                assert layer.bound < 1 << layer.relu_bits
+                assert layer.group * (layer.relu_bits + 1) <= packing.PACK_BITS
+        output = plan.weighted[-1]
+        k = plan.compare_bits
+        assert output.bound < 1 << (k - 1)
+        assert plan.compare_group * (k + 1) <= packing.PACK_BITS
+        lowest = -(1 << (k - 1)) - output.bound - 1 + (1 << k)
+        highest = (1 << (k - 1)) - 1 + output.bound - 1 + (1 << k)
+        assert lowest >= 0
+        assert highest < 1 << (k + 1)
+
+
 def test_tampered_submitter_is_rejected(tiny: Tiny, honest: Path) -> None:
     assert not _tampered(tiny, honest, {4: int(SUBMITTER, 16) + 1}, "submitter")
 

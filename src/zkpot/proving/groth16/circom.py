@@ -15,7 +15,9 @@ How every value is bounded (the BN254 scalar field is ~2**253.6; every bound bel
 an exact integer computed by :func:`plan` and kept under 2**253, so nothing wraps):
 
 - **features** ``x``: ``Num2Bits(input_scale + 1)``, so ``0 <= x < 2**(s+1)`` (honest
-  values are ``0..2**s``: features in [0, 1]);
+  values are ``0..2**s``: features in [0, 1]). The bounds below use ``2**(s+1) - 1``:
+  enforcing ``x <= 2**s`` would cost a constraint per feature to save one bit per
+  first-layer neuron;
 - **weights**: ``w + 2**(p+8)`` in ``Num2Bits(p + 9)`` (``p`` = ``param_scale``), so
   ``|w| <= 2**(p+8)``: a float weight below 256 in magnitude; **biases** at their
   scale ``t`` (see fixedpoint) likewise in ``t + 9`` bits; **blinding** 22 signed bits;
@@ -31,9 +33,18 @@ an exact integer computed by :func:`plan` and kept under 2**253, so nothing wrap
 - **average pools** (over ReLU outputs ``< 2**R``, window area ``A`` a power of two):
   ``sum + A/2 = A q + r`` with ``r`` in ``log2(A)`` bits and ``q`` in ``R`` bits;
   ``A q + r < 2**253``, so ``q`` is the exact rounded quotient;
-- **logits**: ``|z| <= Zmax_out`` from the same bounds; each comparison decomposes
-  ``true - z_c - 1 + 2**K`` (``2**K > 2 Zmax_out + 1``) into ``K + 1`` bits: the top
-  bit is ``true > z_c``; a hit is "all ``C - 1`` other classes lose" (an ``IsZero``).
+- **logits and comparisons** (``OutputWins``): ``|z| <= Zmax_out`` from the same
+  bounds, and ``K`` is the least with ``2**K > 2 Zmax_out + 1`` (so ``Zmax_out <
+  2**(K-1)``). The logits are never signals of their own. The prover names ``t``, the
+  label's logit, range-checked by ``t + 2**(K-1)`` in ``K`` bits; ``G = 253 // (K + 1)``
+  classes share one multiplication per input term (as the hidden layers do) and each
+  group's ``sum_c (t - z_c - 1 + 2**K) 2**((K+1) c)`` is decomposed into digits of
+  ``K + 1`` bits. For any ``t`` in its range every term lies in ``(0, 2**(K+1))``, the
+  packed sum below 2**253, so the digits are exactly those terms; the label's digit
+  (picked by a one-hot row) must equal ``2**K - 1``, which pins ``t`` to the label's
+  logit. A digit's top bit is ``t > z_c``; a hit is "all ``C - 1`` other classes lose"
+  (an ``IsZero``). Without the range check on ``t`` a field element far from every
+  logit would satisfy the label's digit with the other digits chosen freely.
 
 ``<--`` only computes bits, digits, quotients and inverses that a constraint then pins
 down; the commitments are injective because every packed value was range-checked to
@@ -134,6 +145,11 @@ class CircuitPlan:
     layers: tuple[LayerPlan | PoolPlan, ...]
     compare_bits: int
     """``K``: comparisons decompose ``true - z - 1 + 2**K`` into ``K + 1`` bits."""
+
+    @property
+    def compare_group(self) -> int:
+        """Classes whose comparisons share one multiplication per output-layer input."""
+        return max(1, PACK_BITS // (self.compare_bits + 1))
 
     @property
     def weighted(self) -> list[LayerPlan]:
@@ -281,14 +297,17 @@ def emit_circuit(spec: CircuitSpec) -> str:
                          f"{op.group}, {op.relu_bits});")
             out = "h"
         else:
-            lines.append(f"    component op{i} = OutputLayer({n}, {op.inputs}, {op.outputs});")
-            out = "z"
+            # The output layer and the comparisons are one template: the logits are
+            # never signals of their own (see OutputWins).
+            lines += [f"    component wins = OutputWins({n}, {op.inputs}, {op.outputs}, "
+                      f"{p.compare_group}, {p.compare_bits});", f"    wins.a <== {previous};",
+                      f"    wins.w <== w{k};", f"    wins.b <== b{k};",
+                      "    wins.label <== label;", "    correct <== wins.correct;"]
+            break
         lines += [f"    op{i}.a <== {previous};", f"    op{i}.w <== w{k};",
                   f"    op{i}.b <== b{k};"]
         previous, k = f"op{i}.{out}", k + 1
-    lines += [f"    component wins = StrictWins({n}, {p.classes}, {p.compare_bits});",
-              f"    wins.z <== {previous};", "    wins.label <== label;",
-              "    correct <== wins.correct;", "}", "",
+    lines += ["}", "",
               "component main {public [submitter]} = Accuracy();", ""]
     return "\n".join(lines)
 

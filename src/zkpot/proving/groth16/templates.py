@@ -171,57 +171,89 @@ template AvgPool(N, C, S, K, QBITS) {
     }
 }
 
-// z = a . w^T + b (the logits).
-template OutputLayer(N, DIN, DOUT) {
+// correct = #samples whose label's logit z = a . w^T + b beats every other strictly.
+// |z| <= Zmax < 2^(K-1). The prover names truth (the label's logit, truth + 2^(K-1) in K
+// bits); G classes share one multiplication per input, and each group's packed
+//   sum_t (truth - z_t - 1 + 2^K) 2^((K+1) t)
+// is decomposed into digits of K + 1 bits. Every such term lies in (0, 2^(K+1)) for any
+// truth in range, so the digits are exactly those terms (G (K+1) <= 253: no wrap); the
+// label's digit must equal 2^K - 1, which pins truth to the label's logit; a digit's top
+// bit says truth > z_t. The logits themselves are never signals.
+template OutputWins(N, DIN, C, G, K) {
     signal input a[N][DIN];
-    signal input w[DOUT][DIN];
-    signal input b[DOUT];
-    signal output z[N][DOUT];
-    signal m[N][DOUT][DIN];
-    for (var n = 0; n < N; n++) {
-        for (var j = 0; j < DOUT; j++) {
-            var acc = b[j];
-            for (var i = 0; i < DIN; i++) {
-                m[n][j][i] <== a[n][i] * w[j][i];
-                acc += m[n][j][i];
-            }
-            z[n][j] <== acc;
-        }
-    }
-}
-
-// correct = #samples whose label's logit beats every other strictly (|z| <= 2^(K-1)).
-template StrictWins(N, C, K) {
-    signal input z[N][C];
+    signal input w[C][DIN];
+    signal input b[C];
     signal input label[N];
     signal output correct;
+    var D = K + 1;
+    var NG = (C + G - 1) \ G;
+    signal m[N][NG][DIN];
+    signal truth[N];
+    signal d[N][C];
     signal onehot[N][C];
     signal picked[N][C];
     signal inv[N];
     signal hit[N];
+    component span[N];
     component cmp[N][C];
     var offset = 2 ** K;
+    var shift[G];
+    shift[0] = 1;
+    for (var t = 1; t < G; t++) shift[t] = shift[t - 1] * (2 ** D);
     var count = 0;
     for (var n = 0; n < N; n++) {
         var ones = 0;
         var index = 0;
-        var truth = 0;
+        var chosen = 0;
+        var z[C];
         for (var c = 0; c < C; c++) {
             onehot[n][c] <-- label[n] == c ? 1 : 0;
             onehot[n][c] * (onehot[n][c] - 1) === 0;
             ones += onehot[n][c];
             index += c * onehot[n][c];
-            picked[n][c] <== onehot[n][c] * z[n][c];
-            truth += picked[n][c];
+            z[c] = b[c];
+            for (var i = 0; i < DIN; i++) z[c] += a[n][i] * w[c][i];
+            chosen += onehot[n][c] * z[c];
         }
         ones === 1;
         index === label[n];
+        truth[n] <-- chosen;
+        span[n] = Num2Bits(K);
+        span[n].in <== truth[n] + 2 ** (K - 1);
         var wins = 0;
-        for (var c = 0; c < C; c++) {
-            cmp[n][c] = Num2Bits(K + 1);
-            cmp[n][c].in <== truth - z[n][c] - 1 + offset;
-            wins += cmp[n][c].out[K];
+        var selected = 0;
+        for (var g = 0; g < NG; g++) {
+            var total = 0;
+            for (var i = 0; i < DIN; i++) {
+                var packed = 0;
+                for (var t = 0; t < G; t++) {
+                    if (g * G + t < C) packed += w[g * G + t][i] * shift[t];
+                }
+                m[n][g][i] <== a[n][i] * packed;
+                total -= m[n][g][i];
+            }
+            var digits = 0;
+            for (var t = 0; t < G; t++) {
+                if (g * G + t < C) {
+                    var c = g * G + t;
+                    total += (truth[n] - b[c] - 1 + offset) * shift[t];
+                    d[n][c] <-- truth[n] - z[c] - 1 + offset;
+                }
+            }
+            for (var t = 0; t < G; t++) {
+                if (g * G + t < C) {
+                    var c = g * G + t;
+                    cmp[n][c] = Num2Bits(D);
+                    cmp[n][c].in <== d[n][c];
+                    digits += d[n][c] * shift[t];
+                    picked[n][c] <== onehot[n][c] * d[n][c];
+                    selected += picked[n][c];
+                    wins += cmp[n][c].out[K];
+                }
+            }
+            total === digits;
         }
+        selected === offset - 1;
         // The label's own comparison always loses, so a hit is wins == C - 1.
         inv[n] <-- wins - (C - 1) != 0 ? 1 / (wins - (C - 1)) : 0;
         hit[n] <== 1 - (wins - (C - 1)) * inv[n];

@@ -8,23 +8,57 @@ every part of zkpot reads (``ZKPOT_ANVIL_PORT``/``ZKPOT_ANVIL_URL``, ``ZKPOT_IPF
 ``ZKPOT_IPFS_SWARM_PORT``) before ape's plugin connects. ``ZKPOT_TEST_SERVICES=reuse``
 keeps the old behaviour (reuse whatever answers on the configured ports), for a
 developer who wants to watch a run on a node of their own. Services this run starts
-are stopped by PID when it ends.
+are stopped by PID when it ends, and by a watchdog process when the run is killed
+before it can end (``timeout``, a lost terminal): it outlives pytest only to stop them.
+A user's ``zkpot.toml`` and ``ZKPOT_NETWORK``-style defaults never reach the tests.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from zkpot import services
+from zkpot import services, settings
 
 _started: list[services.Service] = []
 _scratch: list[Path] = []
+_watchdog: list[subprocess.Popen[bytes]] = []
+
+_WATCHDOG = """
+import os, signal, sys, time
+parent, groups = int(sys.argv[1]), [int(g) for g in sys.argv[2:]]
+while True:
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        break
+    time.sleep(1)
+for sig in (signal.SIGTERM, signal.SIGKILL):
+    for group in groups:
+        try:
+            os.killpg(group, sig)
+        except ProcessLookupError:
+            pass
+    time.sleep(5)
+"""
+"""Stops the services' process groups once the pytest process is gone (killed runs)."""
+
+
+def _start_watchdog(pids: list[int]) -> None:
+    if not pids:
+        return
+    _watchdog.append(subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), *map(str, pids)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    ))
 
 
 def _isolate() -> None:
@@ -46,18 +80,26 @@ def pytest_configure(config: pytest.Config) -> None:
     # Start before ape's plugin connects, so it finds anvil answering and reuses it.
     if hasattr(config, "workerinput"):
         return
+    os.environ["ZKPOT_CONFIG"] = ""
+    for setting in settings.SETTINGS.values():
+        os.environ.pop(setting.envvar, None)
     if os.environ.get("ZKPOT_TEST_SERVICES") != "reuse":
         _isolate()
     for service in services.services(services.ServicesConfig()):
         if not service.answers():
             service.start()
             _started.append(service)
+    _start_watchdog([pid for s in _started if (pid := s.recorded_pid()) is not None])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     for service in reversed(_started):
         service.stop()
     _started.clear()
+    for watchdog in _watchdog:
+        watchdog.kill()
+        watchdog.wait()
+    _watchdog.clear()
     for scratch in _scratch:
         shutil.rmtree(scratch, ignore_errors=True)
     _scratch.clear()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from zkpot import services
+from zkpot import services, settings
 from zkpot.errors import ChainError, ZkpotError
 from zkpot.privacy.command import privacy as privacy_command
 
@@ -104,6 +104,14 @@ def friendly_errors(func: F) -> F:
             _fail(_unexpected_sentence(error))
 
     return wrapper  # type: ignore[return-value]
+
+
+def json_option(func: F) -> F:
+    """``--json``: the result as one JSON document on stdout (progress and errors: stderr)."""
+    return click.option(
+        "--json", "as_json", is_flag=True,
+        help="Print the result as JSON on stdout (progress and errors stay on stderr).",
+    )(func)
 
 
 def _emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:
@@ -213,25 +221,64 @@ def chain_options(func: F) -> F:
         "forge proofs) on a chain that is not a local devnet (chain id 31337 or 1337). "
         "Never for anything of value.",
     )(func)
-    func = click.option(
-        "--ipfs-url", default=None, help="IPFS RPC API base URL (default: the local node)."
+    func = setting_option(
+        "--ipfs-url", key="ipfs_url", help="IPFS RPC API base URL (default: the local node)."
     )(func)
-    func = click.option(
-        "--contract", default=None, help="ZKPoT address (default: deployments/<network>.json)."
+    func = setting_option(
+        "--contract", key="contract",
+        help="ZKPoT address (default: deployments/<network>.json).",
     )(func)
+    return network_option()(func)
+
+
+def setting_option(
+    *decls: str, key: str, fallback: Any = None, required: bool = False, help: str,
+    **kwargs: Any,
+) -> Callable[[F], F]:
+    """An option a user may also set once: flag, then ``ZKPOT_*``, then ``zkpot.toml``."""
+    setting = settings.SETTINGS[key]
     return click.option(
-        "--network", default=LOCAL_NETWORK, show_default=True, help="ape network choice."
-    )(func)
+        *decls,
+        envvar=setting.envvar,
+        type=setting.kind,
+        default=lambda: settings.default(key, fallback),
+        show_default=str(fallback) if fallback is not None else False,
+        required=required,
+        help=f"{help.rstrip('.')}; {settings.source(key)}.",
+        **kwargs,
+    )
+
+
+def network_option(
+    help: str = "ape network choice (ecosystem:network:provider) or an RPC URL.",
+) -> Callable[[F], F]:
+    """``--network``, default the local anvil."""
+    return setting_option("--network", key="network", fallback=LOCAL_NETWORK, help=help)
+
+
+def task_option(func: F) -> F:
+    """``--task``: the task id."""
+    return setting_option("--task", "task_id", key="task", required=True, help="Task id.")(func)
+
+
+def name_option(required: bool = True) -> Callable[[F], F]:
+    """``--name``: the participant's local state name."""
+    return setting_option(
+        "--name", key="name", required=required,
+        help="Local participant name (state dir)." if required
+        else "Also show this participant's local progress.",
+    )
 
 
 def account_option(default: str | None = None) -> Callable[[F], F]:
     """``--account``: ``test:N`` on a local chain, or an ape keystore alias."""
-    return click.option(
+    return setting_option(
         "--account",
-        default=default,
+        key="account",
+        fallback=default,
         required=default is None,
-        show_default=default is not None,
-        help="Signer: test:N (local test account) or an ape account alias.",
+        help="Signer: test:N (local test account, a local devnet only) or an ape account "
+        "alias.",
     )
 
 
@@ -413,10 +460,18 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     help="On errors, print the traceback and ape's call trace of a reverted transaction.",
 )
 def cli(verbose: bool) -> None:
-    """ZKPoT: federated learning secured by zero-knowledge proofs of training."""
+    """ZKPoT: federated learning secured by zero-knowledge proofs of training.
+
+    Network, contract, IPFS URL, account, participant name and task can be set once in
+    ./zkpot.toml or ZKPOT_NETWORK, ZKPOT_CONTRACT, ZKPOT_IPFS_URL, ZKPOT_ACCOUNT,
+    ZKPOT_NAME, ZKPOT_TASK (a flag beats the variable, the variable beats the file).
+    """
     _verbose["on"] = verbose
-    if verbose:
-        _set_library_logging(verbose=True)
+    _set_library_logging(verbose)
+    try:
+        settings.load()
+    except ZkpotError as error:
+        _fail(error.sentence(), error.exit_code)
 
 
 # -- node ---------------------------------------------------------------------------------
@@ -446,11 +501,13 @@ def node_up(as_json: bool) -> None:
 
 
 @node.command("down")
+@json_option
 @friendly_errors
-def node_down() -> None:
+def node_down(as_json: bool) -> None:
     """Stop the services zkpot started, by PID."""
     stopped = services.down()
-    click.echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    _emit({"stopped": stopped}, as_json, lambda: click.echo(
+        "stopped: " + (", ".join(stopped) if stopped else "nothing was running")))
 
 
 @node.command("status")
@@ -463,23 +520,25 @@ def node_status(as_json: bool) -> None:
 
 @node.command("id")
 @click.option("--ipfs-url", default=None, help="IPFS RPC API base URL (default: the local node).")
+@json_option
 @friendly_errors
-def node_id(ipfs_url: str | None) -> None:
+def node_id(ipfs_url: str | None, as_json: bool) -> None:
     """Print the IPFS node's swarm addresses, for peers' `zkpot node connect`."""
     with _storage(ipfs_url) as storage:
-        for address in storage.swarm_addresses():
-            click.echo(address)
+        addresses = list(storage.swarm_addresses())
+    _emit({"addresses": addresses}, as_json, lambda: click.echo("\n".join(addresses)))
 
 
 @node.command("connect")
 @click.argument("address")
 @click.option("--ipfs-url", default=None, help="IPFS RPC API base URL (default: the local node).")
+@json_option
 @friendly_errors
-def node_connect(address: str, ipfs_url: str | None) -> None:
+def node_connect(address: str, ipfs_url: str | None, as_json: bool) -> None:
     """Connect the IPFS node to a peer (a multiaddr `zkpot node id` printed there)."""
     with _storage(ipfs_url) as storage:
         storage.connect(address)
-    click.echo(f"connected to {address}")
+    _emit({"connected": address}, as_json, lambda: click.echo(f"connected to {address}"))
 
 
 @contextmanager
@@ -492,12 +551,7 @@ def _storage(ipfs_url: str | None) -> Iterator[Any]:
 
 @node.command("warp")
 @click.argument("seconds", type=click.IntRange(min=1))
-@click.option(
-    "--network",
-    default=LOCAL_NETWORK,
-    show_default=True,
-    help="Only the local anvil's clock can move; any other network is refused.",
-)
+@network_option("Only the local anvil's clock can move; any other network is refused.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable output.")
 @friendly_errors
 def node_warp(seconds: int, network: str, as_json: bool) -> None:
@@ -529,7 +583,7 @@ def _utc(timestamp: int) -> str:
 
 
 @cli.command()
-@click.option("--network", default=LOCAL_NETWORK, show_default=True, help="ape network choice.")
+@network_option()
 @account_option("test:0")
 @click.option(
     "--root",
@@ -537,8 +591,9 @@ def _utc(timestamp: int) -> str:
     default=None,
     help="Directory holding deployments/ (default: the repository).",
 )
+@json_option
 @friendly_errors
-def deploy(network: str, account: str, root: Path | None) -> None:
+def deploy(network: str, account: str, root: Path | None, as_json: bool) -> None:
     """Deploy the ZKPoT contract and record it in deployments/<network>.json."""
     from zkpot.chain import ZKPoTClient, connect, show_revert_traces, write_deployment
     from zkpot.roles.common import resolve_account
@@ -550,7 +605,8 @@ def deploy(network: str, account: str, root: Path | None) -> None:
         sender = resolve_account(account)
         client = ZKPoTClient.deploy(sender)
         path = write_deployment(client, provider, str(sender.address), root)
-    click.echo(f"ZKPoT deployed at {client.address}; recorded in {path}")
+    _emit({"address": client.address, "deployment": str(path), "network": network}, as_json,
+          lambda: click.echo(f"ZKPoT deployed at {client.address}; recorded in {path}"))
 
 
 # -- publisher ----------------------------------------------------------------------------
@@ -601,6 +657,19 @@ def task() -> None:
     "proves the global model is the weighted mean of its model and up to K-1 hand-offs. "
     "0: the leader is trusted to aggregate.",
 )
+@click.option("--allow", "allowlist", multiple=True,
+              help="Only these accounts may join (repeat the flag; default: anyone).")
+@click.option("--max-submissions", default=64, show_default=True, type=int,
+              help="Most admitted submissions per round (1-64); a full round admits by rank.")
+@click.option("--reward-token", default=None,
+              help="ERC-20 address the rewards are paid in (default: no rewards).")
+@click.option("--reward-pool", default=0, show_default=True, type=click.IntRange(0),
+              help="Token units moved into the pool at creation (zkpot approves them first).")
+@click.option("--reward-per-round", default=0, show_default=True, type=click.IntRange(0),
+              help="Token units each finalised round pays out.")
+@click.option("--leader-share-bps", default=0, show_default=True, type=click.IntRange(0),
+              help="The leader's share of a round's reward, in basis points.")
+@json_option
 @friendly_errors
 def task_create(
     network: str,
@@ -623,6 +692,13 @@ def task_create(
     submit_duration: int,
     aggregate_duration: int,
     aggregation_slots: int | None,
+    allowlist: tuple[str, ...],
+    max_submissions: int,
+    reward_token: str | None,
+    reward_pool: int,
+    reward_per_round: int,
+    leader_share_bps: int,
+    as_json: bool,
 ) -> None:
     """Build the circuit and verifier, publish artifacts and the task on IPFS and chain."""
     from zkpot.roles import publisher
@@ -644,15 +720,23 @@ def task_create(
         submit_duration=submit_duration,
         aggregate_duration=aggregate_duration,
         aggregation_slots=aggregation_slots,
+        allowlist=allowlist or None,
+        max_submissions=max_submissions,
+        reward_token=reward_token,
+        reward_pool=reward_pool,
+        reward_per_round=reward_per_round,
+        leader_share_bps=leader_share_bps,
     )
-    options.proven_slots()  # a K the backend or policy cannot have: refused before any work
-    with _Steps() as steps, _session(network, contract, ipfs_url, steps) as session:
+    # A K, limit, allowlist or reward the task cannot have: refused before any work.
+    options.proven_slots()
+    options.check_incentives()
+    with _Steps(as_json) as steps, _session(network, contract, ipfs_url, steps) as session:
         steps(f"creating the task: {architecture} {backend} circuit, verifier, IPFS documents, "
               "chain")
         task_id = publisher.create_task(
             session, resolve_account(account), options, _pool(data, holdout, seed)
         )
-    click.echo(f"task {task_id} created")
+    _emit({"task": task_id}, as_json, lambda: click.echo(f"task {task_id} created"))
 
 
 @task.command("list")
@@ -713,8 +797,9 @@ def round_() -> None:
 @round_.command("open")
 @chain_options
 @account_option("test:0")
-@click.option("--task", "task_id", type=int, required=True)
+@task_option
 @pool_options
+@json_option
 @friendly_errors
 def round_open(
     network: str,
@@ -725,6 +810,7 @@ def round_open(
     data: str,
     holdout: float,
     seed: int,
+    as_json: bool,
 ) -> None:
     """Open the next round with a hidden commitment to its test set."""
     from zkpot.roles import publisher
@@ -735,18 +821,25 @@ def round_open(
             session, resolve_account(account), task_id, _pool(data, holdout, seed)
         )
         info = session.client.round(task_id, r)
-    click.echo(f"task {task_id} round {r} open: commit by {_utc(info.commit_deadline)}, "
-               f"reveal by {_utc(info.reveal_deadline)}, submit by "
-               f"{_utc(info.submit_deadline)} (then the leader's deadline runs from its "
-               "selection)")
+    _emit(
+        {"task": task_id, "round": r, "commit_deadline": info.commit_deadline,
+         "reveal_deadline": info.reveal_deadline, "submit_deadline": info.submit_deadline},
+        as_json,
+        lambda: click.echo(
+            f"task {task_id} round {r} open: commit by {_utc(info.commit_deadline)}, "
+            f"reveal by {_utc(info.reveal_deadline)}, submit by "
+            f"{_utc(info.submit_deadline)} (then the leader's deadline runs from its "
+            "selection)"),
+    )
 
 
 @round_.command("reveal")
 @chain_options
 @account_option("test:0")
-@click.option("--task", "task_id", type=int, required=True)
+@task_option
 @click.option("--round", "round_no", type=int, required=True)
 @pool_options
+@json_option
 @friendly_errors
 def round_reveal(
     network: str,
@@ -758,6 +851,7 @@ def round_reveal(
     data: str,
     holdout: float,
     seed: int,
+    as_json: bool,
 ) -> None:
     """Publish the round's test set on IPFS and open its commitment on chain."""
     from zkpot.roles import publisher
@@ -767,7 +861,8 @@ def round_reveal(
         cid = publisher.reveal(
             session, resolve_account(account), task_id, round_no, _pool(data, holdout, seed)
         )
-    click.echo(f"task {task_id} round {round_no} test set revealed: {cid}")
+    _emit({"task": task_id, "round": round_no, "test_set_cid": cid}, as_json,
+          lambda: click.echo(f"task {task_id} round {round_no} test set revealed: {cid}"))
 
 
 def _round_call(name: str, method: str, doc: str, describe: Callable[[Any], str]) -> None:
@@ -775,8 +870,9 @@ def _round_call(name: str, method: str, doc: str, describe: Callable[[Any], str]
 
     @chain_options
     @account_option("test:0")
-    @click.option("--task", "task_id", type=int, required=True)
+    @task_option
     @click.option("--round", "round_no", type=int, required=True)
+    @json_option
     @friendly_errors
     def command(
         network: str,
@@ -785,6 +881,7 @@ def _round_call(name: str, method: str, doc: str, describe: Callable[[Any], str]
         account: str,
         task_id: int,
         round_no: int,
+        as_json: bool,
     ) -> None:
         from zkpot.roles.common import resolve_account
 
@@ -792,8 +889,14 @@ def _round_call(name: str, method: str, doc: str, describe: Callable[[Any], str]
             done = _round_done(session, task_id, round_no, method)
             if done is None:
                 call = getattr(session.client, method)
-                result = call(task_id, round_no, sender=resolve_account(account))
-        click.echo(describe(result) if done is None else done)
+                done = describe(call(task_id, round_no, sender=resolve_account(account)))
+            info = session.client.round(task_id, round_no)
+        _emit(
+            {"task": task_id, "round": round_no, "status": info.status.name.lower(),
+             "leader": _address_or_none(info.leader),
+             "block_hash": _hex32(info.block_hash), "message": done},
+            as_json, lambda: click.echo(done),
+        )
 
     command.__doc__ = doc
     round_.command(name)(command)
@@ -849,20 +952,21 @@ _round_call(
 def participant_options(func: F) -> F:
     """``--name``, ``--account``, ``--task``, ``--round`` plus the chain options."""
     func = click.option("--round", "round_no", type=int, required=True)(func)
-    func = click.option("--task", "task_id", type=int, required=True)(func)
+    func = task_option(func)
     func = account_option()(func)
-    func = click.option("--name", required=True, help="Local participant name (state dir).")(func)
+    func = name_option()(func)
     return chain_options(func)
 
 
 @contextmanager
 def _participant(
-    network: str, contract: str | None, ipfs_url: str | None, name: str, account: str
+    network: str, contract: str | None, ipfs_url: str | None, name: str, account: str,
+    as_json: bool = False,
 ) -> Iterator[Any]:
     from zkpot.roles.common import resolve_account
     from zkpot.roles.participant import Participant
 
-    with _Steps() as steps, _session(network, contract, ipfs_url, steps) as session:
+    with _Steps(as_json) as steps, _session(network, contract, ipfs_url, steps) as session:
         yield Participant(session, resolve_account(account), name, progress=steps)
 
 
@@ -894,16 +998,20 @@ def _record_json(record: Any) -> dict[str, Any]:
 @cli.command()
 @chain_options
 @account_option()
-@click.option("--name", required=True, help="Local participant name (state dir).")
-@click.option("--task", "task_id", type=int, required=True)
+@name_option()
+@task_option
+@json_option
 @friendly_errors
 def join(
-    network: str, contract: str | None, ipfs_url: str | None, account: str, name: str, task_id: int
+    network: str, contract: str | None, ipfs_url: str | None, account: str, name: str,
+    task_id: int, as_json: bool,
 ) -> None:
     """Participant: join a task, publishing the key models are sealed to."""
-    with _participant(network, contract, ipfs_url, name, account) as me:
+    with _participant(network, contract, ipfs_url, name, account, as_json) as me:
         me.join(task_id)
-        click.echo(f"{name} ({me.address}) joined task {task_id}")
+        address = me.address
+    _emit({"name": name, "address": address, "task": task_id}, as_json,
+          lambda: click.echo(f"{name} ({address}) joined task {task_id}"))
 
 
 @cli.command()
@@ -921,6 +1029,7 @@ def join(
 @click.option("--seed", default=0, show_default=True, help="Seed of the hold-out split.")
 @click.option("--epochs", default=5, show_default=True)
 @click.option("--lr", default=0.05, show_default=True)
+@json_option
 @friendly_errors
 def train(
     network: str,
@@ -936,18 +1045,21 @@ def train(
     seed: int,
     epochs: int,
     lr: float,
+    as_json: bool,
 ) -> None:
     """Participant: train from the round's global model on private data."""
     from zkpot.roles.participant import TrainingConfig
 
     private = _private_data(data, part, holdout, seed)
-    with _participant(network, contract, ipfs_url, name, account) as me:
+    with _participant(network, contract, ipfs_url, name, account, as_json) as me:
         record = me.train(task_id, round_no, private, TrainingConfig(epochs=epochs, lr=lr))
-    click.echo(f"trained; model saved at {record.model_path}")
+    _emit({"task": task_id, "round": round_no, "model_path": str(record.model_path)}, as_json,
+          lambda: click.echo(f"trained; model saved at {record.model_path}"))
 
 
 def _step_command(step: str, doc: str) -> None:
     @participant_options
+    @json_option
     @friendly_errors
     def command(
         network: str,
@@ -957,15 +1069,20 @@ def _step_command(step: str, doc: str) -> None:
         account: str,
         task_id: int,
         round_no: int,
+        as_json: bool,
     ) -> None:
-        with _participant(network, contract, ipfs_url, name, account) as me:
+        with _participant(network, contract, ipfs_url, name, account, as_json) as me:
             if step == "send-model" and _is_leader(me, task_id, round_no):
-                click.echo(
-                    f"{name} is the round's leader: nothing to send (run `zkpot aggregate`)"
-                )
+                message = f"{name} is the round's leader: nothing to send (run `zkpot aggregate`)"
+                _emit({"step": step, "leader": True, "message": message}, as_json,
+                      lambda: click.echo(message))
                 return
             record = getattr(me, step.replace("-", "_"))(task_id, round_no)
-            click.echo(_step_summary(me, step, record))
+            summary = _step_summary(me, step, record)
+            data = {"step": step, "message": summary, "record": _record_json(record),
+                    "proving_seconds": me.last_prove_seconds if step == "prove" else None,
+                    "gas": me.last_gas if step == "submit" else None}
+        _emit(data, as_json, lambda: click.echo(summary))
 
     command.__doc__ = doc
     cli.command(step)(command)
@@ -1005,6 +1122,7 @@ _step_command("send-model", "Participant: seal the model to the leader and post 
     help="FedAvg: seconds to wait for the hand-off window to close (half the leader's time, "
     "or until everyone handed off) before giving up; 0 says when it closes and stops.",
 )
+@json_option
 @friendly_errors
 def aggregate(
     network: str,
@@ -1015,6 +1133,7 @@ def aggregate(
     task_id: int,
     round_no: int,
     wait_seconds: float,
+    as_json: bool,
 ) -> None:
     """Leader: aggregate the verified models, prove the result, publish it.
 
@@ -1023,24 +1142,33 @@ def aggregate(
     """
     from zkpot.roles.leader import aggregate_and_publish
 
-    with _participant(network, contract, ipfs_url, name, account) as me:
+    with _participant(network, contract, ipfs_url, name, account, as_json) as me:
         leader = _current_leader(me, task_id, round_no)
         if leader is not None and leader != me.address:
             # Every participant may run it; only the leader aggregates (README walk).
-            click.echo(f"{name} is not the round's leader ({leader} is): nothing to aggregate")
+            message = f"{name} is not the round's leader ({leader} is): nothing to aggregate"
+            _emit({"leader": leader, "published": False, "message": message}, as_json,
+                  lambda: click.echo(message))
             return
         result = aggregate_and_publish(me, task_id, round_no, wait_seconds=wait_seconds)
-    click.echo(
-        f"published global model {result.global_model_cid} ({result.global_correct} correct)"
-    )
-    for rejection in result.rejected:
-        click.echo(f"  ignored {rejection.participant} ({rejection.code}): {rejection.reason}")
+
+    def text() -> None:
+        click.echo(
+            f"published global model {result.global_model_cid} ({result.global_correct} correct)"
+        )
+        for rejection in result.rejected:
+            click.echo(f"  ignored {rejection.participant} ({rejection.code}): {rejection.reason}")
+
+    _emit({"published": True, "global_model_cid": result.global_model_cid,
+           "global_correct": result.global_correct,
+           "rejected": [{"participant": r.participant, "code": r.code, "reason": r.reason}
+                        for r in result.rejected]}, as_json, text)
 
 
 @cli.command()
 @chain_options
-@click.option("--task", "task_id", type=int, required=True)
-@click.option("--name", default=None, help="Also show this participant's local progress.")
+@task_option
+@name_option(required=False)
 @click.option("--json", "as_json", is_flag=True)
 @friendly_errors
 def status(
@@ -1217,7 +1345,7 @@ def _round_status(
 
 @cli.command()
 @chain_options
-@click.option("--task", "task_id", type=int, required=True)
+@task_option
 @click.option("--round", "rounds", type=int, multiple=True, help="Rounds to audit (default all).")
 @click.option(
     "--keys", "check_keys", is_flag=True,
@@ -1283,6 +1411,7 @@ def audit(
     help="Report directory (default .zkpot/demo, untracked; results/demo holds the committed one).",
 )
 @click.option("--keep-services", is_flag=True, help="Leave anvil and IPFS running.")
+@json_option
 @friendly_errors
 def demo(
     participants: int,
@@ -1296,6 +1425,7 @@ def demo(
     partition: str,
     results: Path | None,
     keep_services: bool,
+    as_json: bool,
 ) -> None:
     """Run the end-to-end demo on local anvil + IPFS + real proofs and write a report."""
     from zkpot.demo import DemoConfig, run_demo
@@ -1314,8 +1444,12 @@ def demo(
     )
     if results is not None:
         config = replace(config, results_dir=results)
-    with _Steps() as steps:
+    with _Steps(as_json) as steps:
         rows = run_demo(config, progress=steps)
+    report = config.results_dir / "report.md"
+    if as_json:
+        _emit({"rounds": [asdict(r) for r in rows], "report": str(report)}, True, lambda: None)
+        return
     click.echo("")
     click.echo(
         f"{'round':>5} {'leader':>6} {'global':>8} {'eval acc':>8} {'FedAvg':>7} "
@@ -1333,7 +1467,7 @@ def demo(
             f"{r.publish_gas:>9,} {r.aggregation_prove_seconds:>6.0f} {r.aggregation_gas:>9,} "
             f"{r.seconds:>5.0f}  {people}"
         )
-    click.echo(f"report: {config.results_dir / 'report.md'}")
+    click.echo(f"report: {report}")
 
 
 # -- circuit (proof-of-accuracy artifacts) -------------------------------------------------
@@ -1479,7 +1613,7 @@ def circuit_setup(
 
 @circuit.command("fetch")
 @chain_options
-@click.option("--task", "task_id", type=int, required=True)
+@task_option
 @click.option(
     "--srs", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
     help="The public ceremony SRS, when the task's keys use one it does not publish "
@@ -1606,8 +1740,9 @@ def circuit_contribute(
     default=None,
     help="Output folder (default: contracts/verifiers).",
 )
+@json_option
 @friendly_errors
-def circuit_verifier(circuit_ref: str | None, out: Path | None) -> None:
+def circuit_verifier(circuit_ref: str | None, out: Path | None, as_json: bool) -> None:
     """Regenerate contracts/verifiers/Halo2VerifierReusable.sol from a circuit's keys."""
     from zkpot.proving import evm, pipeline
 
@@ -1625,10 +1760,9 @@ def circuit_verifier(circuit_ref: str | None, out: Path | None) -> None:
     before = target.read_text() if target.is_file() else None
     path = evm.generate_reusable_verifier(artifacts, out)
     changed = before != path.read_text()
-    click.echo(
-        f"wrote {path} from circuit {artifacts.spec.short_id}"
-        + (" (changed: run `ape compile`)" if changed else " (unchanged)")
-    )
+    _emit({"path": str(path), "circuit": artifacts.spec.short_id, "changed": changed}, as_json,
+          lambda: click.echo(f"wrote {path} from circuit {artifacts.spec.short_id}"
+                             + (" (changed: run `ape compile`)" if changed else " (unchanged)")))
 
 
 cli.add_command(privacy_command)
@@ -1646,6 +1780,12 @@ def _set_library_logging(verbose: bool) -> None:
         from ape.logging import logger as ape_logger
 
         ape_logger.set_level("INFO" if verbose else "WARNING")
+        # stdout carries the result alone (--json must parse); ape's lines go to stderr.
+        for handler in ape_logger._logger.handlers:
+            kwargs = getattr(handler, "echo_kwargs", None)
+            if isinstance(kwargs, dict):
+                for level in ("debug", "info", "success", "warning", "error", "critical"):
+                    kwargs[level] = {**kwargs.get(level, {}), "err": True}
     except ImportError:  # pragma: no cover - ape is a dependency
         pass
 

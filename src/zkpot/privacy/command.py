@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -68,6 +69,8 @@ def _default_out() -> Path:
               help="Directory for the report files (default: results/).")
 @click.option("--name", default="privacy", show_default=True,
               help="File stem: writes NAME.json, NAME.md and NAME.png.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the result as JSON on stdout (progress and errors stay on stderr).")
 def privacy(
     data: str,
     participants: int,
@@ -81,10 +84,11 @@ def privacy(
     repeats: int,
     out: Path | None,
     name: str,
+    as_json: bool,
 ) -> None:
     """Membership inference against ZKPoT, plain FedAvg and DP-SGD FedAvg, per observer."""
     from zkpot.data import Dataset
-    from zkpot.privacy.report import write_all
+    from zkpot.privacy.report import to_json, write_all
     from zkpot.privacy.simulate import PrivacyConfig, run_privacy
 
     try:
@@ -102,6 +106,10 @@ def privacy(
     except ZkpotError as error:
         click.echo(f"error: {error.sentence()}", err=True)
         sys.exit(error.exit_code)
+    if as_json:
+        click.echo(json.dumps({"result": to_json(result), "files": [str(p) for p in paths]},
+                              indent=2, default=str))
+        return
     click.echo(f"{'system':<24} {'observer':<8} {'loss AUC':>8} {'LiRA AUC':>8} "
                f"{'LiRA adv':>8} {'accuracy':>8} {'epsilon':>8}   (means over {repeats} runs)")
     for v in result.summary:

@@ -58,6 +58,71 @@ DEFAULT_AGGREGATION_SLOTS = 4
 """K on Groth16 fedavg tasks unless chosen: the leader and three hand-offs per proof
 (337k constraints, ~100 s to prove for the default MLP; see results/aggregation.md)."""
 MAX_AGGREGATION_SLOTS = 16
+MAX_SUBMISSIONS = 64
+"""``MAX_SUBMISSIONS_PER_ROUND`` of the contract."""
+MAX_ALLOWLIST = 256
+"""The most accounts ``createTask`` takes in one list (``TooManyAccounts``)."""
+
+
+_ERC20_ABI = [
+    {"type": "function", "name": name, "stateMutability": mutability,
+     "inputs": [{"name": n, "type": t} for n, t in inputs],
+     "outputs": [{"name": "", "type": out}]}
+    for name, mutability, inputs, out in (
+        ("balanceOf", "view", [("account", "address")], "uint256"),
+        ("allowance", "view", [("owner", "address"), ("spender", "address")], "uint256"),
+        ("approve", "nonpayable", [("spender", "address"), ("value", "uint256")], "bool"),
+    )
+]
+"""The three ERC-20 functions the publisher needs: any standard token has them."""
+
+
+def _reward_token(publisher: Any, token: str, amount: int) -> Any:
+    """The pool's ERC-20, once it answers as one and ``publisher`` holds ``amount`` of it.
+
+    Checked before any work (the circuit, IPFS uploads), so a wrong token costs nothing.
+    """
+    from ape import Contract
+    from ethpm_types import ContractType
+
+    if not _has_code(token):
+        raise ZkpotError(f"No contract is deployed at the reward token {token}",
+                         "pass the ERC-20's address on this network")
+    erc20 = Contract(token, contract_type=ContractType.model_validate(
+        {"contractName": "ERC20", "abi": _ERC20_ABI}))
+    try:
+        balance = int(erc20.balanceOf(publisher.address))
+    except Exception as error:  # noqa: BLE001 - a token that is not ERC-20: one sentence
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ZkpotError(f"The reward token {token} did not answer as an ERC-20 ({first})",
+                         "pass a standard ERC-20 token's address") from error
+    if balance < amount:
+        raise ZkpotError(
+            f"{publisher.address} holds {balance} of the reward token, less than the "
+            f"pool of {amount}",
+            "fund the publisher's account or choose a smaller --reward-pool",
+        )
+    return erc20
+
+
+def _approve_reward_pool(session: Session, publisher: Any, erc20: Any, amount: int) -> None:
+    """Let the reward contract pull ``amount`` (what ``createTask`` moves into the pool)."""
+    spender = str(session.client.rewards.address)
+    if int(erc20.allowance(publisher.address, spender)) < amount:
+        session.progress(f"approving {amount} of {erc20.address} for the reward pool")
+        erc20.approve(spender, amount, sender=publisher)
+
+
+def _has_code(address: str) -> bool:
+    from ape import chain
+    from eth_utils.address import to_checksum_address
+
+    return bool(chain.provider.get_code(to_checksum_address(address)))
+
+
+def _is_address(value: str) -> bool:
+    body = value[2:] if value.startswith("0x") else ""
+    return len(body) == 40 and all(c in "0123456789abcdefABCDEF" for c in body)
 
 
 @dataclass(frozen=True)
@@ -100,10 +165,52 @@ class TaskOptions:
     """Suggested local training hyper-parameters, published in the task document."""
     allowlist: tuple[str, ...] | None = None
     """Accounts allowed to take part, or ``None`` for an open task."""
+    max_submissions: int = MAX_SUBMISSIONS
+    """Most admitted submissions per round (1..64); a full round admits by rank."""
+    reward_token: str | None = None
+    """ERC-20 the rewards are paid in, or ``None`` for a task without rewards."""
+    reward_pool: int = 0
+    """Token units moved from the publisher into the pool at creation (approved here)."""
+    reward_per_round: int = 0
+    """Token units each finalised round allocates (leader share, then by verified count)."""
+    leader_share_bps: int = 0
+    """The leader's share of a round's reward, in basis points (0..10000)."""
     aggregation_slots: int | None = None
     """K of the proven-aggregation circuit (fedavg on Groth16): the leader's model plus at
     most K - 1 hand-offs per round. ``None``: :data:`DEFAULT_AGGREGATION_SLOTS` on Groth16
     fedavg tasks, 0 otherwise; 0: the leader is trusted to aggregate (nothing proven)."""
+
+    def check_incentives(self) -> None:
+        """Refuse, before any work, an allowlist, limit or reward the contract would refuse."""
+        if not 1 <= self.max_submissions <= MAX_SUBMISSIONS:
+            raise ZkpotError(f"--max-submissions {self.max_submissions} is out of range",
+                             f"choose 1 to {MAX_SUBMISSIONS}")
+        if self.allowlist is not None:
+            bad = [a for a in self.allowlist if not _is_address(a)]
+            if bad:
+                raise ZkpotError(f"--allow {bad[0]} is not an account address",
+                                 "pass 0x followed by 40 hex digits")
+            if len(self.allowlist) > MAX_ALLOWLIST:
+                raise ZkpotError(f"{len(self.allowlist)} accounts are too many for one "
+                                 "allowlist", f"pass at most {MAX_ALLOWLIST} (add more later)")
+        rewarded = self.reward_pool > 0 or self.reward_per_round > 0 or self.leader_share_bps > 0
+        if self.reward_token is None:
+            if rewarded:
+                raise ZkpotError("A reward pool, per-round reward or leader share needs a token",
+                                 "pass --reward-token with the ERC-20's address")
+            return
+        if not _is_address(self.reward_token):
+            raise ZkpotError(f"--reward-token {self.reward_token} is not a contract address",
+                             "pass 0x followed by 40 hex digits")
+        if not 0 < self.reward_per_round <= self.reward_pool:
+            raise ZkpotError(
+                f"A per-round reward of {self.reward_per_round} from a pool of "
+                f"{self.reward_pool} pays no round",
+                "pass --reward-pool and a --reward-per-round between 1 and the pool",
+            )
+        if not 0 <= self.leader_share_bps <= 10_000:
+            raise ZkpotError(f"--leader-share-bps {self.leader_share_bps} is out of range",
+                             "choose 0 to 10000 basis points")
 
     def proven_slots(self) -> int:
         """The K this task's aggregation is proven with (0: not proven).
@@ -228,6 +335,9 @@ def create_task(
             PUBLIC_POOL_WARNING.format(name=pool.name.split(":")[0]), file=sys.stderr, flush=True
         )
     slots = options.proven_slots()
+    options.check_incentives()
+    token = (None if options.reward_token is None
+             else _reward_token(publisher, options.reward_token, options.reward_pool))
     if options.srs_path is None:
         # Development keys only (INSECURE): refused off a local devnet before any work.
         session.check_keys("The new task", "", [keytrust.ACCURACY], announce=False,
@@ -266,6 +376,8 @@ def create_task(
     )
     spec_cid = session.storage.add_json(document.to_json(), name="task.json")
     session.storage.pin(spec_cid)
+    if token is not None:
+        _approve_reward_pool(session, publisher, token, options.reward_pool)
     task_id = session.client.create_task(
         TaskSpec(
             circuit_id=bytes.fromhex(artifacts.circuit_id),
@@ -284,6 +396,11 @@ def create_task(
             aggregate_duration=options.aggregate_duration,
             allowlist=options.allowlist,
             aggregation_verifier=aggregation_verifier,
+            max_submissions=options.max_submissions,
+            reward_token=options.reward_token,
+            reward_pool=options.reward_pool,
+            reward_per_round=options.reward_per_round,
+            leader_share_bps=options.leader_share_bps,
         ),
         sender=publisher,
     )

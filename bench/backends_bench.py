@@ -155,7 +155,10 @@ def child_g16_prove(samples: int) -> dict[str, Any]:
 
 
 def child_g16_keyload(samples: int) -> dict[str, Any]:
-    """How long groth16py takes only to load the circuit's proving key (part of prove_s)."""
+    """How long groth16py takes only to load the circuit's proving key (part of prove_s),
+    and where that time goes: reading the file, user and kernel CPU, page faults."""
+    import resource
+
     import groth16py
 
     from zkpot.proving.groth16 import prover
@@ -163,11 +166,43 @@ def child_g16_keyload(samples: int) -> dict[str, Any]:
     spec, _, _, _ = _objects(samples, "groth16")
     key = prover.proving_key(SCRATCH / "zk" / spec.short_id / "keys")
     started = time.perf_counter()
+    key.read_bytes()  # the file alone, from the page cache after the first run
+    read_s = time.perf_counter() - started
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
     if key.suffix == ".zkey":
         groth16py.import_zkey(str(key))
     else:
         groth16py.ProvingKey.load(str(key))
-    return {"key": key.name, "load_s": round(time.perf_counter() - started, 2)}
+    load_s = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return {"key": key.name, "load_s": round(load_s, 2), "read_s": round(read_s, 2),
+            "user_s": round(after.ru_utime - before.ru_utime, 2),
+            "sys_s": round(after.ru_stime - before.ru_stime, 2),
+            "minor_faults": after.ru_minflt - before.ru_minflt,
+            "tunables": os.environ.get("GLIBC_TUNABLES", "")}
+
+
+COUNT_SIZES = (1, 3)
+"""Constraints are counted at these N: the difference is the per-sample cost."""
+
+
+def child_g16_count(_samples: int) -> dict[str, Any]:
+    """Constraints of the default MLP's circuit per sample and fixed (compiled, not keyed)."""
+    from zkpot import models
+    from zkpot.proving import circuit
+    from zkpot.proving.groth16 import ceremony, circom
+
+    counts: dict[str, int] = {}
+    for n in COUNT_SIZES:
+        spec = circuit.CircuitSpec(models.architecture_by_name(ARCHITECTURE), samples=n,
+                                   backend="groth16")
+        compiled = circom.compile_circuit(spec, SCRATCH / "count" / str(n))
+        counts[str(n)] = ceremony.r1cs_info(compiled.r1cs).constraints
+    low, high = COUNT_SIZES
+    per_sample = (counts[str(high)] - counts[str(low)]) / (high - low)
+    return {"constraints": counts, "per_sample": per_sample,
+            "fixed": counts[str(low)] - per_sample * low}
 
 
 def _timed(cmd: list[str]) -> tuple[float, float]:
@@ -316,7 +351,13 @@ def child_gas(samples: int) -> dict[str, Any]:
         }
 
 
-def _child(step: str, samples: int, index: int = 0) -> dict[str, Any]:
+KEYLOAD_REPEATS = 3
+HUGETLB = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
+"""glibc >= 2.35: malloc madvises its mappings for transparent huge pages."""
+
+
+def _child(step: str, samples: int, index: int = 0,
+           env: dict[str, str] | None = None) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     log = SCRATCH / "logs" / f"{step}-{samples}-{index}.log"
@@ -325,7 +366,7 @@ def _child(step: str, samples: int, index: int = 0) -> dict[str, Any]:
     with log.open("w") as stderr:
         proc = subprocess.Popen(
             [sys.executable, __file__, "--child", step, str(samples), str(index)],
-            stdout=subprocess.PIPE, stderr=stderr, text=True,
+            stdout=subprocess.PIPE, stderr=stderr, text=True, env={**os.environ, **(env or {})},
         )
         assert proc.stdout is not None
         out = proc.stdout.read()
@@ -458,6 +499,14 @@ def run(steps: list[str], sizes: list[int]) -> None:
     if "groth16" in doc and "groth16_before_issue18" not in doc:
         # Issue 18's baseline (groth16py's own single-party key, one child per proof).
         doc["groth16_before_issue18"] = json.loads(json.dumps(doc["groth16"]))
+    if "g16" in steps and "256" in doc.get("groth16", {}) \
+            and "groth16_before_smaller_circuit" not in doc:
+        # Issue 18 item 4's baseline: the N = 256 row before the smaller circuit.
+        doc["groth16_before_smaller_circuit"] = {
+            "256": json.loads(json.dumps(doc["groth16"]["256"]))}
+    if "count" in steps:
+        doc["constraint_count"] = _child("g16-count", 0)
+        save_results(doc)
     if "g16" in steps:
         for n in sizes:
             row: dict[str, Any] = {"setup": _child("g16-setup", n)}
@@ -495,6 +544,15 @@ def run(steps: list[str], sizes: list[int]) -> None:
         for n in sizes:
             doc.setdefault("groth16", {}).setdefault(str(n), {})["keyload"] = _child(
                 "g16-keyload", n)
+            save_results(doc)
+            # Repeated, with glibc's malloc on 4 KiB pages (its default) and on
+            # transparent huge pages: most of the import is the kernel faulting in
+            # fresh pages.
+            runs: dict[str, list[dict[str, Any]]] = {"default": [], "hugetlb": []}
+            for _ in range(KEYLOAD_REPEATS):
+                runs["default"].append(_child("g16-keyload", n))
+                runs["hugetlb"].append(_child("g16-keyload", n, env=HUGETLB))
+            doc["groth16"][str(n)]["keyload_runs"] = runs
             save_results(doc)
     save_results(doc)
     for n, counts in doc["agreement"].items():
@@ -601,6 +659,86 @@ def _issue18_lines(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def _item4_lines(doc: dict[str, Any]) -> list[str]:
+    """Issue 18 item 4: the circuit before and after the packed output-layer comparisons."""
+    was = doc.get("groth16_before_smaller_circuit", {}).get("256", {})
+    now = doc.get("groth16", {}).get("256", {})
+    counts_was = doc.get("constraint_count_before_smaller_circuit", {})
+    counts_now = doc.get("constraint_count", {})
+    if not was or "prove" not in now or "per_sample" not in counts_now:
+        return []
+
+    def row(what: str, before: Any, after: Any) -> str:
+        return f"| {what} | {before} | {after} |"
+
+    ws, wp, wr, wk = (was.get(k, {}) for k in ("setup", "prove", "probe", "keyload"))
+    ns, np_, nr, nk = (now.get(k, {}) for k in ("setup", "prove", "probe", "keyload"))
+    lines = [
+        "",
+        "## Issue 18 item 4: a smaller circuit (N = 256, first proof of a process)",
+        "",
+        "Before: the output layer's logits as signals (one product per weight), then one "
+        "comparison of K + 1 bits per class. After: `OutputWins` packs G = 253 // (K + 1) "
+        "classes into one product per input and decomposes the packed comparison digits "
+        "directly; the prover names the label's logit, range-checked to K bits, and the "
+        "label's digit must equal 2^K - 1 (soundness argument in "
+        "`proving/groth16/circom.py`). Same bounds, same statement, same public signals. "
+        f"{doc.get('before_smaller_circuit_note', '')}",
+        "",
+        "| | before | after |",
+        "|---|---|---|",
+        row("constraints per sample (N = 1 → 3)", f"{counts_was.get('per_sample', '–'):,}",
+            f"{counts_now['per_sample']:,}"),
+        row("fixed constraints", f"{counts_was.get('fixed', '–'):,}",
+            f"{counts_now['fixed']:,}"),
+        row("constraints at N = 256", f"{ws.get('constraints', 0):,}",
+            f"{ns.get('constraints', 0):,}"),
+        row("proving key", _size(ws["pk_bytes"]) if "pk_bytes" in ws else "–",
+            _size(ns["pk_bytes"]) if "pk_bytes" in ns else "–"),
+        row("witness + key import + prove s (first proof)", wp.get("prove_s", "–"),
+            f"**{np_.get('prove_s', '–')}**"),
+        row("of which witness s", wp.get("witness_s", "–"), np_.get("witness_s", "–")),
+        row("prove s, key in memory (second proof)", wr.get("groth16py_warm_s", "–"),
+            nr.get("groth16py_warm_s", "–")),
+        row("key import alone s", wk.get("load_s", "–"), f"**{nk.get('load_s', '–')}**"),
+        row("peak RSS (prove)", f"{wp['peak_rss_mb'] / 1024:.2f} GB" if "peak_rss_mb" in wp
+            else "–", f"{np_['peak_rss_mb'] / 1024:.2f} GB" if "peak_rss_mb" in np_ else "–"),
+        row("count (Groth16 / fixed-point reference)",
+            f"{wp.get('circuit_correct', '–')} / {wp.get('quantized_correct', '–')}",
+            f"{np_.get('circuit_correct', '–')} / {np_.get('quantized_correct', '–')}"),
+        row("load (prove)", _load(wp), _load(np_)),
+        "",
+        "Both circuits need the same 2^20-point evaluation domain (the H query and the "
+        "FFTs, a fixed part of every proof), so the proof time follows the constraint "
+        "count only weakly; the domain halves below 2^19 = 524,288 constraints, "
+        f"{(524288 - counts_now['fixed']) / 256:,.0f} per sample at N = 256.",
+    ]
+    runs = now.get("keyload_runs", {})
+    if runs:
+        lines += ["", "Where the key import goes (N = 256, each run its own child, the file in "
+                  "the page cache; median of the runs):", "",
+                  "| malloc | runs | import s | of it: user s | kernel s | page faults | "
+                  "read the file alone s |", "|---|---|---|---|---|---|---|"]
+        for name, label in (("default", "glibc default (4 KiB pages)"),
+                            ("hugetlb", "`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`")):
+            done = [r for r in runs.get(name, []) if "load_s" in r]
+            if not done:
+                continue
+            lines.append(
+                f"| {label} | {', '.join(str(r['load_s']) for r in done)} | "
+                f"{_median([r['load_s'] for r in done])} | "
+                f"{_median([r['user_s'] for r in done])} | "
+                f"{_median([r['sys_s'] for r in done])} | "
+                f"{int(_median([r['minor_faults'] for r in done])):,} | "
+                f"{_median([r['read_s'] for r in done])} |")
+    return lines
+
+
 def write_markdown() -> None:
     doc = load_results()
     gas_file = json.loads(GROTH16_GAS.read_text()) if GROTH16_GAS.is_file() else {}
@@ -641,6 +779,7 @@ def write_markdown() -> None:
         lines += ["", f"Rows N = {', '.join(old_rows)}: measured before issue 18 (groth16py's own "
                   "single-party key format, loaded in a fresh child for every proof)."]
     lines += _issue18_lines(doc)
+    lines += _item4_lines(doc)
     keyloads = {n: doc["groth16"][str(n)]["keyload"] for n in SIZES
                 if "keyload" in doc.get("groth16", {}).get(str(n), {})
                 and "pk_file" not in doc["groth16"][str(n)].get("prove", {})}
@@ -727,6 +866,7 @@ CHILDREN: dict[str, Callable[[int, int], dict[str, Any]]] = {
     "g16-setup": lambda n, i: child_g16_setup(n),
     "g16-prove": lambda n, i: child_g16_prove(n),
     "g16-keyload": lambda n, i: child_g16_keyload(n),
+    "g16-count": lambda n, i: child_g16_count(n),
     "g16-probe": lambda n, i: child_g16_probe(n),
     "ezkl-setup": lambda n, i: child_ezkl_setup(n),
     "ezkl-prove": child_ezkl_prove,
@@ -738,7 +878,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--child", nargs=3, metavar=("STEP", "SAMPLES", "INDEX"))
     parser.add_argument("--steps", nargs="+", default=["g16", "gas", "ezkl", "ezkl256"],
-                        choices=["g16", "gas", "ezkl", "ezkl256", "keyload", "probe"])
+                        choices=["g16", "gas", "ezkl", "ezkl256", "keyload", "probe", "count"])
     parser.add_argument("--sizes", nargs="+", type=int, default=list(SIZES))
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()

@@ -11,7 +11,6 @@ import {Extsload} from "./libraries/Extsload.sol";
 import {ZKPoTLens} from "./ZKPoTLens.sol";
 import {ZKPoTStorage} from "./ZKPoTStorage.sol";
 import {Admission} from "./libraries/Admission.sol";
-import {Leadership} from "./libraries/Leadership.sol";
 
 /// @title ZKPoT
 /// @notice Zero-Knowledge Proof of Training consensus for federated learning. The round
@@ -56,7 +55,7 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     constructor() {
         _rewards = new ZKPoTRewards();
         _lens = new ZKPoTLens();
-        _aggregation = new ZKPoTAggregation(_lens);
+        _aggregation = new ZKPoTAggregation();
     }
 
     // ------------------------------------------------------------ modifiers
@@ -76,7 +75,7 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         returns (uint256 taskId)
     {
         // The rules a configuration must meet live in the lens (EIP-170 headroom); it reverts with IZKPoT's errors.
-        _lens.checkConfig(config);
+        _checkConfig();
         _checkBatch(allowlist.length);
         taskId = _taskCount++;
         _configs[taskId] = config;
@@ -114,6 +113,23 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
             funded,
             config.specCID
         );
+    }
+
+    /// @dev {IZKPoTLens-checkConfig} on this call's own arguments, forwarded as they are
+    ///      (createTask's and checkConfig's parameters are the same), so no encoder for the
+    ///      configuration is needed here; the lens's revert (an {IZKPoT} error) is passed on.
+    function _checkConfig() private view {
+        address lens_ = address(_lens);
+        bytes4 selector = ZKPoTLens.checkConfig.selector;
+        assembly ("memory-safe") {
+            let data := mload(0x40)
+            calldatacopy(data, 0, calldatasize())
+            mstore(data, or(and(mload(data), sub(shl(224, 1), 1)), selector))
+            if iszero(staticcall(gas(), lens_, data, calldatasize(), 0, 0)) {
+                returndatacopy(data, 0, returndatasize())
+                revert(data, returndatasize())
+            }
+        }
     }
 
     /// @dev A CID is present and no longer than any real one.
@@ -179,11 +195,15 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         round = state.roundCount++;
         RoundRecord storage r = _rounds[taskId][round];
         r.status = RoundStatus.Open;
-        r.commitDeadline = uint64(block.timestamp) + config.commitDuration;
-        r.revealDeadline = r.commitDeadline + config.revealDuration;
-        r.submitDeadline = r.revealDeadline + config.submitDuration;
-        // Word 1 non-zero from here on: an admission updates it instead of creating it.
+        // Durations are at most 30 days each (checkConfig): 40-bit timestamps do not overflow.
+        uint40 commitDeadline = uint40(block.timestamp + config.commitDuration);
+        uint40 revealDeadline = commitDeadline + uint40(config.revealDuration);
+        uint40 submitDeadline = revealDeadline + uint40(config.submitDuration);
+        (r.commitDeadline, r.revealDeadline, r.submitDeadline) = (commitDeadline, revealDeadline, submitDeadline);
+        // Words 1, 3 and 4 non-zero from here on: the first admission updates them instead of
+        // creating them (the digest and the seed are stored XOR _MASK, so zero reads as _MASK).
         r.head = _END;
+        (r.maskedDigest, r.maskedRandaoSeed) = (_MASK, _MASK);
         r.openedBlock = uint40(block.number);
         r.globalModelCID = state.globalModelCID;
         r.globalModelCommitment = state.globalModelCommitment;
@@ -194,9 +214,9 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
             r.globalModelCID,
             r.globalModelCommitment,
             testSetCommitment,
-            r.commitDeadline,
-            r.revealDeadline,
-            r.submitDeadline
+            commitDeadline,
+            revealDeadline,
+            submitDeadline
         );
     }
 
@@ -290,8 +310,7 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         if (evict.account != address(0)) {
             _evict(taskId, round, r, subs, evict);
         } else {
-            // slither-disable-next-line incorrect-equality a count, not a balance
-            if (r.count == 0) r.randaoSeed = bytes32(block.prevrandao);
+            if (r.count == 0) r.maskedRandaoSeed = bytes32(block.prevrandao) ^ _MASK;
             ++r.count;
         }
         SubmissionRecord storage s = subs[msg.sender];
@@ -300,7 +319,7 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         s.correct = uint32(correct);
         Admission.push(r, subs, msg.sender);
         _modelUsed[taskId][round][model] = true;
-        r.submissionsDigest = keccak256(abi.encode(r.submissionsDigest, msg.sender, model, correct, salt));
+        r.maskedDigest = keccak256(abi.encode(r.maskedDigest ^ _MASK, msg.sender, model, correct, salt)) ^ _MASK;
     }
 
     /// @dev Unlinks `evict.account` from the round: it no longer counts for the leader and
@@ -334,7 +353,7 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         if (block.timestamp < r.submitDeadline) revert SubmitPhaseNotOver();
         // Everything in the seed was fixed when the submit phase ended: the block that
         // carries this call (and its prevrandao) changes nothing.
-        r.tieSeed = keccak256(abi.encode(r.randaoSeed, r.submissionsDigest));
+        r.tieSeed = keccak256(abi.encode(r.maskedRandaoSeed ^ _MASK, r.maskedDigest ^ _MASK));
         _installNextLeader(taskId, round, r);
     }
 
@@ -383,28 +402,40 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         if (included.length >= MAX_SUBMISSIONS_PER_ROUND) {
             revert TooManyIncluded(included.length, MAX_SUBMISSIONS_PER_ROUND - 1);
         }
-        {
-            bool leaderModel = _rules[taskId].policy == AggregationPolicy.LEADER_MODEL;
-            if (leaderModel) {
-                if (included.length > 0) revert InclusionNotAllowed();
-            } else {
-                // FedAvg's list rules and its wait for the hand-off window live in the lens.
-                _lens.checkIncluded(taskId, round, included);
-            }
-            (bytes32 model, uint256 correct) = _mustVerify(taskId, r, proofs, instances);
-            if (leaderModel && model != _submissions[taskId][round][msg.sender].commitment) {
-                revert GlobalModelMismatch();
-            }
-            _checkProven(taskId, round, included, model);
-            r.newModelCommitment = model;
-            r.newGlobalCorrect = correct;
+        bool leaderModel = _rules[taskId].policy == AggregationPolicy.LEADER_MODEL;
+        if (leaderModel) {
+            if (included.length > 0) revert InclusionNotAllowed();
+        } else {
+            // FedAvg's list rules and its wait for the hand-off window live in the lens.
+            _lens.checkIncluded(taskId, round, included);
         }
-        r.status = RoundStatus.Published;
-        r.included = included;
+        (bytes32 model, uint256 correct) = _mustVerify(taskId, r, proofs, instances);
+        if (leaderModel && model != _submissions[taskId][round][msg.sender].commitment) {
+            revert GlobalModelMismatch();
+        }
+        _checkProven(taskId, round, included, model);
+        // Under LEADER_MODEL the model is the leader's own, already in its record: not
+        // stored twice ({_newModel} and the lens read it there).
+        if (!leaderModel) r.newModelCommitment = model;
+        _published(taskId, round, r, globalModelCID, included, model, correct);
+    }
+
+    /// @dev Records the publication (status and count in one word) and announces it.
+    function _published(
+        uint256 taskId,
+        uint256 round,
+        RoundRecord storage r,
+        string calldata globalModelCID,
+        address[] calldata included,
+        bytes32 model,
+        uint256 correct
+    ) private {
+        // One word with the status (a count fits 32 bits: at most 12 chunks of 2^28).
+        (r.status, r.newGlobalCorrect) = (RoundStatus.Published, uint32(correct));
+        // Nothing to store for an empty list (LEADER_MODEL): its length word stays zero.
+        if (included.length > 0) r.included = included;
         r.newModelCID = globalModelCID;
-        emit GlobalModelPublished(
-            taskId, round, msg.sender, globalModelCID, r.newModelCommitment, r.newGlobalCorrect, included
-        );
+        emit GlobalModelPublished(taskId, round, msg.sender, globalModelCID, model, correct, included);
     }
 
     /// @dev Proven aggregation: the leader's recorded proof of exactly this list and model.
@@ -429,8 +460,7 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         if (r.baselineProven) revert BaselineAlreadyRecorded();
         (bytes32 model, uint256 correct) = _mustVerify(taskId, r, proofs, instances);
         if (model != r.globalModelCommitment) revert BaselineModelMismatch();
-        r.baselineProven = true;
-        r.baselineCorrect = correct;
+        (r.baselineProven, r.baselineCorrect) = (true, uint32(correct));
         emit BaselineRecorded(taskId, round, msg.sender, correct);
     }
 
@@ -441,6 +471,7 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         bool rewarded = _rules[taskId].rewarded;
         if (rewarded && !r.baselineProven) revert BaselineNotProven();
         TaskState storage state = _states[taskId];
+        bytes32 model = _newModel(taskId, round, r);
 
         BlockHeader memory header = BlockHeader({
             chainId: block.chainid,
@@ -450,22 +481,32 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
             prevBlockHash: state.lastBlockHash,
             leader: r.leader,
             globalModelCID: r.newModelCID,
-            globalModelCommitment: r.newModelCommitment,
+            globalModelCommitment: model,
             globalCorrect: r.newGlobalCorrect,
             testSetCommitment: r.testSetCommitment,
-            submissionsDigest: r.submissionsDigest,
+            submissionsDigest: r.maskedDigest ^ _MASK,
             timestamp: block.timestamp
         });
         blockHash = keccak256(abi.encode(header));
-        _blocks[taskId][state.blockCount++] = header;
+        // The header's fields stay where they are (the round's record): the block keeps its round.
+        _blocks[taskId][state.blockCount++] = round;
         state.lastBlockHash = blockHash;
         state.globalModelCID = r.newModelCID;
-        state.globalModelCommitment = r.newModelCommitment;
+        state.globalModelCommitment = model;
         state.globalCorrect = r.newGlobalCorrect;
         r.blockHash = blockHash;
-        r.status = RoundStatus.Finalised;
+        (r.status, r.finalisedAt) = (RoundStatus.Finalised, uint40(block.timestamp));
         emit BlockFinalised(taskId, round, blockHash, header);
         if (rewarded) _allocate(taskId, round, r);
+    }
+
+    /// @dev The published model: under LEADER_MODEL the leader's own (checked equal at
+    ///      publication and not stored twice), else the round's new model.
+    function _newModel(uint256 taskId, uint256 round, RoundRecord storage r) private view returns (bytes32) {
+        if (_rules[taskId].policy == AggregationPolicy.LEADER_MODEL) {
+            return _submissions[taskId][round][r.leader].commitment;
+        }
+        return r.newModelCommitment;
     }
 
     /// @dev The earners are the leader, then every participant that handed its model off to
@@ -573,10 +614,9 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     {
         RoundRecord storage r = _rounds[taskId][round];
         if (r.count < _rules[taskId].maxSubmissions) return (bytes4(0), evict);
-        mapping(address => SubmissionRecord) storage subs = _submissions[taskId][round];
         uint256 lowest;
-        (evict.account, evict.previous, lowest) = Admission.lowest(r, subs);
-        if (Admission.rank(correct, subs[participant].commitOrder) <= lowest) {
+        (evict.account, evict.previous, lowest) = _lens.lowestAdmitted(taskId, round);
+        if (Admission.rank(correct, _submissions[taskId][round][participant].commitOrder) <= lowest) {
             return (ScoreNotAboveLowest.selector, Eviction(address(0), address(0)));
         }
         return (bytes4(0), evict);
@@ -667,7 +707,7 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     /// @dev Makes the best not-passed-over admitted submitter leader, or closes the round
     ///      empty. Order: higher correct first; equal correct -> higher keccak(tieSeed, address).
     function _installNextLeader(uint256 taskId, uint256 round, RoundRecord storage r) private {
-        (address best, uint256 bestCorrect) = Leadership.best(r, _submissions[taskId][round], r.tieSeed);
+        (address best, uint256 bestCorrect) = _lens.nextLeader(taskId, round);
         if (best == address(0)) {
             r.status = RoundStatus.ClosedEmpty;
             r.leader = address(0);

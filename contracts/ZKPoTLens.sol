@@ -8,6 +8,9 @@ import {IExtsload} from "./interfaces/IExtsload.sol";
 import {IZKPoT} from "./interfaces/IZKPoT.sol";
 import {IZKPoTLens} from "./interfaces/IZKPoTLens.sol";
 import {ZKPoTStorage} from "./ZKPoTStorage.sol";
+import {Admission} from "./libraries/Admission.sol";
+import {Leadership} from "./libraries/Leadership.sol";
+import {RoundWords} from "./libraries/RoundWords.sol";
 
 /// @title ZKPoTLens
 /// @notice {IZKPoTLens}: the consensus contract's records decoded from its raw storage.
@@ -75,27 +78,29 @@ contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
 
     /// @inheritdoc IZKPoTLens
     function getRound(uint256 taskId, uint256 round) external view returns (IZKPoT.Round memory r) {
-        (uint256 base, bytes32[] memory w) = _roundWords(taskId, round, 16);
+        (uint256 base, bytes32[] memory w) = _roundWords(taskId, round, 10);
         uint256 x = uint256(w[0]);
         r.status = IZKPoT.RoundStatus(uint8(x));
-        (r.commitDeadline, r.revealDeadline, r.submitDeadline) = (uint64(x >> 8), uint64(x >> 72), uint64(x >> 136));
-        r.baselineProven = uint8(x >> 200) != 0;
+        (r.commitDeadline, r.revealDeadline, r.submitDeadline) = (uint40(x >> 8), uint40(x >> 48), uint40(x >> 88));
+        r.baselineProven = uint8(x >> 128) != 0;
+        (r.newGlobalCorrect, r.baselineCorrect) = (uint32(x >> 152), uint32(x >> 184));
         r.aggregateDeadline = uint64(uint256(w[1]) >> 160);
         r.handOffs = uint8(uint256(w[1]) >> 240);
         (r.leader, r.openedBlock) = (_address(w[2], 0), uint40(uint256(w[2]) >> 160));
         r.handOffDeadline = uint40(uint256(w[2]) >> 200);
-        (r.submissionsDigest, r.randaoSeed, r.tieSeed) = (w[3], w[4], w[5]);
-        (r.globalModelCommitment, r.testSetCommitment, r.baselineCorrect) = (w[6], w[7], uint256(w[8]));
-        (r.newModelCommitment, r.newGlobalCorrect, r.blockHash) = (w[9], uint256(w[10]), w[11]);
-        r.globalModelCID = _string(base + 12);
-        r.testSetCID = _string(base + 13);
-        r.newModelCID = _string(base + 14);
-        r.included = _addresses(base + 15);
+        (r.submissionsDigest, r.randaoSeed, r.tieSeed) = (w[3] ^ _MASK, w[4] ^ _MASK, w[5]);
+        (r.globalModelCommitment, r.testSetCommitment) = (w[6], w[7]);
+        r.blockHash = w[9];
+        r.globalModelCID = _string(base + 10);
+        r.testSetCID = _string(base + 11);
+        r.newModelCID = _string(base + 12);
+        r.included = _addresses(base + 13);
         if (r.status != IZKPoT.RoundStatus.Open) {
             uint256 chunks = uint8(uint256(_core.extsload(bytes32(_rulesSlot(taskId)))) >> 160);
-            r.chunkCommitments = _core.extsload(bytes32(base + 16), chunks);
+            r.chunkCommitments = _core.extsload(bytes32(base + 14), chunks);
         }
         r.submitters = _submitters(taskId, round, _address(w[1], 0));
+        r.newModelCommitment = _newModel(taskId, round, w);
     }
 
     /// @inheritdoc IZKPoTLens
@@ -112,7 +117,7 @@ contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
         if (s.verified || s.evicted) s.modelCommitment = own[0];
         else s.commitment = own[0];
         s.correct = uint32(x >> 48);
-        if (_handedOffTo(x, w)) s.handoffLeader = _address(w[2], 0);
+        if (RoundWords.handedOffTo(x, w)) s.handoffLeader = _address(w[2], 0);
     }
 
     /// @inheritdoc IZKPoTLens
@@ -128,22 +133,20 @@ contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
             stateBase := state.slot
         }
         if (index >= uint256(_core.extsload(bytes32(stateBase + 3)))) revert IZKPoT.UnknownBlock(index);
-        IZKPoT.BlockHeader storage p = _blocks[taskId][index];
-        uint256 base;
-        assembly ("memory-safe") {
-            base := p.slot
-        }
-        bytes32[] memory w = _core.extsload(bytes32(base), 12);
-        (h.chainId, h.zkpot, h.taskId, h.round) = (uint256(w[0]), _address(w[1], 0), uint256(w[2]), uint256(w[3]));
-        (h.prevBlockHash, h.leader) = (w[4], _address(w[5], 0));
-        h.globalModelCID = _string(base + 6);
-        (h.globalModelCommitment, h.globalCorrect, h.testSetCommitment) = (w[7], uint256(w[8]), w[9]);
-        (h.submissionsDigest, h.timestamp) = (w[10], uint256(w[11]));
+        // A block is its round's record at finalisation (see ZKPoTStorage._blocks).
+        (h.chainId, h.zkpot, h.taskId, h.round) = (block.chainid, address(_core), taskId, _blockRound(taskId, index));
+        if (index > 0) h.prevBlockHash = _roundWord(taskId, _blockRound(taskId, index - 1), 9);
+        (uint256 base, bytes32[] memory w) = _roundWords(taskId, h.round, 10);
+        uint256 x = uint256(w[0]);
+        h.leader = _address(w[2], 0);
+        h.globalModelCID = _string(base + 12);
+        (h.globalModelCommitment, h.globalCorrect) = (_newModel(taskId, h.round, w), uint32(x >> 152));
+        (h.testSetCommitment, h.submissionsDigest, h.timestamp) = (w[7], w[3] ^ _MASK, uint40(x >> 216));
         blockHash = keccak256(abi.encode(h));
     }
 
     /// @inheritdoc IZKPoTLens
-    function checkConfig(IZKPoT.TaskConfig calldata config) external view {
+    function checkConfig(IZKPoT.TaskConfig calldata config, address[] calldata) external view {
         address verifier = address(config.verifier);
         if (verifier == address(0) || verifier.code.length == 0) revert IZKPoT.InvalidVerifier();
         if (config.verifier.circuitId() != config.circuitId) revert IZKPoT.CircuitMismatch();
@@ -194,12 +197,12 @@ contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
         uint256 t = block.timestamp;
         if (status == IZKPoT.RoundStatus.None) return IZKPoT.Phase.None;
         if (status == IZKPoT.RoundStatus.Open) {
-            if (t < uint64(x >> 8)) return IZKPoT.Phase.Commit;
-            if (t < uint64(x >> 72)) return IZKPoT.Phase.Reveal;
+            if (t < uint40(x >> 8)) return IZKPoT.Phase.Commit;
+            if (t < uint40(x >> 48)) return IZKPoT.Phase.Reveal;
             return IZKPoT.Phase.LeaderSelection;
         }
         if (status == IZKPoT.RoundStatus.Revealed) {
-            return t < uint64(x >> 136) ? IZKPoT.Phase.Submit : IZKPoT.Phase.LeaderSelection;
+            return t < uint40(x >> 88) ? IZKPoT.Phase.Submit : IZKPoT.Phase.LeaderSelection;
         }
         if (status == IZKPoT.RoundStatus.LeaderSelected) {
             return t < uint64(uint256(w[1]) >> 160) ? IZKPoT.Phase.Aggregate : IZKPoT.Phase.LeaderExpired;
@@ -234,30 +237,9 @@ contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
     }
 
     /// @inheritdoc IZKPoTLens
-    function aggregationView(uint256 taskId, uint256 round, address[] calldata accounts)
-        external
-        view
-        returns (AggregationView memory v)
-    {
-        (, bytes32[] memory w) = _roundWords(taskId, round, 3);
-        v.aggregationVerifier = _address(_core.extsload(bytes32(_configSlot(taskId) + 3)), 40);
-        v.leader = _address(w[2], 0);
-        v.aggregating = uint8(uint256(w[0])) == uint8(IZKPoT.RoundStatus.LeaderSelected)
-            && block.timestamp < uint64(uint256(w[1]) >> 160);
-        v.handOffsOpen = _handOffsOpen(w);
-        v.handOffs = uint8(uint256(w[1]) >> 240);
-        HandOff memory own = _handOff(taskId, round, v.leader, w);
-        (v.leaderModel, v.leaderCorrect) = (own.modelCommitment, own.correct);
-        v.accounts = new HandOff[](accounts.length);
-        for (uint256 i = 0; i < accounts.length; ++i) {
-            v.accounts[i] = _handOff(taskId, round, accounts[i], w);
-        }
-    }
-
-    /// @inheritdoc IZKPoTLens
     function handOffsOpen(uint256 taskId, uint256 round) external view returns (bool) {
         (, bytes32[] memory w) = _roundWords(taskId, round, 3);
-        return _handOffsOpen(w);
+        return RoundWords.handOffsOpen(w);
     }
 
     /// @inheritdoc IZKPoTLens
@@ -268,12 +250,12 @@ contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
             return;
         }
         // FedAvg waits for the hand-off window: every participant had its chance to hand off.
-        if (_handOffsOpen(w)) revert IZKPoT.HandOffsOpen();
+        if (RoundWords.handOffsOpen(w)) revert IZKPoT.HandOffsOpen();
         address previous = address(0);
         for (uint256 i = 0; i < included.length; ++i) {
             address a = included[i];
             if (a <= previous) revert IZKPoT.IncludedNotAscending();
-            if (!_handedOffTo(_word1(taskId, round, a), w)) revert IZKPoT.NotHandedOff(a);
+            if (!RoundWords.handedOffTo(_word1(taskId, round, a), w)) revert IZKPoT.NotHandedOff(a);
             previous = a;
         }
     }
@@ -296,7 +278,7 @@ contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
             uint256 x = _word1(taskId, round, a);
             if (a == leader) {
                 corrects[0] = uint32(x >> 48);
-            } else if (fedAvg && _handedOffTo(x, w)) {
+            } else if (fedAvg && RoundWords.handedOffTo(x, w)) {
                 (accounts[n], corrects[n]) = (a, uint32(x >> 48));
                 ++n;
             }
@@ -308,7 +290,74 @@ contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
         }
     }
 
+    /// @inheritdoc IZKPoTLens
+    function nextLeader(uint256 taskId, uint256 round) external view returns (address leader, uint256 count) {
+        (, bytes32[] memory w) = _roundWords(taskId, round, 6);
+        bytes32 seed = w[5];
+        uint256 bestKey = 0;
+        for (address a = _address(w[1], 0); a != _END && a != address(0);) {
+            uint256 x = _word1(taskId, round, a);
+            if (uint8(x >> 24) == 0) {
+                // not passed over
+                (uint256 correct, uint256 key) = (uint32(x >> 48), Leadership.tieKey(seed, a));
+                if (leader == address(0) || correct > count || (correct == count && key > bestKey)) {
+                    (leader, count, bestKey) = (a, correct, key);
+                }
+            }
+            a = address(uint160(x >> 80));
+        }
+    }
+
+    /// @inheritdoc IZKPoTLens
+    function lowestAdmitted(uint256 taskId, uint256 round)
+        external
+        view
+        returns (address account, address previous, uint256 rank)
+    {
+        (, bytes32[] memory w) = _roundWords(taskId, round, 2);
+        rank = type(uint256).max;
+        address before = address(0);
+        for (address a = _address(w[1], 0); a != _END && a != address(0);) {
+            uint256 x = _word1(taskId, round, a);
+            uint256 k = Admission.rank(uint32(x >> 48), uint16(x >> 240));
+            if (k < rank) (rank, account, previous) = (k, a, before);
+            before = a;
+            a = address(uint160(x >> 80));
+        }
+    }
+
     // ------------------------------------------------------------ internals
+
+    /// @dev The round's published model (zero before publication): under LEADER_MODEL the
+    ///      leader's own, kept in its submission record only; else round word 8.
+    function _newModel(uint256 taskId, uint256 round, bytes32[] memory w) private view returns (bytes32) {
+        uint8 status = uint8(uint256(w[0]));
+        if (
+            (status == uint8(IZKPoT.RoundStatus.Published) || status == uint8(IZKPoT.RoundStatus.Finalised))
+                && _policy(taskId) == IZKPoT.AggregationPolicy.LEADER_MODEL
+        ) return _core.extsload(bytes32(_submissionSlot(taskId, round, _address(w[2], 0))));
+        return w[8];
+    }
+
+    /// @dev The round block `index` of a task finalised.
+    function _blockRound(uint256 taskId, uint256 index) private view returns (uint256) {
+        mapping(uint256 => uint256) storage blocks = _blocks[taskId];
+        uint256 slot;
+        assembly ("memory-safe") {
+            slot := blocks.slot
+        }
+        return uint256(_core.extsload(keccak256(abi.encode(index, slot))));
+    }
+
+    /// @dev Word `i` of a round's record.
+    function _roundWord(uint256 taskId, uint256 round, uint256 i) private view returns (bytes32) {
+        RoundRecord storage p = _rounds[taskId][round];
+        uint256 base;
+        assembly ("memory-safe") {
+            base := p.slot
+        }
+        return _core.extsload(bytes32(base + i));
+    }
 
     function _policy(uint256 taskId) private view returns (IZKPoT.AggregationPolicy) {
         return IZKPoT.AggregationPolicy(uint8(uint256(_core.extsload(bytes32(_rulesSlot(taskId)))) >> 184));
@@ -317,35 +366,6 @@ contract ZKPoTLens is IZKPoTLens, ZKPoTStorage {
     /// @dev Word 1 of `account`'s submission record (flags, count, next link, commit order).
     function _word1(uint256 taskId, uint256 round, address account) private view returns (uint256) {
         return uint256(_core.extsload(bytes32(_submissionSlot(taskId, round, account) + 1)));
-    }
-
-    /// @dev Round words 0..2 say the current leader's hand-off window is open: the round is
-    ///      in LeaderSelected, before the hand-off deadline, and fewer than all other
-    ///      admitted submitters (count - 1) handed off.
-    function _handOffsOpen(bytes32[] memory w) private view returns (bool) {
-        uint256 x = uint256(w[1]);
-        return uint8(uint256(w[0])) == uint8(IZKPoT.RoundStatus.LeaderSelected)
-            && block.timestamp < uint40(uint256(w[2]) >> 200)
-            && uint256(uint8(x >> 240)) + 1 < uint8(x >> 224);
-    }
-
-    /// @dev `account`'s model, count, and whether it handed off to the current leader.
-    function _handOff(uint256 taskId, uint256 round, address account, bytes32[] memory roundWords)
-        private
-        view
-        returns (HandOff memory h)
-    {
-        bytes32[] memory own = _core.extsload(bytes32(_submissionSlot(taskId, round, account)), 2);
-        uint256 x = uint256(own[1]);
-        (h.modelCommitment, h.correct) = (own[0], uint32(x >> 48));
-        h.handedOff = _handedOffTo(x, roundWords);
-    }
-
-    /// @dev A record's word 1 (`x`) says it is admitted and handed off in the current
-    ///      leader's epoch (round word 1, bits 232..239).
-    function _handedOffTo(uint256 x, bytes32[] memory roundWords) private pure returns (bool) {
-        uint8 epoch = uint8(uint256(roundWords[1]) >> 232);
-        return uint8(x >> 8) != 0 && uint8(x >> 32) != 0 && uint8(x >> 40) == epoch;
     }
 
     /// @dev The admitted list, walked from `head` through each record's `next` link.

@@ -18,6 +18,8 @@ import {IZKPoT} from "./interfaces/IZKPoT.sol";
 abstract contract ZKPoTStorage {
     /// @dev End of a round's admitted list (never an account that can send a transaction).
     address internal constant _END = address(1);
+    /// @dev What a masked round word (the digest, the randao seed) holds while its value is zero.
+    bytes32 internal constant _MASK = bytes32(uint256(1));
 
     /// @dev What every submission reads about its task, in one word.
     struct TaskRules {
@@ -32,13 +34,16 @@ abstract contract ZKPoTStorage {
 
     /// @dev A round (see {IZKPoT-Round} for the meaning of each field).
     struct RoundRecord {
-        // word 0: read by every call of the round
+        // word 0: read by every call of the round; the two counts are written with the status
         IZKPoT.RoundStatus status; //        bits   0..7
-        uint64 commitDeadline; //                   8..71
-        uint64 revealDeadline; //                  72..135
-        uint64 submitDeadline; //                 136..199
-        bool baselineProven; //                   200..207
-        uint16 commits; //                        208..223 (commits so far: the next commit's order)
+        uint40 commitDeadline; //                   8..47
+        uint40 revealDeadline; //                  48..87
+        uint40 submitDeadline; //                  88..127
+        bool baselineProven; //                   128..135
+        uint16 commits; //                        136..151 (commits so far: the next commit's order)
+        uint32 newGlobalCorrect; //               152..183 (published with the status)
+        uint32 baselineCorrect; //                184..215 (recorded with baselineProven)
+        uint40 finalisedAt; //                    216..255 (the block's timestamp, written with the status)
         // word 1: the admitted list and the current leader's hand-offs; non-zero from opening
         address head; //                     bits   0..159 (first admitted submitter, or _END)
         uint64 aggregateDeadline; //              160..223
@@ -49,20 +54,20 @@ abstract contract ZKPoTStorage {
         address leader; //                   bits   0..159
         uint40 openedBlock; //                    160..199 (block number of openRound: log reads start here)
         uint40 handOffDeadline; //                200..239 (the current leader's hand-off window ends)
-        bytes32 submissionsDigest; //        word 3
-        bytes32 randaoSeed; //               word 4
+        // words 3 and 4 hold their value XOR _MASK, so that openRound makes them non-zero and
+        // the round's first submission updates them instead of creating them.
+        bytes32 maskedDigest; //             word 3 (submissionsDigest ^ _MASK)
+        bytes32 maskedRandaoSeed; //         word 4 (randaoSeed ^ _MASK)
         bytes32 tieSeed; //                  word 5
         bytes32 globalModelCommitment; //    word 6
         bytes32 testSetCommitment; //        word 7
-        uint256 baselineCorrect; //          word 8
-        bytes32 newModelCommitment; //       word 9
-        uint256 newGlobalCorrect; //         word 10
-        bytes32 blockHash; //                word 11
-        string globalModelCID; //            word 12
-        string testSetCID; //                word 13
-        string newModelCID; //               word 14
-        address[] included; //               word 15
-        bytes32[12] chunkCommitments; //     words 16..27 (MAX_CHUNKS_PER_ROUND; chunksPerRound used)
+        bytes32 newModelCommitment; //       word 8
+        bytes32 blockHash; //                word 9
+        string globalModelCID; //            word 10
+        string testSetCID; //                word 11
+        string newModelCID; //               word 12
+        address[] included; //               word 13
+        bytes32[12] chunkCommitments; //     words 14..25 (MAX_CHUNKS_PER_ROUND; chunksPerRound used)
     }
 
     /// @dev One participant in one round.
@@ -81,7 +86,7 @@ abstract contract ZKPoTStorage {
         uint16 commitOrder; //                    240..255 (commits before this one in the round)
     }
 
-    // slither-disable-start uninitialized-state ZKPoT writes these; ZKPoTLens only computes their slots
+    // slither-disable-start uninitialized-state ZKPoT writes these; ZKPoTLens and ZKPoTAggregation only compute their slots
     uint256 internal _taskCount;
     mapping(uint256 taskId => IZKPoT.TaskConfig) internal _configs;
     mapping(uint256 taskId => TaskRules) internal _rules;
@@ -93,7 +98,10 @@ abstract contract ZKPoTStorage {
         internal _submissions;
     /// @dev Model uniqueness: one word per model commitment used in a round.
     mapping(uint256 taskId => mapping(uint256 round => mapping(bytes32 model => bool))) internal _modelUsed;
-    mapping(uint256 taskId => mapping(uint256 index => IZKPoT.BlockHeader)) internal _blocks;
+    /// @dev Block `index` of a task: the round it finalised. Every other header field is in
+    ///      that round's record (and the previous block's round for `prevBlockHash`), from
+    ///      which {ZKPoTLens-getBlock} rebuilds the header and its hash.
+    mapping(uint256 taskId => mapping(uint256 index => uint256 round)) internal _blocks;
     // slither-disable-end uninitialized-state
 
 }

@@ -86,18 +86,29 @@ contract Groth16AccuracyVerifier is IAccuracyVerifier {
         returns (bool valid, Statement memory statement)
     {
         if (!_wellFormed(proof, instances)) return (false, statement);
-        (uint256[2] memory a, uint256[2][2] memory b, uint256[2] memory c) =
-            abi.decode(proof, (uint256[2], uint256[2][2], uint256[2]));
-        uint256[4] memory signals = [instances[0], instances[1], instances[2], instances[3]];
         // STATICCALL: a verifier that reverts or returns garbage is a rejection, never a revert.
-        (bool ok, bytes memory ret) =
-            address(_verifier).staticcall(abi.encodeCall(IGroth16Verifier.verifyProof, (a, b, c, signals)));
-        if (!ok || ret.length != 32 || abi.decode(ret, (uint256)) != 1) return (false, statement);
+        if (!_pairingHolds(proof, instances)) return (false, statement);
         statement = _decode(instances);
         if (statement.correct > _samples || instances[3] == 0 || instances[3] >> 160 != 0) {
             return (false, statement);
         }
         return (true, statement);
+    }
+
+    /// @dev `verifyProof(a, b, c, signals)`: its call data is the selector, then the proof's
+    ///      eight words as they are (abi.encode of a, b, c is already that layout), then the
+    ///      four signals, so both are copied straight from call data (no decoding).
+    function _pairingHolds(bytes calldata proof, uint256[] calldata instances) private view returns (bool ok) {
+        address verifier = address(_verifier);
+        bytes4 selector = IGroth16Verifier.verifyProof.selector;
+        assembly ("memory-safe") {
+            let data := mload(0x40)
+            mstore(data, selector)
+            calldatacopy(add(data, 0x04), proof.offset, 0x100)
+            calldatacopy(add(data, 0x104), instances.offset, 0x80)
+            ok := staticcall(gas(), verifier, data, 0x184, 0x00, 0x20)
+            ok := and(ok, and(eq(returndatasize(), 0x20), eq(mload(0x00), 1)))
+        }
     }
 
     function _wellFormed(bytes calldata proof, uint256[] calldata instances) private pure returns (bool) {

@@ -93,23 +93,48 @@ contract Groth16AggregationVerifier is IAggregationVerifier {
         uint256[] calldata weights,
         bytes32 globalCommitment
     ) external view returns (bool) {
-        uint256 n = commitments.length;
         uint256 k = _slots;
+        uint256 n = commitments.length;
         if (proof.length != _PROOF_BYTES || n == 0 || n > k || weights.length != n) return false;
-        // The static call data of verifyProof after the selector: the eight proof words,
-        // then the 2K+1 public signals.
-        uint256[] memory words = new uint256[](8 + 2 * k + 1);
-        uint256[8] memory points = abi.decode(proof, (uint256[8]));
-        for (uint256 i = 0; i < 8; ++i) {
-            words[i] = points[i];
+        // verifyProof's call data, written once: the selector and the proof's eight words as
+        // they are, then the 2K+1 public signals (slots past the given models padded).
+        uint256 data = _head(proof, 0x124 + 64 * k);
+        bytes32 padding = _padding;
+        assembly ("memory-safe") {
+            let signals := add(data, 0x104)
+            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
+                let c := padding
+                let w := 0
+                if lt(i, n) {
+                    c := calldataload(add(commitments.offset, shl(5, i)))
+                    w := calldataload(add(weights.offset, shl(5, i)))
+                }
+                mstore(add(signals, shl(5, i)), c)
+                mstore(add(signals, shl(5, add(k, i))), w)
+            }
+            mstore(add(signals, shl(6, k)), globalCommitment)
         }
-        for (uint256 i = 0; i < k; ++i) {
-            words[8 + i] = uint256(i < n ? commitments[i] : _padding);
-            words[8 + k + i] = i < n ? weights[i] : 0;
+        return _holds(data, 0x124 + 64 * k);
+    }
+
+    /// @dev Claims `size` bytes of memory for the call data and writes the selector and the
+    ///      proof's words there.
+    function _head(bytes calldata proof, uint256 size) private view returns (uint256 data) {
+        bytes4 selector = _selector;
+        assembly ("memory-safe") {
+            data := mload(0x40)
+            mstore(0x40, add(data, and(add(size, 0x1f), not(0x1f))))
+            mstore(data, selector)
+            calldatacopy(add(data, 0x04), proof.offset, 0x100)
         }
-        words[8 + 2 * k] = uint256(globalCommitment);
-        // STATICCALL: a verifier that reverts or returns garbage is a rejection.
-        (bool ok, bytes memory ret) = _verifier.staticcall(abi.encodePacked(_selector, words));
-        return ok && ret.length == 32 && abi.decode(ret, (uint256)) == 1;
+    }
+
+    /// @dev STATICCALL: a verifier that reverts or returns garbage is a rejection.
+    function _holds(uint256 data, uint256 size) private view returns (bool ok) {
+        address verifier = _verifier;
+        assembly ("memory-safe") {
+            ok := staticcall(gas(), verifier, data, size, 0x00, 0x20)
+            ok := and(ok, and(eq(returndatasize(), 0x20), eq(mload(0x00), 1)))
+        }
     }
 }

@@ -8,36 +8,6 @@ import {IZKPoT} from "./IZKPoT.sol";
 ///         storage ({IExtsload}); the consensus contract keeps no struct getters of its own.
 ///         Created by the consensus contract ({IZKPoT-lens}); reverts with {IZKPoT}'s errors.
 interface IZKPoTLens {
-    /// @notice One account's record as {IZKPoTAggregation} needs it.
-    /// @param modelCommitment Model commitment its verified proofs carried.
-    /// @param correct Its verified correct count.
-    /// @param handedOff True when it is admitted and handed its model off to the round's current leader.
-    struct HandOff {
-        bytes32 modelCommitment;
-        uint256 correct;
-        bool handedOff;
-    }
-
-    /// @notice Exactly what a leader's aggregation proof is checked against.
-    /// @param aggregationVerifier The task's aggregation verifier (zero: aggregation not proven).
-    /// @param leader The round's current leader.
-    /// @param aggregating True while the round is in its aggregate phase (before the leader's deadline).
-    /// @param handOffsOpen True while the leader's hand-off window is open (see {handOffsOpen}).
-    /// @param handOffs How many admitted participants handed their model off to `leader`.
-    /// @param leaderModel The leader's model commitment (aggregation slot 0).
-    /// @param leaderCorrect The leader's verified count (its weight).
-    /// @param accounts The asked accounts' records, in the order asked.
-    struct AggregationView {
-        address aggregationVerifier;
-        address leader;
-        bool aggregating;
-        bool handOffsOpen;
-        uint256 handOffs;
-        bytes32 leaderModel;
-        uint256 leaderCorrect;
-        HandOff[] accounts;
-    }
-
     /// @notice The consensus contract this lens reads.
     function zkpot() external view returns (address);
 
@@ -63,9 +33,10 @@ interface IZKPoTLens {
         returns (IZKPoT.BlockHeader memory header, bytes32 blockHash);
 
     /// @notice Reverts with {IZKPoT}'s error for the first rule `config` breaks (verifier,
-    ///         circuit, digests, chunk count, durations, shares, limits, rewards, CIDs);
-    ///         {IZKPoT-createTask} calls it before recording a task.
-    function checkConfig(IZKPoT.TaskConfig calldata config) external view;
+    ///         circuit, digests, chunk count, durations, shares, limits, rewards, CIDs).
+    ///         {IZKPoT-createTask} forwards its own call data here (same parameters, so the
+    ///         core needs no encoder for the configuration); `allowlist` is not checked here.
+    function checkConfig(IZKPoT.TaskConfig calldata config, address[] calldata allowlist) external view;
 
     /// @notice A round's phase at the current block time; {IZKPoT-Phase.None} for a round never opened.
     function phaseOf(uint256 taskId, uint256 round) external view returns (IZKPoT.Phase);
@@ -79,13 +50,6 @@ interface IZKPoTLens {
     /// @notice Whether an account may take part in a task (always true on open tasks).
     function isAllowed(uint256 taskId, address account) external view returns (bool);
 
-    /// @notice The compact view {IZKPoTAggregation-proveAggregation} checks a proof against.
-    /// @param accounts Included then rejected accounts, as the leader lists them.
-    function aggregationView(uint256 taskId, uint256 round, address[] calldata accounts)
-        external
-        view
-        returns (AggregationView memory view_);
-
     /// @notice Whether the round's FEDAVG leader must still wait before proving or publishing:
     ///         it leads the round, its hand-off deadline has not passed, and some other
     ///         admitted submitter has not handed off to it yet (the set may still grow).
@@ -98,6 +62,20 @@ interface IZKPoTLens {
     ///         {IZKPoT-NotHandedOff} for the first account that is not admitted and handed off
     ///         to the round's current leader. {IZKPoT-publishGlobalModel} calls it.
     function checkIncluded(uint256 taskId, uint256 round, address[] calldata included) external view;
+
+    /// @notice The admitted submitter {IZKPoT-selectLeader} and {IZKPoT-replaceLeader} make
+    ///         leader, with its count: the highest count not passed over, equal counts ordered
+    ///         by `keccak256(abi.encode(tieSeed, account))`, higher first; the zero address
+    ///         when none is left (the round then closes empty).
+    function nextLeader(uint256 taskId, uint256 round) external view returns (address leader, uint256 count);
+
+    /// @notice The admitted submitter a full round evicts for a better one: the lowest
+    ///         {Admission-rank} (lowest count, then latest commit), the submitter before it in
+    ///         the admitted list (zero: it is the head) and that rank; max for an empty list.
+    function lowestAdmitted(uint256 taskId, uint256 round)
+        external
+        view
+        returns (address account, address previous, uint256 rank);
 
     /// @notice Who earns a round's rewards and their verified counts: the leader first, then
     ///         (FEDAVG only) every admitted submitter that handed off to it -- inside its

@@ -7,7 +7,8 @@ import {ZKPoTStorage} from "../ZKPoTStorage.sol";
 /// @notice A round's admitted submitters: a singly linked list threaded through the
 ///         submission records (`next`), headed in the round's word 1 and ended by `END`.
 ///         Admission is by rank: a full round only admits a submission ranked above its
-///         lowest: a higher count, or an equal count committed earlier.
+///         lowest: a higher count, or an equal count committed earlier ({ZKPoTLens-lowestAdmitted}
+///         finds the lowest, off the core for EIP-170 headroom).
 library Admission {
     /// @dev ZKPoTStorage._END: the list's terminator.
     address internal constant END = address(1);
@@ -39,21 +40,5 @@ library Admission {
     ///        than 65,535 commits saturated the order.
     function rank(uint256 correct, uint16 commitOrder) internal pure returns (uint256) {
         return (correct << 16) | (type(uint16).max - commitOrder);
-    }
-
-    /// @notice The lowest-ranked admitted submitter (lowest count, latest commit among those),
-    ///         the one before it (zero: it is the head) and its {rank}; max for an empty list.
-    function lowest(
-        ZKPoTStorage.RoundRecord storage r,
-        mapping(address => ZKPoTStorage.SubmissionRecord) storage subs
-    ) internal view returns (address account, address previous, uint256 key) {
-        key = type(uint256).max;
-        address before = address(0);
-        for (address a = r.head; a != END; a = subs[a].next) {
-            ZKPoTStorage.SubmissionRecord storage s = subs[a];
-            uint256 k = rank(s.correct, s.commitOrder);
-            if (k < key) (key, account, previous) = (k, a, before);
-            before = a;
-        }
     }
 }

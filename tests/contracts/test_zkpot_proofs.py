@@ -561,6 +561,20 @@ def test_hand_off_and_publish_checks(
     assert client.phase(task, round_) == Phase.PUBLISHED
     with ape.reverts(zkpot.NotAggregating):
         zkpot.handOffModel(task, round_, "bafy-enc", sender=other)
+    # The published model is the leader's own: kept once (in its submission record), it
+    # reads back as the round's new model, the block's model and the task's global model.
+    own_model = kit.commitments[members[leader]]
+    info = client.round(task, round_)
+    assert (info.new_model_commitment, info.new_global_correct) == (
+        own_model,
+        kit.correct(members[leader], "s1"),
+    )
+    zkpot.finalise(task, round_, sender=outsider)
+    header, block_hash = client.block(task, client.task_state(task).block_count - 1)
+    assert header.global_model_commitment == own_model and header.round == round_
+    assert block_hash == header.hash() == client.round(task, round_).block_hash
+    assert client.task_state(task).global_model_commitment == own_model
+    assert client.round(task, round_).new_model_commitment == own_model
 
 
 def _full_round(

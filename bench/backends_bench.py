@@ -736,6 +736,10 @@ def _item4_lines(doc: dict[str, Any]) -> list[str]:
                 f"{_median([r['sys_s'] for r in done])} | "
                 f"{int(_median([r['minor_faults'] for r in done])):,} | "
                 f"{_median([r['read_s'] for r in done])} |")
+        lines += ["", "Half the import is groth16py parsing the key, half the kernel faulting in "
+                  "the fresh pages it fills. Transparent huge pages cut the faults twentyfold "
+                  "but the kernel's time grows (it clears 2 MiB pages, compacting memory to "
+                  "find them), so the prover child keeps glibc's default."]
     return lines
 
 

@@ -82,6 +82,10 @@ def _unexpected_sentence(error: Exception) -> str:
     )
 
 
+INTERRUPTED = "Interrupted; run the same command again to resume."
+TERMINATED = "Terminated; run the same command again to resume."
+
+
 def friendly_errors(func: F) -> F:
     """Turn any error into one sentence on stderr and a non-zero exit.
 
@@ -99,7 +103,12 @@ def friendly_errors(func: F) -> F:
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
-            _fail("Interrupted; run the same command again to resume.", 130)
+            _fail(INTERRUPTED, 130)
+        except SystemExit as stop:
+            # Once imported, ape turns SIGINT and SIGTERM into SystemExit(130 / 143).
+            if stop.code in (130, 143):
+                _fail(INTERRUPTED if stop.code == 130 else TERMINATED, int(stop.code))
+            raise
         except Exception as error:  # noqa: BLE001 - the CLI's last line: one sentence
             _fail(_unexpected_sentence(error))
 

@@ -197,6 +197,7 @@ def groth16_gas(tmp: Path) -> dict[str, dict[str, Any]]:
         "words 0-1 of the leader's and the 2 hand-offs' records), the core and the adapter "
         "reached cold: no event, no computation",
     )
+    _post(zkpot, g16, members[leader], leader)
     row(
         "publishGlobalModel, proven FedAvg",
         zkpot.publishGlobalModel(
@@ -216,6 +217,7 @@ def groth16_gas(tmp: Path) -> dict[str, dict[str, Any]]:
                   alice)
     chain.mine(1, timestamp=client.round(solo, rnd).submit_deadline)
     client.select_leader(solo, rnd, pub)
+    _post(zkpot, g16, "a", alice)
     snap = chain.snapshot()
     row(
         "publishGlobalModel",
@@ -233,6 +235,17 @@ def groth16_gas(tmp: Path) -> dict[str, dict[str, Any]]:
         "as above with a real CIDv1 length: the round's copy of the CID takes 3 words instead of 1",
     )
     return rows
+
+
+def _post(zkpot: Any, g16: Any, model: str, sender: Any) -> None:
+    """Post a kit model's elements unless posted: a Groth16 global model is published only
+    once they are on chain (issue 17; the kit's commitment is Poseidon(w0, w1, blinding))."""
+    from ape import project
+    from groth16_kit import MODELS
+
+    availability = project.ZKPoTAvailability.at(str(zkpot.availability()))
+    if not int(availability.postedBlock(g16.commitments[model])):
+        availability.post(list(MODELS[model]), sender=sender)
 
 
 def _calldata_gas(receipt: Any) -> int:
@@ -272,7 +285,9 @@ def main() -> None:
         halo2 = pub.deploy(project.Halo2VerifierReusable)
         args = evm.adapter_arguments(kit.artifacts)
         adapter = pub.deploy(project.EzklAccuracyVerifier, halo2.address, *args.as_tuple())
-        zkpot = pub.deploy(project.ZKPoT)
+        from zkpot.availability.client import shared_availability
+
+        zkpot = pub.deploy(project.ZKPoT, shared_availability(pub).address)
         deploy_receipt = chain.provider.get_receipt(zkpot.txn_hash)
         client = ZKPoTClient(zkpot)
         rewards = client.rewards

@@ -9,6 +9,7 @@ import {ZKPoTAggregation} from "./ZKPoTAggregation.sol";
 import {IAggregationVerifier} from "./interfaces/IAggregationVerifier.sol";
 import {Extsload} from "./libraries/Extsload.sol";
 import {ZKPoTLens} from "./ZKPoTLens.sol";
+import {IZKPoTAvailability} from "./availability/IZKPoTAvailability.sol";
 import {ZKPoTStorage} from "./ZKPoTStorage.sol";
 import {Admission} from "./libraries/Admission.sol";
 
@@ -51,8 +52,11 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     ZKPoTAggregation private immutable _aggregation;
 
     ZKPoTLens private immutable _lens;
+    IZKPoTAvailability private immutable _availability;
 
-    constructor() {
+    /// @param availability_ Where Groth16 global models are posted ({IZKPoTAvailability}).
+    constructor(IZKPoTAvailability availability_) {
+        _availability = availability_;
         _rewards = new ZKPoTRewards();
         _lens = new ZKPoTLens();
         _aggregation = new ZKPoTAggregation();
@@ -438,12 +442,15 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
         emit GlobalModelPublished(taskId, round, msg.sender, globalModelCID, model, correct, included);
     }
 
-    /// @dev Proven aggregation: the leader's recorded proof of exactly this list and model.
+    /// @dev Proven aggregation: the leader's recorded proof of exactly this list and model;
+    ///      availability: a Groth16 model was posted ({IZKPoTAvailability-checkAvailable}).
     function _checkProven(uint256 taskId, uint256 round, address[] calldata included, bytes32 model) private view {
         if (
             _rules[taskId].aggregationProven
                 && _aggregation.provenAggregate(taskId, round, msg.sender) != keccak256(abi.encode(included, model))
         ) revert AggregationNotProven();
+        // Readable from the chain alone: a Groth16 model's elements must have been posted.
+        _availability.checkAvailable(_rules[taskId].verifier, model);
     }
 
     /// @inheritdoc IZKPoT
@@ -531,6 +538,11 @@ contract ZKPoT is IZKPoT, ZKPoTStorage, Extsload, ReentrancyGuard {
     /// @inheritdoc IZKPoT
     function lens() external view returns (address) {
         return address(_lens);
+    }
+
+    /// @inheritdoc IZKPoT
+    function availability() external view returns (address) {
+        return address(_availability);
     }
 
     /// @inheritdoc IZKPoT

@@ -48,8 +48,9 @@ contract ZKPoTAvailability is IZKPoTAvailability {
 
     /// @inheritdoc IZKPoTAvailability
     function checksPostings(IAccuracyVerifier verifier) public view returns (bool) {
-        try IGroth16Adapter(address(verifier)).groth16Verifier() returns (address) {
-            return true;
+        try IGroth16Adapter(address(verifier)).groth16Verifier() returns (address inner) {
+            // A Groth16 adapter always names its verifier (its constructor requires code there).
+            return inner != address(0);
         } catch {
             return false;
         }
@@ -57,7 +58,8 @@ contract ZKPoTAvailability is IZKPoTAvailability {
 
     /// @inheritdoc IZKPoTAvailability
     function checkAvailable(IAccuracyVerifier verifier, bytes32 model) external view {
-        if (_postedBlock[model] == 0 && checksPostings(verifier)) revert ModelNotPosted(model);
+        if (_postedBlock[model] != 0 || !checksPostings(verifier)) return;
+        revert ModelNotPosted(model);
     }
 
     /// @inheritdoc IZKPoTAvailability

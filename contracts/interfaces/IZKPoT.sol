@@ -395,6 +395,9 @@ interface IZKPoT {
     /// @notice Thrown when a proven-aggregation task's leader publishes without a recorded
     ///         aggregation proof for this included list and this model commitment.
     error AggregationNotProven();
+    /// @notice Thrown when a Groth16 global model's packed elements were never posted to the
+    ///         availability contract ({availability}): nobody could rebuild it from the chain.
+    error ModelNotPosted(bytes32 commitment);
     /// @notice Thrown when the included list is not in strictly ascending address order (or repeats one).
     error IncludedNotAscending();
     /// @notice Thrown when an included account has not handed its model off to this leader on chain.
@@ -717,5 +720,9 @@ interface IZKPoT {
     /// @notice The read-only lens ({IZKPoTLens}) this contract created: its records as
     ///         structs (task configuration and state, rounds, submissions, blocks).
     function lens() external view returns (address);
+
+    /// @notice The availability contract ({IZKPoTAvailability}): a Groth16 global model must be
+    ///         posted there (its packed elements, Poseidon-checked on chain) before it is published.
+    function availability() external view returns (address);
 
 }

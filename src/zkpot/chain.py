@@ -108,6 +108,8 @@ class Phase(IntEnum):
 # What to do about each custom error, for the one-sentence ChainError.
 _HINTS: dict[str, str] = {
     "AggregationNotProven": "prove the aggregate first (zkpot aggregate does both steps)",
+    "ModelNotPosted": "post the global model's elements to the availability contract first "
+    "(zkpot aggregate does)",
     "InvalidAggregationProof": "the global model is not the aggregate of these models; re-run "
     "zkpot aggregate",
     "HandOffNotAccounted": "list every model handed off to you as included or rejected",
@@ -586,10 +588,19 @@ class ZKPoTClient:
 
     @classmethod
     def deploy(cls, sender: Any) -> ZKPoTClient:
-        """Deploy a fresh ZKPoT contract from ``sender`` (the local project's build)."""
+        """Deploy a fresh ZKPoT contract from ``sender`` (the local project's build).
+
+        It checks Groth16 global models' postings with this chain's availability contract
+        (deployed first if this process has none on the chain: it is task-agnostic).
+        """
         from ape import project
 
-        contract = _transact("deploy ZKPoT", lambda: sender.deploy(project.ZKPoT))
+        from zkpot.availability.client import shared_availability
+
+        availability = shared_availability(sender)
+        contract = _transact(
+            "deploy ZKPoT", lambda: sender.deploy(project.ZKPoT, availability.address)
+        )
         return cls(contract)
 
     @classmethod

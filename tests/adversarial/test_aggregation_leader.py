@@ -29,6 +29,7 @@ from zkpot.proving.groth16 import aggregation
 from zkpot.roles import leader as leader_module
 from zkpot.roles import publisher as pub
 from zkpot.roles.auditor import audit_task
+from zkpot.roles.availability import post_global_model
 from zkpot.roles.participant import Participant, TrainingConfig, pipeline_chunks
 from zkpot.roles.precheck import check_verifier
 from zkpot.train import train_local
@@ -379,6 +380,11 @@ def test_the_honest_aggregate_publishes_and_the_round_finalises(
     # (ape's test isolation reverted the earlier tests' transactions: record it again.)
     scene.send(scene.honest_proof.public.global_commitment, scene.included,
                scene.honest_rejected(), scene.honest_proof.proof)
+    # The aggregate's elements go on chain first (issue 17: the model stays available).
+    session = scene.leader.session
+    artifacts = session.circuit(session.task(scene.task_id)[1])
+    post_global_model(session, scene.leader.account, artifacts, scene.honest_model,
+                      scene.honest_blinding)
     scene.publish(scene.honest_chunks, scene.included)
     info = client.round(scene.task_id, 0)
     assert info.status == RoundStatus.PUBLISHED

@@ -13,7 +13,7 @@ import ape
 import pytest
 from ape import chain, project
 from eth_utils.crypto import keccak
-from groth16_kit import Groth16Kit, build_kit, expected_count, gas_results_file
+from groth16_kit import MODELS, Groth16Kit, build_kit, expected_count, gas_results_file
 from zkpot_helpers import joined_task, open_and_commit, raw_submit, salt_for, warp
 
 from zkpot.chain import ChunkProof, TaskSpec, ZKPoTClient
@@ -304,6 +304,7 @@ def test_proof_replayed_in_another_round_is_rejected(
     # Close round 0: leader, global model (the leader's proof is bound to the leader too).
     warp(client.round(task, round0).submit_deadline)
     zkpot.selectLeader(task, round0, sender=publisher)
+    _post(zkpot, "a", alice)
     receipt = zkpot.publishGlobalModel(
         task, round0, "bafy-global", [], [p.proof], [p.public_signals], sender=alice
     )
@@ -316,6 +317,46 @@ def test_proof_replayed_in_another_round_is_rejected(
         raw_submit(zkpot, task, round1, [_chunk(p)], salt_for(alice), "bafy-x", alice)
     fresh = g16.proof("a2", "s1", alice.address)
     raw_submit(zkpot, task, round1, [_chunk(fresh)], salt_for(alice), "bafy-g16", alice)
+
+
+def _post(zkpot: Any, model: str, sender: Any) -> Any:
+    """Post the kit model's elements (its commitment is Poseidon(w0, w1, blinding))."""
+    availability = project.ZKPoTAvailability.at(str(zkpot.availability()))
+    return availability.post(list(MODELS[model]), sender=sender)
+
+
+def test_publish_reverts_until_the_global_model_is_posted(
+    zkpot: Any,
+    client: ZKPoTClient,
+    g16: Groth16Kit,
+    task: int,
+    publisher: Any,
+    participants: list[Any],
+    outsider: Any,
+) -> None:
+    """A Groth16 global model is published only once its elements are on chain (issue 17)."""
+    alice = participants[0]
+    round_ = open_and_commit(client, g16, task, "s1", {alice: "a"}, publisher)  # type: ignore[arg-type]
+    p = g16.proof("a", "s1", alice.address)
+    raw_submit(zkpot, task, round_, [_chunk(p)], salt_for(alice), "bafy-g16", alice)
+    warp(client.round(task, round_).submit_deadline)
+    zkpot.selectLeader(task, round_, sender=publisher)
+    with ape.reverts(zkpot.ModelNotPosted, commitment=g16.commitments["a"]):
+        zkpot.publishGlobalModel(
+            task, round_, "bafy-global", [], [p.proof], [p.public_signals], sender=alice
+        )
+    # Another model's elements do not stand for this one.
+    _post(zkpot, "b", outsider)
+    with ape.reverts(zkpot.ModelNotPosted, commitment=g16.commitments["a"]):
+        zkpot.publishGlobalModel(
+            task, round_, "bafy-global", [], [p.proof], [p.public_signals], sender=alice
+        )
+    # Anyone may post the right elements (content-addressed): then the leader publishes.
+    _post(zkpot, "a", outsider)
+    zkpot.publishGlobalModel(
+        task, round_, "bafy-global", [], [p.proof], [p.public_signals], sender=alice
+    )
+    assert client.round(task, round_).new_model_commitment == g16.commitments["a"]
 
 
 def test_leader_cannot_publish_with_another_accounts_proof(

@@ -354,10 +354,10 @@ contract PoseidonChain is IPoseidonChain {{
                     mstore(s, acc)
                 }}
             }}
-            let tb := mul(mload(state), 32)
+            let t := mload(state)
+            let tb := mul(t, 32)
             let s := add(state, 32)
             let tmp := mload(0x40)
-            let t := div(tb, 32)
             let sp := add(base, mul(add(mul(t, 8), roundsP), 32))
             let m := add(sp, mul(mul(sub(mul(t, 2), 1), roundsP), 32))
             let c := base

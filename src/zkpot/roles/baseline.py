@@ -17,7 +17,8 @@ from zkpot.chain import ChunkProof
 from zkpot.data import Dataset
 from zkpot.limits import test_set_cap
 from zkpot.proving.backend import AccuracyProof
-from zkpot.roles.common import GlobalModelMismatchError, Session, fetch_model_and_blinding
+from zkpot.roles.availability import fetch_available_model
+from zkpot.roles.common import GlobalModelMismatchError, Session
 from zkpot.roles.participant import pipeline_chunks
 
 
@@ -50,7 +51,10 @@ def record_baseline(
         return info.baseline_correct
     _, document = session.task(task_id)
     artifacts = session.circuit(document)
-    model, blinding = fetch_model_and_blinding(session.storage, info.global_model_cid, document)
+    # IPFS first, the chain's posting of a Groth16 model when IPFS does not serve it.
+    model, blinding = fetch_available_model(
+        session, document, info.global_model_cid, info.global_model_commitment
+    )
     if blinding is None:
         raise GlobalModelMismatchError(
             f"The global model {info.global_model_cid} of task {task_id} round {round_} "

@@ -50,6 +50,7 @@ from zkpot.proving.groth16.aggregation import (
     to_model,
 )
 from zkpot.proving.groth16.aggregation import prove_aggregate as prove_aggregate_circuit
+from zkpot.roles.availability import post_global_model
 from zkpot.roles.baseline import record_baseline
 from zkpot.roles.common import model_bytes, upload_model, write_json
 from zkpot.roles.participant import Participant, key_dir, pipeline_chunks, task_key
@@ -71,6 +72,8 @@ class AggregationResult:
     """Proven aggregation: the aggregation proof's witness and prove time."""
     aggregation_gas: int = 0
     """Proven aggregation: gas of the ``proveAggregation`` transaction (0 when resumed)."""
+    availability_gas: int = 0
+    """Groth16: gas of posting the global model's elements on chain (0: posted before)."""
 
 
 def _strategy(policy: str, weighting: str) -> Strategy:
@@ -310,6 +313,10 @@ def aggregate_and_publish(
     # A rewarded round cannot finalise without its baseline (no-op without a reward pool).
     record_baseline(session, leader.account, task_id, round_, workdir, leader.progress)
     cid = upload_model(session.storage, global_model, arch, blinding)
+    # The chain refuses a Groth16 global model whose elements were never posted: posting
+    # them keeps the model readable from the chain alone (zkpot.roles.availability).
+    leader.progress(f"{leader.name}: posting the global model on chain")
+    availability_gas = post_global_model(session, leader.account, artifacts, global_model, blinding)
     receipt = client.publish_global_model(
         task_id,
         round_,
@@ -328,6 +335,7 @@ def aggregate_and_publish(
         gas_used=int(getattr(receipt, "gas_used", 0) or 0),
         aggregation_prove_seconds=0.0 if proven is None else proven.prove_seconds,
         aggregation_gas=aggregation_gas,
+        availability_gas=availability_gas,
     )
 
 

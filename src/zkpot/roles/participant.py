@@ -26,10 +26,10 @@ from zkpot.models import build_model
 from zkpot.proving import curve
 from zkpot.proving.backend import AccuracyProof
 from zkpot.proving.circuit import Blinding, TestBatch, check_blinding, chunks, new_blinding
+from zkpot.roles.availability import fetch_available_global_model
 from zkpot.roles.common import (
     Session,
     TaskDocument,
-    fetch_global_model,
     model_bytes,
     model_from_bytes,
 )
@@ -248,7 +248,9 @@ class Participant:
             self.progress(f"{self.name}: fetching global model {info.global_model_cid}")
             # Checked against the chain's commitment before any training; a mismatch
             # raises and leaves the round's record as it was (rerun `train` later).
-            model = fetch_global_model(self.session, task_id, round_, document)
+            model = fetch_available_global_model(
+                self.session, task_id, round_, document, progress=self.progress
+            )
             self.progress(f"{self.name}: training on {len(data)} private samples")
             flat = data.flat()
             model = train_local(

@@ -1,0 +1,135 @@
+"""The global model's availability, for the roles: the leader posts it, participants read it.
+
+A Groth16 global model cannot be published unless its packed elements were posted to the
+availability contract (the consensus contract refuses with ``ModelNotPosted``), so every
+published Groth16 global model can be rebuilt from the chain alone. Participants fetch it
+from IPFS first (fast) and fall back to the chain's posting when IPFS does not serve it or
+serves something else. EZKL tasks commit with EZKL's own hash: nothing is posted for them
+and the fallback does not apply (a known limit, see the README).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from zkpot.availability.client import AvailabilityClient
+from zkpot.availability.elements import model_elements, model_from_elements
+from zkpot.errors import ChainError, StorageError
+from zkpot.proving.backend import Circuit
+from zkpot.proving.circuit import Blinding
+from zkpot.roles.common import (
+    GlobalModelMismatchError,
+    Session,
+    TaskDocument,
+    check_global_model,
+    fetch_global_model,
+    fetch_model_and_blinding,
+)
+
+
+def availability_of(session: Session) -> AvailabilityClient:
+    """The availability contract the session's consensus contract checks postings with."""
+    address = str(session.client.contract.availability())
+    return AvailabilityClient.at(address)
+
+
+def post_global_model(
+    session: Session, account: Any, artifacts: Circuit, model: nn.Module, blinding: Blinding
+) -> int:
+    """Post ``model``'s packed elements (Groth16 tasks); returns the gas used (0: none sent).
+
+    Idempotent: a model already posted (by anyone) is not posted again.
+    """
+    if artifacts.backend != "groth16":
+        return 0
+    commitment = artifacts.model_commitment(model, blinding=blinding)
+    elements = model_elements(artifacts.spec, model, blinding)
+    return availability_of(session).ensure_posted(elements, commitment, account)
+
+
+def read_posted_model(
+    session: Session, artifacts: Circuit, commitment: bytes
+) -> tuple[nn.Module, Blinding] | None:
+    """The model posted under ``commitment`` and its blinding; ``None`` when never posted."""
+    posting = availability_of(session).posting(commitment)
+    if posting is None:
+        return None
+    return model_from_elements(artifacts.spec, posting.elements, commitment)
+
+
+def fetch_available_model(
+    session: Session, document: TaskDocument, cid: str, commitment: bytes
+) -> tuple[nn.Module, Blinding | None]:
+    """The model published as ``cid`` under ``commitment``, with its blinding.
+
+    IPFS first; for a Groth16 task, when IPFS cannot serve it or serves a model that does
+    not commit to ``commitment``, the chain's posting of ``commitment``. An EZKL task's
+    model comes from IPFS as is (nothing is posted for it), as before.
+    """
+    artifacts = session.circuit(document)
+    if artifacts.backend != "groth16":
+        return fetch_model_and_blinding(session.storage, cid, document)
+    try:
+        model, blinding = fetch_model_and_blinding(session.storage, cid, document)
+        matches = blinding is not None and (
+            artifacts.model_commitment(model, blinding=blinding) == commitment
+        )
+        if matches:
+            return model, blinding
+        failure: Exception = GlobalModelMismatchError(
+            f"The model {cid} does not match its commitment on chain", ""
+        )
+    except StorageError as err:
+        failure = err
+    posted = read_posted_model(session, artifacts, commitment)
+    if posted is None:
+        raise failure
+    return posted
+
+
+def fetch_available_global_model(
+    session: Session,
+    task_id: int,
+    round_: int,
+    document: TaskDocument,
+    progress: Callable[[str], None] = lambda _: None,
+) -> nn.Module:
+    """The round's starting global model: from IPFS, else from the chain's posting.
+
+    IPFS is tried first; when it cannot serve the model or serves one that does not match
+    the chain's commitment, a Groth16 task's model is rebuilt from the elements posted
+    under that commitment (checked against it). The IPFS error is raised when there is no
+    posting to fall back to (an EZKL task, or a round-0 model the publisher never posted).
+    """
+    try:
+        return fetch_global_model(session, task_id, round_, document)
+    except (StorageError, GlobalModelMismatchError) as err:
+        artifacts = session.circuit(document)
+        if artifacts.backend != "groth16":
+            raise
+        expected = session.client.round(task_id, round_).global_model_commitment
+        try:
+            posted = read_posted_model(session, artifacts, expected)
+        except ChainError:
+            raise err from None
+        if posted is None:
+            raise
+        progress(f"IPFS did not serve the global model ({err.message}); rebuilt it from the chain")
+        model, blinding = posted
+        check_global_model(
+            artifacts, model, expected, blinding=blinding, task_id=task_id, round_=round_,
+            cid="(posted on chain)",
+        )
+        return model
+
+
+__all__ = [
+    "availability_of",
+    "fetch_available_model",
+    "fetch_available_global_model",
+    "post_global_model",
+    "read_posted_model",
+]

@@ -24,6 +24,7 @@ from eth_utils.crypto import keccak
 
 from zkpot import toolchain
 from zkpot.errors import ChainError
+from zkpot.revert_hints import HINTS
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
@@ -106,76 +107,6 @@ class Phase(IntEnum):
 
 
 # What to do about each custom error, for the one-sentence ChainError.
-_HINTS: dict[str, str] = {
-    "AggregationNotProven": "prove the aggregate first (zkpot aggregate does both steps)",
-    "ModelNotPosted": "post the global model's elements to the availability contract first "
-    "(zkpot aggregate does)",
-    "InvalidAggregationProof": "the global model is not the aggregate of these models; re-run "
-    "zkpot aggregate",
-    "HandOffNotAccounted": "list every model handed off to you as included or rejected",
-    "TooManyModels": "include at most K - 1 hand-offs; reject the rest as no-slot",
-    "UnjustifiedNoSlot": "only a model with no more correct than every included one can lack "
-    "a slot, and only when all slots are taken",
-    "UnknownTask": "check the task id (taskCount() tells how many exist)",
-    "UnknownRound": "check the round number; open it first with openRound",
-    "NotPublisher": "send this from the task's publisher account",
-    "NotAllowed": "ask the publisher to add this account to the task's allowlist",
-    "NotJoined": "join the task first",
-    "AlreadyJoined": "this account has already joined; nothing to do",
-    "RoundInProgress": "finish the current round (finalise, or let it close empty) first",
-    "CommitPhaseClosed": "the commit deadline passed; wait for the next round",
-    "AlreadyCommitted": "one commitment per participant per round; use the one already sent",
-    "RevealTooEarly": "wait until the commit deadline has passed",
-    "RevealPhaseClosed": "the reveal deadline passed or the test set is already revealed",
-    "TestSetMismatch": "reveal exactly the CID, chunk commitments and salt committed at opening",
-    "WrongChunkCount": "reveal one commitment per chunk (the task's chunksPerRound)",
-    "SubmitPhaseClosed": "submit after the test set is revealed and before the submit deadline",
-    "NoCommitment": "commit to the model in the commit phase before submitting",
-    "AlreadySubmitted": "one submission per participant per round",
-    "ProofCountMismatch": "send one proof and one instance vector per test-set chunk",
-    "InvalidProof": "the verifier rejected a proof; re-prove with the task's circuit",
-    "ChunkMismatch": "prove chunk i of the revealed test set as proof i",
-    "SubmitterMismatch": "the proof is bound to another account; prove from your own account",
-    "MixedModelCommitments": "prove every chunk with the same model",
-    "CommitmentMismatch": "submit the model and salt committed from this account",
-    "ModelAlreadySubmitted": "this model was already submitted this round; train your own",
-    "SubmitPhaseNotOver": "wait for the submit (or unrevealed: reveal) deadline",
-    "NotAwaitingLeader": "the leader was already selected or the round is over",
-    "NotAggregating": "the round has no leader waiting to publish",
-    "AggregatePhaseClosed": "the leader's deadline passed; call replaceLeader",
-    "AggregatePhaseNotOver": "wait for the leader's aggregate deadline",
-    "NotLeader": "only the round's leader may publish the global model",
-    "NotVerifiedParticipant": "only participants with a verified submission hand off models",
-    "GlobalModelMismatch": "under leader-model the global model must be the leader's own model",
-    "NotPublished": "the leader has not published the global model yet",
-    "RoundNotFinalised": "finalise the round before claiming",
-    "NoRewardPool": "this task has no reward pool",
-    "NothingToClaim": "this account earned nothing in this round",
-    "AlreadyClaimed": "the reward was already paid",
-    "TaskIsClosed": "the task is closed",
-    "ZeroCountSubmission": "a model that classifies nothing correctly is never admitted",
-    "ScoreNotAboveLowest": "the round is full and this submission does not rank above its lowest "
-    "admitted one (a higher count, or an equal count committed earlier)",
-    "HandOffWindowClosed": "the leader's hand-off window closed (half its aggregate time, or "
-    "once everyone handed off); a late hand-off is refused and earns nothing",
-    "HandOffsOpen": "wait until the hand-off window closes (zkpot status shows when), then "
-    "aggregate what was handed off",
-    "VkDigestMismatch": "pass the verifier's vkDigest() as the task's vk digest",
-    "TooManyChunks": "use fewer chunks per round (MAX_CHUNKS_PER_ROUND)",
-    "InvalidPhaseDuration": "every phase duration must be at least one second",
-    "PhaseDurationTooLong": "shorten the phase (MAX_PHASE_DURATION)",
-    "RoundDurationTooLong": "shorten the phases (their sum is capped by MAX_ROUND_DURATION)",
-    "InclusionNotAllowed": "under leader-model nothing is aggregated; include nobody",
-    "IncludedNotAscending": "list included participants once each, in ascending address order",
-    "NotHandedOff": "include only participants that handed their model off to this leader",
-    "NotBaselineProver": "the baseline is proven by the publisher or the round's leader",
-    "BaselinePhaseClosed": "prove the baseline after the reveal and before finalising",
-    "BaselineAlreadyRecorded": "the round's baseline is already recorded; nothing to do",
-    "BaselineModelMismatch": "prove the round's starting global model on the round's chunks",
-    "BaselineNotProven": "prove the previous global model on this round's test set first",
-    "UnknownBlock": "check the block index (taskState().blockCount tells how many exist)",
-    "NotConsensus": "pool operations come from the ZKPoT contract only",
-}
 
 
 def _b32(value: bytes | str) -> bytes:
@@ -1152,7 +1083,7 @@ def _error_sentence(action: str, err: Exception) -> ChainError:
         name = err.abi.name
         args = ", ".join(f"{k}={v}" for k, v in err.inputs.items())
         detail = f"{name}({args})" if args else name
-        return ChainError(f"The contract rejected {action}: {detail}", _HINTS.get(name, ""))
+        return ChainError(f"The contract rejected {action}: {detail}", HINTS.get(name, ""))
     return ChainError(f"The contract rejected {action}: {err}", "check the arguments and phase")
 
 

@@ -206,3 +206,38 @@ def test_audit_flags_a_tampered_ipfs_object(world: World, run: Run) -> None:
     failed = [f for f in findings if not f.ok]
     assert [(f.round, f.item) for f in failed] == [(1, "global model")]
     assert "hashes to" in failed[0].detail
+
+
+def test_a_leader_model_round_publishes_the_leaders_own_model(world: World) -> None:
+    from ape import accounts
+
+    session = world.session
+    publisher = accounts.test_accounts[0]
+    task_id = pub.create_task(
+        session, publisher, tiny_options(backend="groth16", policy="leader-model"), world.pool
+    )
+    parts = partition(world.train, PartitionConfig(participants=2, seed=4))
+    people = [Participant(session, accounts.test_accounts[i + 7], f"leader-model-p{i}")
+              for i in range(2)]
+    for person in people:
+        person.join(task_id)
+    assert pub.open_round(session, publisher, task_id, world.pool) == 0
+    for person, data in zip(people, parts, strict=True):
+        person.train(task_id, 0, data, TrainingConfig(epochs=10, seed=2))
+        person.commit(task_id, 0)
+    advance_to(session.client.round(task_id, 0).commit_deadline)
+    pub.reveal(session, publisher, task_id, 0, world.pool)
+    for person in people:
+        person.prove(task_id, 0)
+        person.submit(task_id, 0)
+    advance_to(session.client.round(task_id, 0).submit_deadline)
+    leader_address = session.client.select_leader(task_id, 0, sender=publisher)
+    leader = next(p for p in people if p.address == leader_address)
+    # Nothing is handed off under leader-model: the leader publishes its own model.
+    result = aggregate_and_publish(leader, task_id, 0)
+    session.client.finalise(task_id, 0, sender=publisher)
+    info = session.client.round(task_id, 0)
+    own = session.client.submission(task_id, 0, leader.address)
+    assert info.status == RoundStatus.FINALISED
+    assert info.new_model_commitment == own.model_commitment
+    assert result.global_model_cid

@@ -264,8 +264,13 @@ def aggregate_and_publish(
     else:
         updates, rejected = collect_models(leader, task_id, round_)
         # A fresh global blinding per round, public (published with the model) so that
-        # every participant and auditor can recompute its commitment.
-        blinding = new_blinding()
+        # every participant and auditor can recompute its commitment. Under leader-model
+        # the global model is the leader's own, whose commitment (its own blinding) the
+        # contract requires: that blinding is published instead.
+        if document.policy == "leader-model":
+            _, blinding = leader.model_and_blinding(task_id, round_)
+        else:
+            blinding = new_blinding()
         if document.aggregation_slots:
             leader.progress(f"{leader.name}: proving the aggregate")
             global_model, proven, used, rejected = prove_aggregate(

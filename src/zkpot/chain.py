@@ -254,6 +254,10 @@ class ChunkProof:
     """Public instances as field elements."""
 
 
+MAX_SUBMISSIONS_PER_ROUND = 64
+"""The contract's ``MAX_SUBMISSIONS_PER_ROUND``: the most admitted submissions a round holds."""
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """Everything a publisher fixes when creating a task (``IZKPoT.TaskConfig``)."""
@@ -292,7 +296,7 @@ class TaskSpec:
     """Amount each finalised round allocates."""
     leader_share_bps: int = 0
     """Leader's share of a round's reward, in basis points."""
-    max_submissions: int = 64
+    max_submissions: int = MAX_SUBMISSIONS_PER_ROUND
     """Most admitted submissions per round (1..64); a full round admits by rank."""
     aggregation_verifier: str | None = None
     """FEDAVG only: the ``IAggregationVerifier`` whose proof every publication then needs."""

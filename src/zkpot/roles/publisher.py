@@ -18,7 +18,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zkpot.chain import AggregationPolicy, TaskSpec, round_test_set_commitment
+from zkpot.chain import (
+    MAX_SUBMISSIONS_PER_ROUND,
+    AggregationPolicy,
+    TaskSpec,
+    round_test_set_commitment,
+)
 from zkpot.data import (
     PUBLIC_POOL_WARNING,
     DataError,
@@ -58,8 +63,6 @@ DEFAULT_AGGREGATION_SLOTS = 4
 """K on Groth16 fedavg tasks unless chosen: the leader and three hand-offs per proof
 (337k constraints, ~100 s to prove for the default MLP; see results/aggregation.md)."""
 MAX_AGGREGATION_SLOTS = 16
-MAX_SUBMISSIONS = 64
-"""``MAX_SUBMISSIONS_PER_ROUND`` of the contract."""
 MAX_ALLOWLIST = 256
 """The most accounts ``createTask`` takes in one list (``TooManyAccounts``)."""
 
@@ -165,7 +168,7 @@ class TaskOptions:
     """Suggested local training hyper-parameters, published in the task document."""
     allowlist: tuple[str, ...] | None = None
     """Accounts allowed to take part, or ``None`` for an open task."""
-    max_submissions: int = MAX_SUBMISSIONS
+    max_submissions: int = MAX_SUBMISSIONS_PER_ROUND
     """Most admitted submissions per round (1..64); a full round admits by rank."""
     reward_token: str | None = None
     """ERC-20 the rewards are paid in, or ``None`` for a task without rewards."""
@@ -182,9 +185,9 @@ class TaskOptions:
 
     def check_incentives(self) -> None:
         """Refuse, before any work, an allowlist, limit or reward the contract would refuse."""
-        if not 1 <= self.max_submissions <= MAX_SUBMISSIONS:
+        if not 1 <= self.max_submissions <= MAX_SUBMISSIONS_PER_ROUND:
             raise ZkpotError(f"--max-submissions {self.max_submissions} is out of range",
-                             f"choose 1 to {MAX_SUBMISSIONS}")
+                             f"choose 1 to {MAX_SUBMISSIONS_PER_ROUND}")
         if self.allowlist is not None:
             bad = [a for a in self.allowlist if not _is_address(a)]
             if bad:

@@ -29,14 +29,18 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from types import TracebackType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from zkpot import toolchain
 from zkpot.errors import StateError
 from zkpot.handoff import KeyPair
 
+if TYPE_CHECKING:
+    from zkpot.chain.transactions import SentTx
+
 SALT_BYTES: Final = 32
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+"""2: the ``transactions`` journal (every signed transaction, recorded before its broadcast)."""
 
 
 class Step(IntEnum):
@@ -172,6 +176,24 @@ BEGIN SELECT RAISE(ABORT, 'a round step never goes back'); END;
 CREATE TRIGGER IF NOT EXISTS rounds_undeletable
 BEFORE DELETE ON rounds
 BEGIN SELECT RAISE(ABORT, 'round records cannot be deleted'); END;
+
+CREATE TABLE IF NOT EXISTS transactions (
+    hash TEXT PRIMARY KEY,
+    task TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    nonce INTEGER NOT NULL CHECK (nonce >= 0),
+    sender TEXT NOT NULL,
+    raw BLOB NOT NULL,
+    sent_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transactions_by_action ON transactions (task, round, action);
+CREATE TRIGGER IF NOT EXISTS transactions_immutable
+BEFORE UPDATE ON transactions
+BEGIN SELECT RAISE(ABORT, 'a recorded transaction is immutable'); END;
+CREATE TRIGGER IF NOT EXISTS transactions_undeletable
+BEFORE DELETE ON transactions
+BEGIN SELECT RAISE(ABORT, 'recorded transactions cannot be deleted'); END;
 """
 
 
@@ -377,6 +399,14 @@ class ParticipantState:
         record = self.task(task)
         assert record is not None
         return record
+
+    def journal(self, task: str, round_number: int, action: str) -> StateJournal:
+        """Where the transactions of one action are recorded (``round_number`` -1: the task's).
+
+        ``action`` names what the transactions do (``commit``, ``submit``, ``handoff:<leader>``,
+        ``join``); the sender settles recorded ones before it ever builds a new one.
+        """
+        return StateJournal(self, task, round_number, action)
 
     # -- rounds ------------------------------------------------------------------------
 
@@ -587,6 +617,38 @@ def _record(row: tuple[object, ...]) -> RoundRecord:
         handoff_tx=None if handoff_tx is None else str(handoff_tx),
         updated_at=float(str(updated_at)),
     )
+
+
+@dataclass(frozen=True)
+class StateJournal:
+    """A :class:`zkpot.chain.transactions.TxJournal` kept in the participant's state file."""
+
+    state: ParticipantState
+    task: str
+    round: int
+    action: str
+
+    def sent(self) -> list[SentTx]:
+        """The recorded transactions of this action, oldest first."""
+        from zkpot.chain.transactions import SentTx  # not at import: zkpot.chain loads ape
+
+        rows = self.state._db.execute(
+            "SELECT hash, nonce, sender, raw FROM transactions "
+            "WHERE task = ? AND round = ? AND action = ? ORDER BY sent_at, rowid",
+            (self.task, self.round, self.action),
+        ).fetchall()
+        return [SentTx(hash=h, nonce=int(n), sender=s, raw=_blob(r)) for h, n, s, r in rows]
+
+    def record(self, tx: SentTx) -> None:
+        """Store ``tx`` (on disk before this returns; the same hash twice is a no-op)."""
+        with self.state._transaction():
+            self.state._db.execute(
+                "INSERT OR IGNORE INTO transactions "
+                "(hash, task, round, action, nonce, sender, raw, sent_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (tx.hash, self.task, self.round, self.action, tx.nonce, tx.sender, tx.raw,
+                 time.time()),
+            )
 
 
 def _blob(value: object) -> bytes:

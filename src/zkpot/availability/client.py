@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zkpot.availability.poseidon_gen import data_parts
 from zkpot.errors import ChainError
+
+if TYPE_CHECKING:
+    from zkpot.chain.transactions import TxPolicy
 
 _shared: dict[int, str] = {}
 """chain id -> address of the availability contract this process deployed there."""
@@ -93,14 +96,26 @@ class AvailabilityClient:
         """The block ``commitment`` was posted in; 0 if never."""
         return int(self.contract.postedBlock(commitment))
 
-    def post(self, elements: Sequence[int], sender: Any) -> int:
-        """Post ``elements``; returns the gas the transaction used."""
+    def post(self, elements: Sequence[int], sender: Any, policy: TxPolicy | None = None) -> int:
+        """Post ``elements`` (sent under ``policy``); returns the gas the transaction used."""
+        from zkpot.chain.transactions import TxPolicy, send
+
         receipt = _transact(
-            "post the global model", lambda: self.contract.post(list(elements), sender=sender)
+            "post the global model",
+            lambda: send(
+                "post the global model", self.contract.post, list(elements), sender=sender,
+                policy=policy or TxPolicy(),
+            ),
         )
         return int(getattr(receipt, "gas_used", 0) or 0)
 
-    def ensure_posted(self, elements: Sequence[int], commitment: bytes, sender: Any) -> int:
+    def ensure_posted(
+        self,
+        elements: Sequence[int],
+        commitment: bytes,
+        sender: Any,
+        policy: TxPolicy | None = None,
+    ) -> int:
         """Post ``elements`` unless ``commitment`` is posted; returns the gas used (0: not sent).
 
         Raises :class:`ChainError` when the elements do not hash to ``commitment``
@@ -115,7 +130,7 @@ class AvailabilityClient:
                 f"commitment 0x{commitment.hex()[:16]}…",
                 "the packing and the circuit disagree; report this as a bug",
             )
-        return self.post(elements, sender)
+        return self.post(elements, sender, policy)
 
     def posting(self, commitment: bytes) -> Posting | None:
         """The posting of ``commitment``, read from its block's event; ``None`` if never posted."""

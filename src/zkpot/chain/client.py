@@ -36,6 +36,9 @@ from zkpot.chain.records import (
     commitment_hash,
     header_from_abi,
 )
+from zkpot.chain.rpc import RpcUnavailable
+from zkpot.chain.transactions import TxJournal, TxPolicy, settle
+from zkpot.chain.transactions import send as send_transaction
 from zkpot.errors import ChainError
 from zkpot.revert_hints import HINTS
 
@@ -53,6 +56,8 @@ class ZKPoTClient:
     _rewards: Any = field(default=None, repr=False)
     _aggregation: Any = field(default=None, repr=False)
     _lens: Any = field(default=None, repr=False)
+    tx_policy: TxPolicy = field(default_factory=TxPolicy)
+    """Confirmations, fee cap and replacement of every transaction this client sends."""
 
     def __post_init__(self) -> None:
         for abi in self.contract.contract_type.errors:
@@ -84,6 +89,26 @@ class ZKPoTClient:
 
             self._lens = project.ZKPoTLens.at(str(self.contract.lens()))
         return self._lens
+
+    def _send(self, method: Any, *args: Any, sender: Any, journal: TxJournal | None = None) -> Any:
+        """Send ``method(*args)`` from ``sender`` under :attr:`tx_policy`; the confirmed receipt."""
+        action = str(method.abis[0].name)
+        return _transact(
+            action,
+            lambda: send_transaction(
+                action, method, *args, sender=sender, policy=self.tx_policy, journal=journal
+            ),
+        )
+
+    def confirm(self, action: str, journal: TxJournal, sender: Any) -> Any:
+        """The confirmed receipt of ``journal``'s recorded transactions, or ``None``.
+
+        ``None`` when nothing is recorded or every recorded transaction is void (its nonce
+        taken by another); otherwise waits as :func:`zkpot.chain.transactions.settle` does.
+        """
+        if not journal.sent():
+            return None
+        return _transact(action, lambda: settle(action, journal, sender, self.tx_policy))
 
     # ------------------------------------------------------------- deploy
 
@@ -120,11 +145,8 @@ class ZKPoTClient:
 
     def create_task(self, spec: TaskSpec, sender: Any) -> int:
         """Create a task from ``spec``; returns its id. Approve the pool beforehand."""
-        receipt = _transact(
-            "createTask",
-            lambda: self.contract.createTask(
-                spec.as_tuple(), list(spec.allowlist or ()), sender=sender
-            ),
+        receipt = self._send(
+            self.contract.createTask, spec.as_tuple(), list(spec.allowlist or ()), sender=sender
         )
         events = list(receipt.events.filter(self.contract.TaskCreated))
         return int(events[0].taskId)
@@ -133,39 +155,50 @@ class ZKPoTClient:
         self, task_id: int, accounts: Iterable[str], allowed: bool, sender: Any
     ) -> None:
         """Publisher adds (``allowed``) or removes accounts from the task's allowlist."""
-        _transact(
-            "setAllowed",
-            lambda: self.contract.setAllowed(task_id, list(accounts), allowed, sender=sender),
-        )
+        self._send(self.contract.setAllowed, task_id, list(accounts), allowed, sender=sender)
 
-    def join(self, task_id: int, encryption_public_key: bytes, sender: Any) -> None:
-        """Join ``task_id`` with the X25519 public key models are encrypted to."""
-        _transact(
-            "join",
-            lambda: self.contract.join(task_id, _b32(encryption_public_key), sender=sender),
+    def join(
+        self,
+        task_id: int,
+        encryption_public_key: bytes,
+        sender: Any,
+        journal: TxJournal | None = None,
+    ) -> Any:
+        """Join ``task_id`` with the X25519 public key models are encrypted to; the receipt."""
+        return self._send(
+            self.contract.join,
+            task_id,
+            _b32(encryption_public_key),
+            sender=sender,
+            journal=journal,
         )
 
     def close_task(self, task_id: int, sender: Any) -> int:
         """Close the task; returns the unallocated reward refunded to the publisher."""
-        receipt = _transact("closeTask", lambda: self.contract.closeTask(task_id, sender=sender))
+        receipt = self._send(self.contract.closeTask, task_id, sender=sender)
         return int(next(iter(receipt.events.filter(self.contract.TaskClosed))).refunded)
 
     # ------------------------------------------------------------- rounds
 
     def open_round(self, task_id: int, test_set_commitment: bytes, sender: Any) -> int:
         """Open the task's next round over its current global model; returns the round."""
-        receipt = _transact(
-            "openRound",
-            lambda: self.contract.openRound(task_id, _b32(test_set_commitment), sender=sender),
+        receipt = self._send(
+            self.contract.openRound, task_id, _b32(test_set_commitment), sender=sender
         )
         return int(next(iter(receipt.events.filter(self.contract.RoundOpened))).round)
 
     def commit(
-        self, task_id: int, round_: int, model_commitment: bytes, salt: bytes, sender: Any
+        self,
+        task_id: int,
+        round_: int,
+        model_commitment: bytes,
+        salt: bytes,
+        sender: Any,
+        journal: TxJournal | None = None,
     ) -> bytes:
         """Commit to ``model_commitment`` with ``salt``; returns the commitment sent."""
         value = commitment_hash(task_id, round_, sender.address, model_commitment, salt)
-        _transact("commit", lambda: self.contract.commit(task_id, round_, value, sender=sender))
+        self._send(self.contract.commit, task_id, round_, value, sender=sender, journal=journal)
         return value
 
     def reveal_test_set(
@@ -178,16 +211,14 @@ class ZKPoTClient:
         sender: Any,
     ) -> None:
         """Publisher reveals the round's test set (must open the committed value)."""
-        _transact(
-            "revealTestSet",
-            lambda: self.contract.revealTestSet(
-                task_id,
-                round_,
-                test_set_cid,
-                [_b32(c) for c in chunk_commitments],
-                _b32(salt),
-                sender=sender,
-            ),
+        self._send(
+            self.contract.revealTestSet,
+            task_id,
+            round_,
+            test_set_cid,
+            [_b32(c) for c in chunk_commitments],
+            _b32(salt),
+            sender=sender,
         )
 
     def check_submission(
@@ -226,42 +257,47 @@ class ZKPoTClient:
         salt: bytes,
         proof_cid: str,
         sender: Any,
+        journal: TxJournal | None = None,
     ) -> Any:
         """Submit one proof per chunk; returns the receipt (its gas and events)."""
-        return _transact(
-            "submit",
-            lambda: self.contract.submit(
-                task_id,
-                round_,
-                [p.proof for p in proofs],
-                [list(p.instances) for p in proofs],
-                _b32(salt),
-                proof_cid,
-                sender=sender,
-            ),
+        return self._send(
+            self.contract.submit,
+            task_id,
+            round_,
+            [p.proof for p in proofs],
+            [list(p.instances) for p in proofs],
+            _b32(salt),
+            proof_cid,
+            sender=sender,
+            journal=journal,
         )
 
     def select_leader(self, task_id: int, round_: int, sender: Any) -> str | None:
         """Select the leader after the submit deadline; ``None`` if the round closed empty."""
-        _transact(
-            "selectLeader", lambda: self.contract.selectLeader(task_id, round_, sender=sender)
-        )
+        self._send(self.contract.selectLeader, task_id, round_, sender=sender)
         return self._leader_or_none(task_id, round_)
 
     def replace_leader(self, task_id: int, round_: int, sender: Any) -> str | None:
         """Pass over a leader past its deadline; returns the new leader or ``None`` (empty)."""
-        _transact(
-            "replaceLeader", lambda: self.contract.replaceLeader(task_id, round_, sender=sender)
-        )
+        self._send(self.contract.replaceLeader, task_id, round_, sender=sender)
         return self._leader_or_none(task_id, round_)
 
     def hand_off_model(
-        self, task_id: int, round_: int, encrypted_model_cid: str, sender: Any
-    ) -> None:
-        """Record the CID of the sender's model encrypted to the current leader."""
-        _transact(
-            "handOffModel",
-            lambda: self.contract.handOffModel(task_id, round_, encrypted_model_cid, sender=sender),
+        self,
+        task_id: int,
+        round_: int,
+        encrypted_model_cid: str,
+        sender: Any,
+        journal: TxJournal | None = None,
+    ) -> Any:
+        """Record the CID of the sender's model encrypted to the current leader; the receipt."""
+        return self._send(
+            self.contract.handOffModel,
+            task_id,
+            round_,
+            encrypted_model_cid,
+            sender=sender,
+            journal=journal,
         )
 
     # ------------------------------------------------------ proven aggregation
@@ -298,12 +334,15 @@ class ZKPoTClient:
         """
         ordered = _included(included, sender)
         reasons = {str(to_checksum_address(a)): REJECTION_REASONS.index(r) for a, r in rejected}
-        return _transact(
-            "proveAggregation",
-            lambda: self.aggregation.proveAggregation(
-                task_id, round_, _b32(global_commitment), ordered,
-                [(a, reasons[a]) for a in _ascending(reasons)], proof, sender=sender,
-            ),
+        return self._send(
+            self.aggregation.proveAggregation,
+            task_id,
+            round_,
+            _b32(global_commitment),
+            ordered,
+            [(a, reasons[a]) for a in _ascending(reasons)],
+            proof,
+            sender=sender,
         )
 
     def proven_aggregate(self, task_id: int, round_: int, leader: str) -> bytes:
@@ -363,17 +402,15 @@ class ZKPoTClient:
         and the leader earn rewards. Sent in the ascending order the contract requires.
         """
         ordered = _included(included, sender)
-        return _transact(
-            "publishGlobalModel",
-            lambda: self.contract.publishGlobalModel(
-                task_id,
-                round_,
-                global_model_cid,
-                ordered,
-                [p.proof for p in proofs],
-                [list(p.instances) for p in proofs],
-                sender=sender,
-            ),
+        return self._send(
+            self.contract.publishGlobalModel,
+            task_id,
+            round_,
+            global_model_cid,
+            ordered,
+            [p.proof for p in proofs],
+            [list(p.instances) for p in proofs],
+            sender=sender,
         )
 
     def record_baseline(
@@ -384,28 +421,24 @@ class ZKPoTClient:
         Sent by the publisher or the round's leader, after the reveal and before
         ``finalise``; a task with a reward pool cannot finalise a round without it.
         """
-        return _transact(
-            "recordBaseline",
-            lambda: self.contract.recordBaseline(
-                task_id,
-                round_,
-                [p.proof for p in proofs],
-                [list(p.instances) for p in proofs],
-                sender=sender,
-            ),
+        return self._send(
+            self.contract.recordBaseline,
+            task_id,
+            round_,
+            [p.proof for p in proofs],
+            [list(p.instances) for p in proofs],
+            sender=sender,
         )
 
     def finalise(self, task_id: int, round_: int, sender: Any) -> bytes:
         """Append the round's block; returns its hash."""
-        receipt = _transact(
-            "finalise", lambda: self.contract.finalise(task_id, round_, sender=sender)
-        )
+        receipt = self._send(self.contract.finalise, task_id, round_, sender=sender)
         return bytes(next(iter(receipt.events.filter(self.contract.BlockFinalised))).blockHash)
 
     def claim(self, task_id: int, round_: int, sender: Any) -> int:
         """Claim the sender's reward for a finalised round; returns the amount paid."""
         rewards = self.rewards
-        receipt = _transact("claim", lambda: rewards.claim(task_id, round_, sender=sender))
+        receipt = self._send(rewards.claim, task_id, round_, sender=sender)
         return int(next(iter(receipt.events.filter(rewards.RewardClaimed))).amount)
 
     # -------------------------------------------------------------- views
@@ -482,9 +515,7 @@ class ZKPoTClient:
 
     def submission(self, task_id: int, round_: int, participant: str) -> SubmissionInfo:
         """The participant's record in the round (storage through the lens, CIDs from logs)."""
-        s = _call(
-            "getSubmission", lambda: self.lens.getSubmission(task_id, round_, participant)
-        )
+        s = _call("getSubmission", lambda: self.lens.getSubmission(task_id, round_, participant))
         model = bytes(s.modelCommitment)
         commitment = bytes(s.commitment)
         salt, proof_cid = b"\x00" * 32, ""
@@ -544,6 +575,8 @@ class ZKPoTClient:
                 try:
                     found.extend(event.range(low, high + 1, search_topics=topics))
                     break
+                except RpcUnavailable:
+                    raise  # the transport retried already; its sentence names the node
                 except Exception as err:  # noqa: BLE001 - an RPC error of any kind is retried
                     if attempt == LOG_RETRIES - 1:
                         raise ChainError(
@@ -554,9 +587,7 @@ class ZKPoTClient:
 
     def participant_key(self, task_id: int, account: str) -> bytes | None:
         """The account's X25519 public key, or ``None`` if it has not joined."""
-        joined, key = _call(
-            "participantKey", lambda: self.lens.participantKey(task_id, account)
-        )
+        joined, key = _call("participantKey", lambda: self.lens.participantKey(task_id, account))
         return bytes(key) if joined else None
 
     def is_allowed(self, task_id: int, account: str) -> bool:
@@ -605,7 +636,6 @@ class ZKPoTClient:
         return info.leader if info.status == RoundStatus.LEADER_SELECTED else None
 
 
-
 def _error_sentence(action: str, err: Exception) -> ChainError:
     from ape.exceptions import CustomError
 
@@ -628,5 +658,3 @@ def _transact(action: str, send: Any) -> Any:
 
 def _call(action: str, call: Any) -> Any:
     return _transact(action, call)
-
-

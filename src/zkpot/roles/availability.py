@@ -47,7 +47,9 @@ def post_global_model(
         return 0
     commitment = artifacts.model_commitment(model, blinding=blinding)
     elements = model_elements(artifacts.spec, model, blinding)
-    return availability_of(session).ensure_posted(elements, commitment, account)
+    return availability_of(session).ensure_posted(
+        elements, commitment, account, session.client.tx_policy
+    )
 
 
 def read_posted_model(

@@ -20,19 +20,15 @@ from torch import nn
 from zkpot.chain import ChunkProof, Phase, SubmissionInfo, commitment_hash
 from zkpot.data import Dataset
 from zkpot.errors import ChainError, StateError
-from zkpot.handoff import KeyPair, decode_model, send_model
+from zkpot.handoff import KeyPair, send_model
 from zkpot.limits import test_set_cap
+from zkpot.model_codec import decode_model, model_bytes, model_from_bytes
 from zkpot.models import build_model
 from zkpot.proving import curve
 from zkpot.proving.backend import AccuracyProof
 from zkpot.proving.circuit import Blinding, TestBatch, check_blinding, chunks, new_blinding
 from zkpot.roles.availability import fetch_available_global_model
-from zkpot.roles.common import (
-    Session,
-    TaskDocument,
-    model_bytes,
-    model_from_bytes,
-)
+from zkpot.roles.common import Session, TaskDocument
 from zkpot.roles.precheck import check_test_set, check_verifier
 from zkpot.state import ParticipantState, RoundRecord, Step, default_path, write_private
 from zkpot.train import train_local
@@ -222,9 +218,14 @@ class Participant:
         joined = self.state.task(key)
         if joined is not None and joined.join_tx:
             return
-        if self.session.client.participant_key(task_id, self.address) is None:
-            self.session.client.join(task_id, self.keypair.public, sender=self.account)
-        self.state.mark_joined(key, tx_hash="joined")
+        journal = self.state.journal(key, -1, "join")
+        client = self.session.client
+        if client.participant_key(task_id, self.address) is None:
+            receipt = client.join(task_id, self.keypair.public, sender=self.account,
+                                  journal=journal)
+        else:
+            receipt = client.confirm("join", journal, self.account)
+        self.state.mark_joined(key, tx_hash=_tx_hash(receipt, "joined"))
 
     def train(
         self, task_id: int, round_: int, data: Dataset, config: TrainingConfig
@@ -288,15 +289,20 @@ class Participant:
         model_commitment = artifacts.model_commitment(model, blinding=blinding)
         value = commitment_hash(task_id, round_, self.address, model_commitment, record.salt)
         on_chain = self._chain_submission(task_id, round_).commitment
-        if record.intent == Step.COMMITTED and on_chain == value:
-            tx = "recovered-from-chain"
+        journal = self.state.journal(key, round_, "commit")
+        if on_chain == value:
+            # Mined (maybe by a run that died): wait for its confirmations, never resend.
+            receipt = self.session.client.confirm("commit", journal, self.account)
+            tx = _tx_hash(receipt, "recovered-from-chain")
         else:
             self.state.mark_intent(key, round_, Step.COMMITTED)
             self.progress(f"{self.name}: committing")
+            # A commit recorded but not mined is waited for (or re-broadcast) first.
             self.session.client.commit(
-                task_id, round_, model_commitment, record.salt, sender=self.account
+                task_id, round_, model_commitment, record.salt, sender=self.account,
+                journal=journal,
             )
-            tx = "sent"
+            tx = _tx_hash(self.session.client.confirm("commit", journal, self.account), "sent")
         return self.state.mark_committed(
             key,
             round_,
@@ -362,7 +368,13 @@ class Participant:
         if not pending:
             return record
         chain_record = self._chain_submission(task_id, round_)
-        if not (record.intent == Step.SUBMITTED and chain_record.verified):
+        journal = self.state.journal(key, round_, "submit")
+        if chain_record.verified and journal.sent():
+            receipt = self.session.client.confirm("submit", journal, self.account)
+            tx = _tx_hash(receipt, "recovered-from-chain")
+            if receipt is not None:
+                self.last_gas = int(receipt.gas_used)
+        elif not (record.intent == Step.SUBMITTED and chain_record.verified):
             proofs = [chunk_proof(json.loads(p.read_text())) for p in record.proof_paths]
             check = self.session.client.check_submission(
                 task_id, round_, self.address, proofs, record.salt
@@ -375,7 +387,8 @@ class Participant:
             self.state.mark_intent(key, round_, Step.SUBMITTED)
             self.progress(f"{self.name}: submitting {len(proofs)} proof(s)")
             receipt = self.session.client.submit(
-                task_id, round_, proofs, record.salt, record.proof_cid or "", sender=self.account
+                task_id, round_, proofs, record.salt, record.proof_cid or "", sender=self.account,
+                journal=journal,
             )
             tx = str(receipt.txn_hash)
             self.last_gas = int(receipt.gas_used)
@@ -398,8 +411,14 @@ class Participant:
                 "wait until the leader is selected, then send the model",
             )
         chain_record = self._chain_submission(task_id, round_)
+        # One journal per leader: a hand-off to a replaced leader does not stand for this one.
+        journal = self.state.journal(key, round_, f"handoff:{info.leader}")
         if chain_record.encrypted_model_cid and chain_record.handoff_leader == info.leader:
-            return self.state.mark_handed_off(key, round_, cid=chain_record.encrypted_model_cid)
+            receipt = self.session.client.confirm("handOffModel", journal, self.account)
+            return self.state.mark_handed_off(
+                key, round_, cid=chain_record.encrypted_model_cid,
+                tx_hash=_tx_hash(receipt, "recovered-from-chain"),
+            )
         if not self.session.client.hand_offs_open(task_id, round_):
             raise ChainError(
                 f"The hand-off window of task {task_id} round {round_} has closed "
@@ -417,8 +436,10 @@ class Participant:
             self.session.storage, model.state_dict(), leader_key,
             architecture=document.architecture, blinding=blinding,
         )
-        self.session.client.hand_off_model(task_id, round_, cid, sender=self.account)
-        return self.state.mark_handed_off(key, round_, cid=cid, tx_hash="sent")
+        receipt = self.session.client.hand_off_model(
+            task_id, round_, cid, sender=self.account, journal=journal
+        )
+        return self.state.mark_handed_off(key, round_, cid=cid, tx_hash=_tx_hash(receipt, "sent"))
 
     def model(self, task_id: int, round_: int) -> nn.Module:
         """This participant's trained model of a round (checked against its hash)."""
@@ -429,6 +450,15 @@ class Participant:
         """This participant's trained model of a round and the blinding it committed with."""
         _, document = self.session.task(task_id)
         return self._model_and_blinding(self._record(task_id, round_), document)
+
+
+def _tx_hash(receipt: Any, fallback: str) -> str:
+    """A receipt's transaction hash as 0x-hex, or ``fallback`` when there is no receipt."""
+    if receipt is None:
+        return fallback
+    value = receipt.txn_hash
+    text = value.hex() if isinstance(value, bytes) else str(value)
+    return text if text.startswith("0x") else "0x" + text
 
 
 def key_dir(key: str) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from zkpot import toolchain
+from zkpot.chain import rpc
 from zkpot.chain.client import ZKPoTClient
 from zkpot.chain.deployments import Deployment, load_deployment, network_file_stem
 from zkpot.errors import ChainError
@@ -176,6 +177,7 @@ def connect(network: str) -> Iterator[Any]:
                 + f" ({_first_line(error)})",
                 "check that its node is running and the URL is right",
             ) from None
+        rpc.guard(connected)  # a node lost mid-command: one sentence naming it
         yield connected
 
 

@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner
 
 from flows.conftest import TINY, World, advance_to, tiny_options
-from zkpot import cli as cli_module
 from zkpot.cli import cli
+from zkpot.cli import participant as cli_module
 from zkpot.models import architecture_by_name, build_model
 from zkpot.roles import keytrust
 from zkpot.roles import leader as leader_module

@@ -22,8 +22,9 @@ import pytest
 from click.testing import CliRunner
 
 from flows.conftest import World, tiny_options
-from zkpot import cli as cli_module
-from zkpot.cli import _pool, _private_data, cli
+from zkpot.cli import cli
+from zkpot.cli import participant as cli_module
+from zkpot.cli.data import _pool, _private_data
 from zkpot.data import (
     PUBLIC_POOL_WARNING,
     DataError,

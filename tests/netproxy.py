@@ -8,9 +8,9 @@ point of a command: on the first ``eth_sendRawTransaction``, on the third ``eth_
   "connection refused", as from a node that went down); :meth:`NetProxy.restore` listens
   again on the same port.
 - :meth:`NetProxy.cut_on` arms a cut for the ``count``-th request whose JSON-RPC method
-  matches: ``before`` the request reaches the node (nothing was sent), or after the node
-  answered but ``before`` the reply reaches the client (the node acted, the client never
-  heard: the case that tempts a client to send again).
+  (or whole call, given a predicate) matches: before the request reaches the node
+  (nothing was sent), or after the node answered but before the reply reaches the client
+  (the node acted, the client never heard: the case that tempts a client to send again).
 - :meth:`NetProxy.cut_after` cuts once ``n`` requests have been answered.
 - :meth:`NetProxy.drop` drops the connection of the next ``times`` matching requests
   without cutting anything else: a short outage a retry should ride over.
@@ -26,25 +26,29 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 LOOPBACK = "127.0.0.1"
 
-Match = Callable[[str], bool]
-"""A predicate on one JSON-RPC method name."""
+Call = dict[str, Any]
+"""One JSON-RPC call as sent: ``{"method": ..., "params": [...], ...}``."""
+
+Match = Callable[[Call], bool]
+"""A predicate on one JSON-RPC call (a method name given as a string matches that name)."""
 
 
-def methods_of(body: bytes) -> list[str]:
-    """The JSON-RPC method names in an HTTP body (a single call or a batch); [] if not JSON."""
+def calls_of(body: bytes) -> list[Call]:
+    """The JSON-RPC calls in an HTTP body (a single call or a batch); [] if not JSON."""
     try:
         payload = json.loads(body)
     except ValueError:
         return []
     calls = payload if isinstance(payload, list) else [payload]
-    return [str(c.get("method")) for c in calls if isinstance(c, dict) and "method" in c]
+    return [c for c in calls if isinstance(c, dict) and "method" in c]
 
 
 def _matcher(method: str | Match) -> Match:
-    return (lambda name: name == method) if isinstance(method, str) else method
+    return (lambda call: call.get("method") == method) if isinstance(method, str) else method
 
 
 def _split_request(buffer: bytes) -> tuple[bytes, bytes] | None:
@@ -258,12 +262,13 @@ class NetProxy:
             self._spawn(self._client_to_upstream, link)
             self._spawn(self._upstream_to_client, link)
 
-    def _decide(self, methods: list[str]) -> str:
+    def _decide(self, calls: list[Call]) -> str:
         """What to do with a request: ``forward``, ``cut``, ``cut-on-reply`` or ``drop``."""
+        methods = [str(call["method"]) for call in calls]
         with self._lock:
             action = "forward"
             for rule in list(self._rules):
-                hits = sum(1 for name in methods if rule.match(name))
+                hits = sum(1 for call in calls if rule.match(call))
                 if not hits:
                     continue
                 rule.seen += hits
@@ -295,7 +300,7 @@ class NetProxy:
                 while (split := _split_request(buffer)) is not None:
                     request, buffer = split
                     body = request[request.find(b"\r\n\r\n") + 4:]
-                    action = self._decide(methods_of(body))
+                    action = self._decide(calls_of(body))
                     if action == "cut":
                         self.cut()
                         return

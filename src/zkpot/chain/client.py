@@ -36,7 +36,7 @@ from zkpot.chain.records import (
     commitment_hash,
     header_from_abi,
 )
-from zkpot.chain.rpc import RpcUnavailable
+from zkpot.chain.rpc import RpcUnavailable, lost_node
 from zkpot.chain.transactions import TxJournal, TxPolicy, settle
 from zkpot.chain.transactions import send as send_transaction
 from zkpot.errors import ChainError
@@ -654,6 +654,12 @@ def _transact(action: str, send: Any) -> Any:
         return send()
     except ContractLogicError as err:
         raise _error_sentence(action, err) from err
+    except Exception as err:
+        # A node lost mid-call, wrapped by ape (e.g. in a VirtualMachineError): its sentence.
+        lost = lost_node(err)
+        if lost is None or lost is err:
+            raise
+        raise lost from err
 
 
 def _call(action: str, call: Any) -> Any:

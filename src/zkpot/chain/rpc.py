@@ -86,6 +86,18 @@ def is_connection_fault(error: BaseException) -> bool:
     return False
 
 
+def lost_node(error: BaseException) -> RpcUnavailable | None:
+    """The :class:`RpcUnavailable` behind ``error``, when a library wrapped one in its own.
+
+    (ape turns whatever a call raised into a ``VirtualMachineError`` when it looks for a
+    revert, so a node lost during a transaction's check arrives that way.)
+    """
+    for cause in _causes(error):
+        if isinstance(cause, RpcUnavailable):
+            return cause
+    return None
+
+
 def fault_summary(error: BaseException) -> str:
     """A few words for what the transport saw (refused, reset, timed out, no node)."""
     import requests

@@ -21,6 +21,7 @@ from typing import Any
 from zkpot.chain import (
     MAX_SUBMISSIONS_PER_ROUND,
     AggregationPolicy,
+    RoundStatus,
     TaskSpec,
     round_test_set_commitment,
 )
@@ -459,6 +460,8 @@ def open_round(session: Session, publisher: Any, task_id: int, pool: Dataset) ->
     secrets_ = _load_secrets(session, publisher.address, task_id)
     state, document = session.task(task_id)
     round_ = state.round_count
+    if round_ > 0 and _opened_earlier(session, publisher.address, task_id, round_ - 1):
+        return round_ - 1  # an earlier run opened it and lost the node's reply
     round_file = _task_dir(session, publisher.address, task_id) / f"round-{round_}.json"
     # Refuses (one sentence) a round the pool cannot fill without reusing a sample.
     test_set = _test_set(secrets_, pool, round_)
@@ -478,12 +481,30 @@ def open_round(session: Session, publisher: Any, task_id: int, pool: Dataset) ->
             ],
         )
         write_json(round_file, asdict(kept))
-    commitment = round_test_set_commitment(
+    return session.client.open_round(task_id, _round_commitment(kept), sender=publisher)
+
+
+def _round_commitment(kept: RoundSecrets) -> bytes:
+    return round_test_set_commitment(
         kept.test_set_cid,
         [bytes.fromhex(c[2:]) for c in kept.chunk_commitments],
         bytes.fromhex(kept.salt[2:]),
     )
-    return session.client.open_round(task_id, commitment, sender=publisher)
+
+
+def _opened_earlier(session: Session, publisher: str, task_id: int, round_: int) -> bool:
+    """Whether ``round_`` is open with this machine's test-set commitment for it.
+
+    A run whose ``openRound`` reached the node but whose reply was lost (the RPC node
+    stopped answering) finds its round open; running the command again must not open
+    another.
+    """
+    round_file = _task_dir(session, publisher, task_id) / f"round-{round_}.json"
+    if not round_file.is_file():
+        return False
+    kept = RoundSecrets(**json.loads(round_file.read_text()))
+    info = session.client.round(task_id, round_)
+    return info.status == RoundStatus.OPEN and info.test_set_commitment == _round_commitment(kept)
 
 
 def reveal(session: Session, publisher: Any, task_id: int, round_: int, pool: Dataset) -> str:
@@ -505,6 +526,8 @@ def reveal(session: Session, publisher: Any, task_id: int, round_: int, pool: Da
             "use the same held-out data and seed the round was opened with",
         )
     session.storage.pin(cid)
+    if session.client.round(task_id, round_).test_set_cid == cid:
+        return cid  # revealed by an earlier run whose reply was lost
     session.client.reveal_test_set(
         task_id,
         round_,

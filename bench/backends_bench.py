@@ -118,8 +118,9 @@ def child_g16_setup(samples: int) -> dict[str, Any]:
 
 def child_g16_prove(samples: int) -> dict[str, Any]:
     """One Groth16 proof of all N samples: witness and prove time, count, sizes."""
-    from zkpot.proving import circuit, evm
+    from zkpot.proving import circuit
     from zkpot.proving.backend import load_circuit
+    from zkpot.proving.ezkl import evm
     from zkpot.proving.groth16 import prover
 
     spec, model, _, batches = _objects(samples, "groth16")
@@ -295,8 +296,9 @@ def child_ezkl_setup(samples: int) -> dict[str, Any]:
 
 def child_ezkl_prove(samples: int, index: int) -> dict[str, Any]:
     """Prove chunk ``index`` (of ``samples`` samples) of the test set with EZKL."""
-    from zkpot.proving import circuit, evm
+    from zkpot.proving import circuit
     from zkpot.proving.backend import load_circuit
+    from zkpot.proving.ezkl import evm
 
     spec, model, _, batches = _objects(samples, "ezkl")
     circ = load_circuit(_ezkl_home(spec.short_id) / spec.short_id)

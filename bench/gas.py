@@ -270,7 +270,7 @@ def main() -> None:
     from proof_kit import CHUNKS, SAMPLES, build_kit
 
     from zkpot.chain import AggregationPolicy, TaskSpec, ZKPoTClient, round_test_set_commitment
-    from zkpot.proving import evm
+    from zkpot.proving.ezkl import evm
 
     kit = build_kit()
     rows: dict[str, dict[str, Any]] = {}

@@ -96,7 +96,7 @@ def _zk_dir() -> Path:
 def child_setup(case: BenchCase) -> dict[str, Any]:
     """Build (or reuse) the case's circuit; its sizes and keygen time."""
     from zkpot.errors import ZkpotError
-    from zkpot.proving import pipeline
+    from zkpot.proving.ezkl import pipeline
 
     spec, _, reference, batches = _objects(case)
     reused = False
@@ -125,7 +125,8 @@ def child_prove(case: BenchCase, index: int) -> dict[str, Any]:
     """Prove chunk ``index`` of the case; time it and check it against torch."""
     import torch
 
-    from zkpot.proving import circuit, evm, pipeline
+    from zkpot.proving import circuit
+    from zkpot.proving.ezkl import evm, pipeline
 
     spec, model, _, batches = _objects(case)
     batch = batches[index]
@@ -249,7 +250,7 @@ def measure_onchain() -> None:
     """Deploy the verifier and each measured circuit's adapter; sizes and verify gas."""
     from ape import accounts, chain, networks, project
 
-    from zkpot.proving import evm, pipeline
+    from zkpot.proving.ezkl import evm, pipeline
 
     results = load_results()
     onchain: dict[str, Any] = {"adapters": {}}

@@ -38,7 +38,7 @@ from zkpot_helpers import (  # noqa: E402
 )
 
 from zkpot.chain import AggregationPolicy, TaskSpec, ZKPoTClient  # noqa: E402
-from zkpot.proving import evm  # noqa: E402
+from zkpot.proving.ezkl import evm  # noqa: E402
 
 __all__ = [
     "TS_SALT",

@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from zkpot import data, models, train
-from zkpot.proving import circuit, pipeline
+from zkpot.proving import circuit
+from zkpot.proving.ezkl import pipeline
 
 SAMPLES = 8
 START = 1000  # a digits window holding samples of class 0 and 1 (checked below)

@@ -35,7 +35,8 @@ from adversarial.chain_fixtures import (  # noqa: F401 - fixtures are found by n
     warp,
 )
 from zkpot.chain import ZKPoTClient
-from zkpot.proving import circuit, pipeline
+from zkpot.proving import circuit
+from zkpot.proving.ezkl import pipeline
 
 
 def _known_weights_commitments(kit: ProofKit, tries: int) -> set[bytes]:

@@ -28,7 +28,7 @@ from adversarial.chain_fixtures import (  # noqa: F401 - fixtures are found by n
 )
 from zkpot.chain import AggregationPolicy, TaskSpec, ZKPoTClient
 from zkpot.errors import ChainError
-from zkpot.proving import evm
+from zkpot.proving.ezkl import evm
 
 
 def _spec(verifier: Any, vk_digest: bytes) -> TaskSpec:

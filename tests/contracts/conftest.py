@@ -12,7 +12,7 @@ from proof_kit import ProofKit, build_kit
 from zkpot_helpers import AGGREGATE, CIRCUIT_ID, COMMIT, INITIAL_MODEL, REVEAL, SUBMIT
 
 from zkpot.chain import AggregationPolicy, TaskSpec, ZKPoTClient
-from zkpot.proving import evm
+from zkpot.proving.ezkl import evm
 
 
 @pytest.fixture(scope="session", autouse=True)

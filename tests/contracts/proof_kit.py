@@ -19,7 +19,8 @@ from torch import nn
 
 from zkpot import data, models, toolchain, train
 from zkpot.chain import ChunkProof
-from zkpot.proving import circuit, pipeline
+from zkpot.proving import circuit
+from zkpot.proving.ezkl import pipeline
 
 SAMPLES = 4
 CHUNKS = 2

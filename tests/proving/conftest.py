@@ -9,7 +9,8 @@ import pytest
 from torch import nn
 
 from zkpot import data, models, train
-from zkpot.proving import circuit, pipeline
+from zkpot.proving import circuit
+from zkpot.proving.ezkl import pipeline
 
 SAMPLES = 4
 

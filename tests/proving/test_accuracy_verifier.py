@@ -8,7 +8,8 @@ import pytest
 from ape import accounts, project, reverts
 
 from proving.conftest import TinySetup
-from zkpot.proving import curve, evm, pipeline
+from zkpot.proving import curve
+from zkpot.proving.ezkl import evm, pipeline
 
 EIP170_LIMIT = 24_576
 

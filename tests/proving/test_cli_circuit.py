@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from zkpot.cli import cli
-from zkpot.proving import evm, pipeline
+from zkpot.proving.ezkl import evm, pipeline
 
 
 def _setup(zk_dir: Path, *extra: str) -> tuple[int, str, str]:

@@ -17,9 +17,9 @@ import pytest
 
 from zkpot import models
 from zkpot.errors import ProvingError, StateError, StorageError
-from zkpot.proving import circuit, pipeline
+from zkpot.proving import circuit
 from zkpot.proving.backend import DESCRIPTOR, file_sha256, setup_circuit
-from zkpot.proving.ezkl import EzklCircuit
+from zkpot.proving.ezkl import EzklCircuit, pipeline
 from zkpot.roles.artifacts import MANIFEST, fetch_circuit, publish_circuit
 from zkpot.roles.common import CircuitRef
 from zkpot.services import ServicesConfig

@@ -11,7 +11,8 @@ import pytest
 from proving.conftest import TinySetup, digits_batch, trained
 from zkpot import models
 from zkpot.errors import ProvingError
-from zkpot.proving import circuit, curve, pipeline
+from zkpot.proving import circuit, curve
+from zkpot.proving.ezkl import pipeline
 
 
 def _tampered(tiny: TinySetup, name: str, proof: bytes, instances: list[int]) -> Path:

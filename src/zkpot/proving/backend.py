@@ -20,7 +20,9 @@ chunk's samples" — with its own proof system:
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
+from zkpot import toolchain
 from zkpot.errors import ProvingError
 from zkpot.models import Architecture
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch
@@ -37,6 +40,12 @@ if TYPE_CHECKING:
 
 DESCRIPTOR = "circuit.json"
 """Every circuit folder's small, committed descriptor."""
+
+
+def default_zk_dir() -> Path:
+    """Where circuits are set up: ``$ZKPOT_ZK_DIR``, else the project's ``zk/`` folder."""
+    env = os.environ.get("ZKPOT_ZK_DIR")
+    return Path(env).resolve() if env else toolchain.repo_root() / "zk"
 
 
 def file_sha256(path: Path) -> str:
@@ -80,6 +89,30 @@ class Circuit(ABC):
 
     spec: CircuitSpec
     directory: Path
+
+    @classmethod
+    @abstractmethod
+    def load(cls, directory: Path) -> Circuit:
+        """Open the circuit this backend set up in ``directory``."""
+
+    @classmethod
+    @abstractmethod
+    def setup(
+        cls,
+        spec: CircuitSpec,
+        model: nn.Module,
+        calibration: TestBatch,
+        *,
+        zk_dir: Path | None = None,
+        srs_path: Path | None = None,
+        srs_sha256: str | None = None,
+    ) -> Circuit:
+        """Build ``spec``'s circuit under ``zk_dir/<short id>/`` (see :func:`setup_circuit`)."""
+
+    @classmethod
+    @abstractmethod
+    def srs_identity(cls, srs_path: Path, srs_sha256: str | None) -> SrsIdentity:
+        """Check a given phase-1 file by hash (see :func:`srs_identity`)."""
 
     @property
     def backend(self) -> str:
@@ -239,19 +272,43 @@ def read_descriptor(directory: Path) -> tuple[dict[str, Any], CircuitSpec]:
     return data, spec
 
 
+_BACKENDS: dict[str, type[Circuit] | str] = {
+    "ezkl": "zkpot.proving.ezkl.backend:EzklCircuit",
+    "groth16": "zkpot.proving.groth16.backend:Groth16Circuit",
+}
+"""The registry: each backend's :class:`Circuit`, or where to import it from when first asked.
+
+Named by ``module:class`` so that this interface imports no implementation (each imports it).
+"""
+
+
+def register(name: str, circuit: type[Circuit] | str) -> None:
+    """Make ``name`` a backend: its :class:`Circuit` class, or ``"module:Class"`` to import."""
+    _BACKENDS[name] = circuit
+
+
+def backend_class(name: str) -> type[Circuit]:
+    """The :class:`Circuit` class of backend ``name`` (a :class:`ProvingError` if unknown)."""
+    entry = _BACKENDS.get(name)
+    if entry is None:
+        raise ProvingError(f"Unknown proving backend {name!r}",
+                           f"use one of {', '.join(sorted(_BACKENDS))}")
+    if isinstance(entry, str):
+        module, _, attribute = entry.partition(":")
+        loaded = getattr(importlib.import_module(module), attribute)
+        if not (isinstance(loaded, type) and issubclass(loaded, Circuit)):
+            raise ProvingError(f"The {name} backend's {entry} is not a Circuit", "report this bug")
+        _BACKENDS[name] = entry = loaded
+    return entry
+
+
 def load_circuit(directory: Path) -> Circuit:
     """Open the set-up circuit in ``directory``, whichever backend built it."""
     backend = read_descriptor(directory)[1].backend
-    if backend == "ezkl":
-        from zkpot.proving.ezkl import EzklCircuit
-
-        return EzklCircuit.load(directory)
-    if backend == "groth16":
-        from zkpot.proving.groth16.backend import Groth16Circuit
-
-        return Groth16Circuit.load(directory)
-    raise ProvingError(f"Unknown proving backend {backend!r} in {directory}",
-                       "use a zkpot that knows it, or rebuild the circuit")
+    if backend not in _BACKENDS:
+        raise ProvingError(f"Unknown proving backend {backend!r} in {directory}",
+                           "use a zkpot that knows it, or rebuild the circuit")
+    return backend_class(backend).load(directory)
 
 
 @dataclass(frozen=True)
@@ -274,22 +331,7 @@ def srs_identity(backend: str, srs_path: Path, srs_sha256: str | None) -> SrsIde
     for is never used, and keys made from another file are never reused for it
     (:func:`keys_from`).
     """
-    if backend == "groth16":
-        from zkpot.proving.groth16 import ceremony
-
-        ptau = ceremony.check_ptau(srs_path, srs_sha256)
-        return SrsIdentity(ptau.blake2b, ptau.insecure)
-    if not srs_path.is_file():
-        raise ProvingError(f"The SRS file {srs_path} does not exist",
-                           "pass the ceremony file's path")
-    if srs_sha256 is None:
-        raise ProvingError(f"The SRS file {srs_path} needs its published hash",
-                           "pass the ceremony file's published SHA-256 with --srs-hash")
-    actual = file_sha256(srs_path)
-    if actual != srs_sha256.strip().lower():
-        raise ProvingError(f"The SRS file {srs_path} has SHA-256 {actual}, not the expected "
-                           f"{srs_sha256}", "download the ceremony file again")
-    return SrsIdentity(actual, insecure=False)
+    return backend_class(backend).srs_identity(srs_path, srs_sha256)
 
 
 def keys_from(circuit: Circuit, srs: SrsIdentity | None) -> bool:
@@ -318,12 +360,5 @@ def setup_circuit(
     ``srs_path``/``srs_sha256``: EZKL's KZG SRS and its SHA-256, or Groth16's phase-1
     powers of tau and its BLAKE2b-512; ``None`` uses a development one, loudly insecure.
     """
-    if spec.backend == "ezkl":
-        from zkpot.proving.ezkl import EzklCircuit
-
-        return EzklCircuit.setup(spec, model, calibration, zk_dir=zk_dir, srs_path=srs_path,
-                                 srs_sha256=srs_sha256)
-    from zkpot.proving.groth16.backend import Groth16Circuit
-
-    return Groth16Circuit.setup(spec, model, calibration, zk_dir=zk_dir, srs_path=srs_path,
-                                srs_sha256=srs_sha256)
+    return backend_class(spec.backend).setup(spec, model, calibration, zk_dir=zk_dir,
+                                             srs_path=srs_path, srs_sha256=srs_sha256)

@@ -23,9 +23,8 @@ from zkpot.errors import ChainError, ZkpotError
 from zkpot.handoff import decode_model, deserialize_state_dict, load_into, serialize_state_dict
 from zkpot.limits import MAX_CHUNKS_PER_ROUND, check_json_fields, model_cap
 from zkpot.models import Architecture, architecture_by_name, build_model
-from zkpot.proving.backend import DESCRIPTOR, Circuit, load_circuit
+from zkpot.proving.backend import DESCRIPTOR, Circuit, default_zk_dir, load_circuit
 from zkpot.proving.circuit import Blinding, TestBatch, check_blinding
-from zkpot.proving.pipeline import default_zk_dir
 from zkpot.roles import keytrust
 from zkpot.state import private_dir, write_private_json
 from zkpot.storage import IpfsStorage

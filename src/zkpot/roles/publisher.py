@@ -37,8 +37,14 @@ from zkpot.data import (
 )
 from zkpot.errors import StateError, ZkpotError
 from zkpot.models import architecture_by_name, architecture_id, build_model
-from zkpot.proving import pipeline
-from zkpot.proving.backend import Circuit, keys_from, load_circuit, setup_circuit, srs_identity
+from zkpot.proving.backend import (
+    Circuit,
+    default_zk_dir,
+    keys_from,
+    load_circuit,
+    setup_circuit,
+    srs_identity,
+)
 from zkpot.proving.circuit import (
     BackendName,
     CircuitSpec,
@@ -287,7 +293,7 @@ def build_circuit(
         test_set_binding=options.test_set_binding,
         backend=options.backend,
     )
-    directory = (zk_dir or pipeline.default_zk_dir()) / spec.short_id
+    directory = (zk_dir or default_zk_dir()) / spec.short_id
     try:
         existing = load_circuit(directory)
         existing.require_keys()

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from zkpot import models
-from zkpot.proving import circuit, fixedpoint, pipeline
+from zkpot.proving import circuit, fixedpoint
+from zkpot.proving.ezkl import pipeline
 from zkpot.proving.groth16 import circom
 
 from .test_circuit import SAMPLES, SUBMITTER, all_models, compiled_circuit, digits_batch, tiny_spec

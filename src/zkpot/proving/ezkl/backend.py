@@ -1,8 +1,8 @@
 """EZKL behind :class:`zkpot.proving.backend.Circuit`.
 
 The pipeline itself (ONNX export, settings, keys, witness, proof) is
-:mod:`zkpot.proving.pipeline`; the on-chain side (EZKL's reusable verifier and the
-``EzklAccuracyVerifier`` adapter) is :mod:`zkpot.proving.evm`. This class only maps
+:mod:`zkpot.proving.ezkl.pipeline`; the on-chain side (EZKL's reusable verifier and the
+``EzklAccuracyVerifier`` adapter) is :mod:`zkpot.proving.ezkl.evm`. This class only maps
 the interface onto them. EZKL cannot bind a submitter into the proof: the commit
 phase (``keccak(modelCommitment, participant, round, salt)``) and the hiding model
 commitment keep a copied proof useless instead.
@@ -16,9 +16,15 @@ from typing import Any
 from torch import nn
 
 from zkpot.errors import ProvingError
-from zkpot.proving import pipeline
-from zkpot.proving.backend import AccuracyProof, Circuit, Statement, file_sha256
+from zkpot.proving.backend import (
+    AccuracyProof,
+    Circuit,
+    SrsIdentity,
+    Statement,
+    file_sha256,
+)
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch
+from zkpot.proving.ezkl import pipeline
 
 
 class EzklCircuit(Circuit):
@@ -46,6 +52,24 @@ class EzklCircuit(Circuit):
     ) -> EzklCircuit:
         return cls(pipeline.setup_circuit(spec, model, calibration, zk_dir=zk_dir,
                                           srs_path=srs_path, srs_sha256=srs_sha256))
+
+    @classmethod
+    def srs_identity(cls, srs_path: Path, srs_sha256: str | None) -> SrsIdentity:
+        """The SRS's SHA-256 must equal ``srs_sha256``, which is required.
+
+        There is no table of public EZKL SRS hashes to recognise one by.
+        """
+        if not srs_path.is_file():
+            raise ProvingError(f"The SRS file {srs_path} does not exist",
+                               "pass the ceremony file's path")
+        if srs_sha256 is None:
+            raise ProvingError(f"The SRS file {srs_path} needs its published hash",
+                               "pass the ceremony file's published SHA-256 with --srs-hash")
+        actual = file_sha256(srs_path)
+        if actual != srs_sha256.strip().lower():
+            raise ProvingError(f"The SRS file {srs_path} has SHA-256 {actual}, not the expected "
+                               f"{srs_sha256}", "download the ceremony file again")
+        return SrsIdentity(actual, insecure=False)
 
     @property
     def srs_hash(self) -> str:
@@ -97,7 +121,7 @@ class EzklCircuit(Circuit):
     def deploy_verifier(self, sender: Any) -> str:
         from ape import project
 
-        from zkpot.proving.evm import adapter_arguments
+        from zkpot.proving.ezkl.evm import adapter_arguments
 
         verifier = sender.deploy(project.Halo2VerifierReusable)
         adapter = sender.deploy(project.EzklAccuracyVerifier, verifier.address,

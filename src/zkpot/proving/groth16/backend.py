@@ -32,7 +32,9 @@ from zkpot.proving.backend import (
     DESCRIPTOR,
     AccuracyProof,
     Circuit,
+    SrsIdentity,
     Statement,
+    default_zk_dir,
     file_sha256,
     read_descriptor,
 )
@@ -108,8 +110,6 @@ class Groth16Circuit(Circuit):
         further contributions go in with :func:`ceremony.contribute` before a rebuild.
         """
         del model  # keys do not depend on weights (private inputs)
-        from zkpot.proving.pipeline import default_zk_dir
-
         directory = (zk_dir or default_zk_dir()) / spec.short_id
         directory.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
@@ -153,6 +153,16 @@ class Groth16Circuit(Circuit):
         """Read the descriptor of a circuit built by :meth:`setup`."""
         data, spec = read_descriptor(directory)
         return cls(directory, spec, data)
+
+    @classmethod
+    def srs_identity(cls, srs_path: Path, srs_sha256: str | None) -> SrsIdentity:
+        """The powers of tau's BLAKE2b-512 must be a known file's or ``srs_sha256``.
+
+        The public ceremony's for its power, the development file's, or the one given
+        (:func:`ceremony.check_ptau`).
+        """
+        ptau = ceremony.check_ptau(srs_path, srs_sha256)
+        return SrsIdentity(ptau.blake2b, ptau.insecure)
 
     @property
     def srs_hash(self) -> str:

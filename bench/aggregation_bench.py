@@ -97,7 +97,7 @@ def child_prove(slots: int) -> dict[str, Any]:
     from zkpot.proving.groth16 import aggregation, circom, prover
 
     agg = _agg(slots)
-    circ = aggregation.AggregationCircuit(agg, _directory(slots))
+    circ = aggregation.Groth16AggregationCircuit(agg, _directory(slots))
     spec, locals_, weights = _locals(slots)
     digits = data.load_digits()
     eval_X, eval_y = digits.X[EVAL[0] : EVAL[1]], digits.y[EVAL[0] : EVAL[1]]
@@ -221,7 +221,7 @@ def child_gas(_: int) -> dict[str, Any]:
         if "proof_path" not in row.get("prove", {}):
             continue
         agg = _agg(int(slots))
-        circ = aggregation.AggregationCircuit(agg, _directory(int(slots)))
+        circ = aggregation.Groth16AggregationCircuit(agg, _directory(int(slots)))
         compiled = solidity.compile_verifier(aggregation.verifier_source(circ),
                                              aggregation.verifier_name(agg))
         deployed = web3.eth.wait_for_transaction_receipt(web3.eth.send_transaction(

@@ -45,7 +45,7 @@ class Scene:
     leader: Participant
     others: list[Participant]
     """Everyone else; all handed their model off to the leader."""
-    circ: aggregation.AggregationCircuit
+    circ: aggregation.Groth16AggregationCircuit
     work: Path
     models: dict[str, Any]
     """Address -> (model, blinding) of every participant (the leader holds them all)."""

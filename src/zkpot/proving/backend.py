@@ -24,19 +24,18 @@ import importlib
 import json
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 from torch import nn
 
 from zkpot import toolchain
 from zkpot.errors import ProvingError
 from zkpot.models import Architecture
+from zkpot.proving.aggregation import AggregationCircuit
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch
-
-if TYPE_CHECKING:
-    from zkpot.proving.groth16.aggregation import AggregationCircuit
 
 DESCRIPTOR = "circuit.json"
 """Every circuit folder's small, committed descriptor."""
@@ -89,6 +88,8 @@ class Circuit(ABC):
 
     spec: CircuitSpec
     directory: Path
+    proves_aggregation: ClassVar[bool] = False
+    """Whether the backend has an aggregation circuit (:meth:`aggregation`)."""
 
     @classmethod
     @abstractmethod
@@ -222,6 +223,15 @@ class Circuit(ABC):
         ``srs_path``/``srs_sha256`` as for :func:`setup_circuit`.
         """
         return self.aggregation(slots)
+
+    def aggregation_circuits(self) -> Sequence[AggregationCircuit]:
+        """Every aggregation circuit set up (or fetched) beside this one, by K."""
+        return []
+
+    def audit_aggregation_keys(self, slots: int, phase1: Path | None = None) -> str:
+        """:meth:`audit_keys` for the K-slot aggregation circuit's keys."""
+        raise ProvingError(f"The {self.backend} backend has no aggregation keys to audit",
+                           "only a --backend groth16 task proves aggregation")
 
     def external_files(self) -> dict[str, str]:
         """Files the folder needs that no task publishes: a public ceremony's SRS.

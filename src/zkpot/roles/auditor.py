@@ -42,8 +42,6 @@ from zkpot.limits import ObjectCaps
 from zkpot.models import build_model
 from zkpot.proving.backend import Circuit
 from zkpot.proving.circuit import TestBatch, check_blinding
-from zkpot.proving.groth16.aggregation import statement as aggregation_statement
-from zkpot.proving.groth16.aggregation import verify_aggregation
 from zkpot.roles import keytrust
 from zkpot.roles.common import Session
 from zkpot.roles.participant import chunk_proof, parse_proof_bundle, pipeline_chunks
@@ -187,9 +185,7 @@ class _Audit:
 
     def aggregation_keys(self, slots: int, phase1: Path | None) -> Verdict:
         """The aggregation circuit's keys derive from its circuit and phase 1; not INSECURE."""
-        from zkpot.proving.groth16.backend import Groth16Circuit
-
-        if not isinstance(self.artifacts, Groth16Circuit):
+        if not self.artifacts.proves_aggregation:
             return False, f"a {self.artifacts.backend} task cannot have proven aggregation"
         return True, self.artifacts.audit_aggregation_keys(slots, phase1)
 
@@ -205,12 +201,12 @@ class _Audit:
         circ = self.artifacts.aggregation(self.document.aggregation_slots)
         slots = [record.leader, *record.included]
         records = [self.client.submission(self.task_id, round_, a) for a in slots]
-        public = aggregation_statement(
-            circ.agg, [r.model_commitment for r in records], [r.correct for r in records],
+        public = circ.statement(
+            [r.model_commitment for r in records], [r.correct for r in records],
             record.global_commitment,
         )
         proof = self.client.aggregation_proof(record)
-        if not verify_aggregation(circ, proof, public.public_signals()):
+        if not circ.verify(proof, public.public_signals()):
             return False, "the aggregation proof does not verify for the chain's records"
         rejected = ", ".join(f"{a} ({why})" for a, why in record.rejected) or "none"
         return True, (

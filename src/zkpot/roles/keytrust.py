@@ -72,19 +72,9 @@ def insecure_parts(circuit: Circuit) -> list[str]:
     and, for Groth16, every aggregation circuit beside it (its published transcript; an
     unreadable one counts as INSECURE).
     """
-    from zkpot.errors import ProvingError
-    from zkpot.proving.groth16 import ceremony
-    from zkpot.proving.groth16.backend import Groth16Circuit
-
     parts = [ACCURACY] if circuit.insecure else []
-    if isinstance(circuit, Groth16Circuit):
-        for agg in circuit.aggregation_circuits():
-            try:
-                insecure = ceremony.Transcript.load(agg.transcript).insecure
-            except ProvingError:
-                insecure = True
-            if insecure:
-                parts.append(_aggregation_name(agg.agg.slots))
+    parts += [_aggregation_name(agg.slots) for agg in circuit.aggregation_circuits()
+              if agg.insecure]
     return parts
 
 

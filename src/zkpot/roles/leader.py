@@ -42,14 +42,9 @@ from zkpot.handoff import (
 )
 from zkpot.limits import EXTRA_MAX_ELEMENTS, ObjectCaps, test_set_cap
 from zkpot.models import build_model
+from zkpot.proving.aggregation import AggregationProof
 from zkpot.proving.backend import AccuracyProof
 from zkpot.proving.circuit import Blinding, check_blinding, new_blinding
-from zkpot.proving.groth16.aggregation import (
-    AggregationProof,
-    fixed_point_aggregate,
-    to_model,
-)
-from zkpot.proving.groth16.aggregation import prove_aggregate as prove_aggregate_circuit
 from zkpot.roles.availability import post_global_model
 from zkpot.roles.baseline import record_baseline
 from zkpot.roles.common import model_bytes, upload_model, write_json
@@ -386,12 +381,12 @@ def prove_aggregate(
         (u for u in updates if u.participant.lower() != own),
         key=lambda u: (-u.weight, int(u.participant, 16)),
     )
-    room = circ.agg.slots - 1
+    room = circ.slots - 1
     for left_out in others[room:]:
         rejected.append(
             Rejection(
                 left_out.participant,
-                f"no slot: the {circ.agg.slots}-slot aggregation holds the leader and "
+                f"no slot: the {circ.slots}-slot aggregation holds the leader and "
                 f"{room} hand-offs with higher verified counts",
                 RejectionReason.NO_SLOT,
             )
@@ -403,13 +398,13 @@ def prove_aggregate(
     client = session.client
     records = [client.submission(task_id, round_, u.participant) for u in slots]
     weights = [int(r.correct) for r in records]
-    params = fixed_point_aggregate(circ.agg.spec, models, weights)
-    proof = prove_aggregate_circuit(
-        circ, models, blindings, [r.model_commitment for r in records], weights, params,
+    params = circ.aggregate(models, weights)
+    proof = circ.prove(
+        models, blindings, [r.model_commitment for r in records], weights, params,
         global_blinding, workdir,
     )
     used = [u.participant for u in slots]
-    return to_model(circ.agg.spec, params), proof, used, sorted(
+    return circ.to_model(params), proof, used, sorted(
         rejected, key=lambda r: r.participant
     )
 

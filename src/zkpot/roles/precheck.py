@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from zkpot.errors import ChainError
 from zkpot.proving.backend import Circuit
 from zkpot.proving.circuit import TestBatch
-from zkpot.proving.groth16.aggregation import check_aggregation_verifier
 from zkpot.roles.common import Session, TaskDocument
 
 
@@ -61,7 +60,7 @@ def check_aggregation(session: Session, task_id: int, document: TaskDocument,
     if address is None:
         return "aggregation is not proven (the document and the chain agree)"
     circ = artifacts.aggregation(document.aggregation_slots)
-    ok, detail = check_aggregation_verifier(address, circ)
+    ok, detail = circ.check_verifier(address)
     if not ok:
         raise ChainError(
             f"Task {task_id}'s aggregation verifier is not the published circuit's: {detail}",

@@ -52,7 +52,6 @@ from zkpot.proving.circuit import (
     TestSetBinding,
     new_blinding,
 )
-from zkpot.proving.groth16.aggregation import deploy_verifier as deploy_aggregation_verifier
 from zkpot.roles import keytrust
 from zkpot.roles.artifacts import publish_circuit
 from zkpot.roles.common import (
@@ -363,7 +362,7 @@ def create_task(
     adapter = verifier or artifacts.deploy_verifier(publisher)
     aggregation_verifier = None
     if aggregator is not None:
-        aggregation_verifier = deploy_aggregation_verifier(aggregator, publisher)
+        aggregation_verifier = aggregator.deploy_verifier(publisher)
     circuit = publish_circuit(session.storage, artifacts, progress=session.progress,
                               meter=session.meter)
     initial = build_model(arch, options.initial_seed)

@@ -56,7 +56,7 @@ class Round:
     """Two included local models (A, B), an outsider D, and the honest global model."""
 
     agg: aggregation.AggregationSpec
-    circ: aggregation.AggregationCircuit
+    circ: aggregation.Groth16AggregationCircuit
     work: Path
     models: dict[str, nn.Module]
     blindings: dict[str, circuit.Blinding]

@@ -65,6 +65,12 @@ from torch import nn
 from zkpot.errors import AggregationProofError, ProvingError
 from zkpot.models import build_model
 from zkpot.proving import fixedpoint
+from zkpot.proving.aggregation import (
+    AggregationCircuit,
+    AggregationProof,
+    AggregationStatement,
+    ModelParams,
+)
 from zkpot.proving.circuit import (
     BLINDING_SIZE,
     CIRCOM_VERSION,
@@ -86,9 +92,6 @@ DEFAULT_WEIGHT_BITS = 16
 PADDING_BLINDING: Blinding = (0,) * BLINDING_SIZE
 """The empty slot's blinding (its parameters are zero too)."""
 
-ModelParams = tuple[tuple[int, ...], ...]
-"""A model's quantized parameters as the accuracy circuit commits to them: one flat tuple
-per part, in the circuit's order (layer 0 weights row-major, layer 0 biases, layer 1 ...)."""
 
 
 # --- the fixed-point aggregate --------------------------------------------------------
@@ -361,23 +364,6 @@ def emit_aggregation_circuit(agg: AggregationSpec) -> str:
 # --- statement and witness input --------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AggregationStatement:
-    """The public side of an aggregation proof: what the contract recomputes from its records."""
-
-    commitments: tuple[bytes, ...]
-    """K model commitments (32 bytes each), empty slots padded with :func:`padding_commitment`."""
-    weights: tuple[int, ...]
-    """K weights, 0 for empty slots."""
-    global_commitment: bytes
-    """The new global model's commitment."""
-
-    def public_signals(self) -> list[int]:
-        """``[commitment[0..K-1], weight[0..K-1], globalCommitment]`` as field elements."""
-        return [*(int.from_bytes(c, "big") for c in self.commitments), *self.weights,
-                int.from_bytes(self.global_commitment, "big")]
-
-
 def statement(agg: AggregationSpec, commitments: Sequence[bytes], weights: Sequence[int],
               global_commitment: bytes) -> AggregationStatement:
     """The K-slot statement for ``len(commitments) <= K`` included models, padded."""
@@ -447,7 +433,7 @@ def folder_name(slots: int) -> str:
 
 
 @dataclass(frozen=True)
-class AggregationCircuit:
+class Groth16AggregationCircuit(AggregationCircuit):
     """A compiled and keyed aggregation circuit in ``directory``.
 
     ``directory`` = ``<accuracy circuit folder>/aggregate-k<K>/``: ``aggregate.circom``
@@ -459,7 +445,7 @@ class AggregationCircuit:
     directory: Path
 
     @classmethod
-    def open(cls, spec: CircuitSpec, directory: Path) -> AggregationCircuit:
+    def open(cls, spec: CircuitSpec, directory: Path) -> Groth16AggregationCircuit:
         """The folder's circuit for accuracy circuit ``spec``.
 
         Refused unless its descriptor names this accuracy circuit and an id that matches
@@ -545,6 +531,52 @@ class AggregationCircuit:
                 "The aggregation circuit compiled from the task's spec is not the one its keys "
                 "were made for", "do not lead this task's rounds; report the publisher")
 
+    # -- the interface: see :class:`zkpot.proving.aggregation.AggregationCircuit` -----------
+
+    @property
+    def slots(self) -> int:
+        return self.agg.slots
+
+    @property
+    def insecure(self) -> bool:
+        """Read from the published transcript; an unreadable one counts as INSECURE."""
+        try:
+            return ceremony.Transcript.load(self.transcript).insecure
+        except ProvingError:
+            return True
+
+    def aggregate(self, models: Sequence[nn.Module], weights: Sequence[int]) -> ModelParams:
+        return fixed_point_aggregate(self.agg.spec, models, weights)
+
+    def to_model(self, params: ModelParams) -> nn.Module:
+        return to_model(self.agg.spec, params)
+
+    def prove(
+        self,
+        models: Sequence[nn.Module],
+        blindings: Sequence[Blinding],
+        commitments: Sequence[bytes],
+        weights: Sequence[int],
+        global_params: ModelParams,
+        global_blinding: Blinding,
+        workdir: Path,
+    ) -> AggregationProof:
+        return prove_aggregate(self, models, blindings, commitments, weights, global_params,
+                               global_blinding, workdir)
+
+    def statement(self, commitments: Sequence[bytes], weights: Sequence[int],
+                  global_commitment: bytes) -> AggregationStatement:
+        return statement(self.agg, commitments, weights, global_commitment)
+
+    def verify(self, proof: bytes, signals: Sequence[int]) -> bool:
+        return verify_aggregation(self, proof, signals)
+
+    def deploy_verifier(self, sender: Any) -> str:
+        return deploy_verifier(self, sender)
+
+    def check_verifier(self, address: str) -> tuple[bool, str]:
+        return check_aggregation_verifier(address, self)
+
 
 def compile_aggregation(agg: AggregationSpec, out_dir: Path) -> Path:
     """Emit and compile ``agg``'s circuit into ``out_dir``; the ``.r1cs``.
@@ -560,7 +592,7 @@ def compile_aggregation(agg: AggregationSpec, out_dir: Path) -> Path:
 
 
 def setup_aggregation(agg: AggregationSpec, directory: Path, *,
-                      ptau: Path | ceremony.PtauInfo | None = None) -> AggregationCircuit:
+                      ptau: Path | ceremony.PtauInfo | None = None) -> Groth16AggregationCircuit:
     """Compile and key ``agg``'s circuit in ``directory``.
 
     Keys as :meth:`Groth16Circuit.setup` makes them: a phase 2 on ``ptau`` (checked by
@@ -568,7 +600,7 @@ def setup_aggregation(agg: AggregationSpec, directory: Path, *,
     caller), else on the INSECURE development file when the circuit fits it, else the
     INSECURE single-party setup.
     """
-    circ = AggregationCircuit(agg, directory)
+    circ = Groth16AggregationCircuit(agg, directory)
     started = time.perf_counter()
     compile_aggregation(agg, circ.build_dir)
     circ.source.write_text(emit_aggregation_circuit(agg))
@@ -609,15 +641,15 @@ def setup_aggregation(agg: AggregationSpec, directory: Path, *,
     return circ
 
 
-def witness(circ: AggregationCircuit, inputs: dict[str, object], workdir: Path,
+def witness(circ: Groth16AggregationCircuit, inputs: dict[str, object], workdir: Path,
             name: str = "aggregate") -> tuple[Path, list[int]]:
     """The witness file and its public signals; a :class:`ProvingError` if none exists."""
     wtns = prover.compute_witness(circ.wasm, inputs, workdir, name)
     return wtns, prover.public_signals(wtns, circ.agg.public_signals)
 
 
-def prove_aggregation(circ: AggregationCircuit, inputs: dict[str, object], workdir: Path,
-                      name: str = "aggregate") -> prover.Groth16Proof:
+def prove_aggregation(circ: Groth16AggregationCircuit, inputs: dict[str, object],
+                      workdir: Path, name: str = "aggregate") -> prover.Groth16Proof:
     """Witness and proof (groth16py in a child process) of ``inputs``.
 
     A :class:`ProvingError` from the witness step when the inputs do not satisfy the
@@ -628,7 +660,8 @@ def prove_aggregation(circ: AggregationCircuit, inputs: dict[str, object], workd
                         public_count=circ.agg.public_signals)
 
 
-def verify_aggregation(circ: AggregationCircuit, proof: bytes, signals: Sequence[int]) -> bool:
+def verify_aggregation(circ: Groth16AggregationCircuit, proof: bytes,
+                       signals: Sequence[int]) -> bool:
     """Whether ``proof`` verifies for ``signals`` (2K + 1 field elements); never raises."""
     if len(proof) != prover.PROOF_BYTES or len(signals) != circ.agg.public_signals or any(
         not 0 <= int(v) < prover.FIELD_MODULUS for v in signals
@@ -643,41 +676,8 @@ def verify_aggregation(circ: AggregationCircuit, proof: bytes, signals: Sequence
         return False
 
 
-PROOF_FORMAT = "zkpot-aggregation-proof/1"
-
-
-@dataclass(frozen=True)
-class AggregationProof:
-    """A proof of one aggregate, with the statement it proves (kept for a resumed run)."""
-
-    proof: bytes
-    public: AggregationStatement
-    prove_seconds: float = 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return {"format": PROOF_FORMAT, "proof": self.proof.hex(),
-                "commitments": [c.hex() for c in self.public.commitments],
-                "weights": list(self.public.weights),
-                "global_commitment": self.public.global_commitment.hex(),
-                "prove_seconds": round(self.prove_seconds, 3)}
-
-    @classmethod
-    def from_json(cls, raw: Any) -> AggregationProof:
-        """Read a saved proof; an :class:`AggregationProofError` if it is not one."""
-        try:
-            if raw["format"] != PROOF_FORMAT:
-                raise ValueError(f"format {raw['format']!r}")
-            public = AggregationStatement(
-                tuple(bytes.fromhex(c) for c in raw["commitments"]),
-                tuple(int(w) for w in raw["weights"]), bytes.fromhex(raw["global_commitment"]))
-            return cls(bytes.fromhex(raw["proof"]), public, float(raw["prove_seconds"]))
-        except (KeyError, TypeError, ValueError) as error:
-            raise AggregationProofError(f"Not a saved aggregation proof ({error})",
-                                        "delete it and aggregate again") from error
-
-
 def prove_aggregate(
-    circ: AggregationCircuit,
+    circ: Groth16AggregationCircuit,
     models: Sequence[nn.Module | ModelParams],
     blindings: Sequence[Blinding],
     commitments: Sequence[bytes],
@@ -704,7 +704,7 @@ def prove_aggregate(
     return AggregationProof(made.proof, public, made.witness_seconds + made.prove_seconds)
 
 
-def deploy_verifier(circ: AggregationCircuit, sender: Any) -> str:
+def deploy_verifier(circ: Groth16AggregationCircuit, sender: Any) -> str:
     """Deploy the generated verifier and its ``Groth16AggregationVerifier`` adapter.
 
     Returns the adapter's address (what a task's ``aggregationVerifier`` names).
@@ -721,7 +721,7 @@ def deploy_verifier(circ: AggregationCircuit, sender: Any) -> str:
     return str(adapter.address)
 
 
-def check_aggregation_verifier(address: str, circ: AggregationCircuit) -> tuple[bool, str]:
+def check_aggregation_verifier(address: str, circ: Groth16AggregationCircuit) -> tuple[bool, str]:
     """Whether the ``Groth16AggregationVerifier`` at ``address`` serves ``circ``.
 
     Its ids and K must be the circuit's, its padding commitment the spec's, and the code of
@@ -754,7 +754,7 @@ def verifier_name(agg: AggregationSpec) -> str:
     return solidity.contract_name(f"agg{agg.short_id}")
 
 
-def verifier_source(circ: AggregationCircuit) -> str:
+def verifier_source(circ: Groth16AggregationCircuit) -> str:
     """The snarkjs-template Solidity verifier of the circuit's verification key."""
     return solidity.render_verifier(circ.verification_key, verifier_name(circ.agg))
 
@@ -765,7 +765,7 @@ __all__ = [
     "MEAN_TEMPLATE",
     "PADDING_BLINDING",
     "STATEMENT_VERSION",
-    "AggregationCircuit",
+    "Groth16AggregationCircuit",
     "AggregationProofError",
     "AggregationSpec",
     "AggregationStatement",

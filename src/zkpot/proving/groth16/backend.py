@@ -41,13 +41,15 @@ from zkpot.proving.backend import (
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch, new_blinding
 from zkpot.proving.groth16 import aggregation as agg_module
 from zkpot.proving.groth16 import ceremony, circom, prover, solidity
-from zkpot.proving.groth16.aggregation import AggregationCircuit
+from zkpot.proving.groth16.aggregation import Groth16AggregationCircuit
 
 PROOF_FORMAT = "zkpot-groth16-proof/1"
 
 
 class Groth16Circuit(Circuit):
     """A set-up Groth16 circuit (see the module docstring for the folder's layout)."""
+
+    proves_aggregation = True
 
     def __init__(self, directory: Path, spec: CircuitSpec, data: dict[str, Any]) -> None:
         self.directory = directory
@@ -315,23 +317,23 @@ class Groth16Circuit(Circuit):
 
     # -- proven aggregation --------------------------------------------------------------
 
-    def aggregation_circuits(self) -> list[AggregationCircuit]:
+    def aggregation_circuits(self) -> list[Groth16AggregationCircuit]:
         """Every aggregation circuit set up (or fetched) beside this circuit, by K."""
         found = sorted(self.directory.glob("aggregate-k*/" + agg_module.AGGREGATION_DESCRIPTOR))
-        return [AggregationCircuit.open(self.spec, path.parent) for path in found]
+        return [Groth16AggregationCircuit.open(self.spec, path.parent) for path in found]
 
-    def aggregation(self, slots: int) -> AggregationCircuit:
+    def aggregation(self, slots: int) -> Groth16AggregationCircuit:
         """The K-slot aggregation circuit over this circuit's model commitments, compiled."""
         directory = self.directory / agg_module.folder_name(slots)
         if not (directory / agg_module.AGGREGATION_DESCRIPTOR).is_file():
             raise ProvingError(f"{self.directory} has no {slots}-slot aggregation circuit",
                                "fetch the task's circuit again (zkpot circuit fetch)")
-        circ = AggregationCircuit.open(self.spec, directory)
+        circ = Groth16AggregationCircuit.open(self.spec, directory)
         circ.require_build()
         return circ
 
     def setup_aggregation(self, slots: int, srs_path: Path | None = None,
-                          srs_sha256: str | None = None) -> AggregationCircuit:
+                          srs_sha256: str | None = None) -> Groth16AggregationCircuit:
         """Compile and key the K-slot aggregation circuit.
 
         Kept if already set up from the same phase-1 file: ``srs_path`` checked against

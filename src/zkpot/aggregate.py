@@ -21,7 +21,7 @@ from torch import nn
 
 from zkpot.data import Dataset, FloatArray, LabelArray
 from zkpot.errors import StorageError, ZkpotError
-from zkpot.handoff import HandoffError, ModelPayload, RejectionReason, StateDict
+from zkpot.model_codec import HandoffError, ModelPayload, RejectionReason, StateDict
 
 
 class AggregationError(ZkpotError):

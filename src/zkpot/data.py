@@ -107,7 +107,7 @@ class Dataset:
 
     def to_bytes(self) -> bytes:
         """Deterministic binary encoding (the zkpot array format; no pickle)."""
-        from zkpot.handoff import encode_arrays
+        from zkpot.model_codec import encode_arrays
 
         return encode_arrays(
             {"X": self.X, "y": self.y},
@@ -134,7 +134,7 @@ class Dataset:
 
     @classmethod
     def _from_bytes(cls, data: bytes) -> Dataset:
-        from zkpot.handoff import HandoffError, decode_arrays
+        from zkpot.model_codec import HandoffError, decode_arrays
 
         try:
             arrays, meta = decode_arrays(data)

@@ -29,7 +29,8 @@ from flows.conftest import TINY, World, advance_to, tiny_options
 from zkpot.aggregate import FedAvg, ModelUpdate
 from zkpot.chain import RoundStatus
 from zkpot.data import PartitionConfig, partition
-from zkpot.handoff import (
+from zkpot.handoff import receive_handoff, seal
+from zkpot.model_codec import (
     BLINDING,
     MAGIC,
     HandoffError,
@@ -37,8 +38,6 @@ from zkpot.handoff import (
     RejectionReason,
     decode_arrays,
     encode_arrays,
-    receive_handoff,
-    seal,
     serialize_state_dict,
 )
 from zkpot.models import LENET_DIGITS, MLP_DIGITS, TINY_MLP, build_model
@@ -371,6 +370,6 @@ def _meta() -> dict[str, str | int | float | bool]:
 
 
 def decode_model_of(blob: bytes) -> object:
-    from zkpot.handoff import decode_model
+    from zkpot.model_codec import decode_model
 
     return decode_model(blob, architecture=TINY)

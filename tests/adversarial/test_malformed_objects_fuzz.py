@@ -23,20 +23,17 @@ from hypothesis import strategies as st
 
 from zkpot.data import DataError, Dataset
 from zkpot.errors import StateError, StorageError, ZkpotError
-from zkpot.handoff import (
+from zkpot.handoff import KeyPair, open_handoff, seal, seal_model
+from zkpot.limits import json_depth, loads_bounded
+from zkpot.model_codec import (
     BLINDING,
     MAGIC,
     HandoffError,
-    KeyPair,
     conform_state,
     decode_arrays,
     decode_model,
-    open_handoff,
-    seal,
-    seal_model,
     serialize_state_dict,
 )
-from zkpot.limits import json_depth, loads_bounded
 from zkpot.models import TINY_MLP, build_model
 from zkpot.roles.common import TaskDocument
 from zkpot.roles.participant import parse_proof_bundle

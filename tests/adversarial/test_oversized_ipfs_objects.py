@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from zkpot.data import Dataset
-from zkpot.handoff import KeyPair, seal_model, serialize_state_dict
+from zkpot.handoff import KeyPair, seal_model
 from zkpot.limits import (
     MAX_JSON_DEPTH,
     PROOF_CAP_PER_CHUNK,
@@ -27,6 +27,7 @@ from zkpot.limits import (
     ObjectCaps,
     model_cap,
 )
+from zkpot.model_codec import serialize_state_dict
 from zkpot.models import MLP_DIGITS, TINY_MLP, build_model
 from zkpot.services import ServicesConfig
 from zkpot.storage import IpfsConfig, IpfsStorage, StorageError

@@ -27,10 +27,11 @@ import pytest
 from flows.conftest import World, advance_to, tiny_options
 from zkpot.chain import RoundStatus, TaskSpec
 from zkpot.errors import ChainError, StorageError
+from zkpot.model_codec import model_bytes
 from zkpot.roles import leader as leader_module
 from zkpot.roles import publisher as pub
 from zkpot.roles.availability import availability_of, fetch_available_global_model
-from zkpot.roles.common import fetch_global_model, model_bytes
+from zkpot.roles.common import fetch_global_model
 from zkpot.roles.leader import aggregate_and_publish
 from zkpot.roles.participant import Participant, TrainingConfig
 

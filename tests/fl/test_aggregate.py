@@ -26,7 +26,7 @@ from zkpot.data import (
     round_test_set,
     split_holdout,
 )
-from zkpot.handoff import StateDict
+from zkpot.model_codec import StateDict
 from zkpot.models import MLP_DIGITS, TINY_MLP, build_model
 
 
@@ -137,14 +137,14 @@ def test_plain_fedavg_baseline_learns_and_is_deterministic() -> None:
 def _sha_commitment(state: StateDict) -> str:
     import hashlib
 
-    from zkpot.handoff import serialize_state_dict
+    from zkpot.model_codec import serialize_state_dict
 
     return "0x" + hashlib.sha256(serialize_state_dict(state)).hexdigest()
 
 
 def test_leader_accepts_only_models_matching_their_onchain_commitment() -> None:
     from zkpot.aggregate import check_received
-    from zkpot.handoff import RejectionReason
+    from zkpot.model_codec import RejectionReason
 
     honest, swapped, stranger = _state(1), _state(2), _state(3)
     onchain = {

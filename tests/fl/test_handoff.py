@@ -10,21 +10,23 @@ import pytest
 import torch
 
 from zkpot.handoff import (
-    MAGIC,
-    HandoffError,
     KeyPair,
-    check_compatible,
-    decode_arrays,
-    deserialize_state_dict,
-    encode_arrays,
-    load_into,
-    model_digest,
     open_model,
     parse_public_key,
     receive_model,
     seal,
     seal_model,
     send_model,
+)
+from zkpot.model_codec import (
+    MAGIC,
+    HandoffError,
+    check_compatible,
+    decode_arrays,
+    deserialize_state_dict,
+    encode_arrays,
+    load_into,
+    model_digest,
     serialize_state_dict,
 )
 from zkpot.models import MLP_DIGITS, TINY_MLP, build_model
@@ -199,7 +201,7 @@ def test_header_of_wrapping_shape_is_refused_not_reshaped() -> None:
 
 
 def test_received_model_is_converted_to_the_architectures_dtypes_and_shapes() -> None:
-    from zkpot.handoff import ArchitectureMismatchError, conform_state
+    from zkpot.model_codec import ArchitectureMismatchError, conform_state
 
     template = build_model(TINY_MLP).state_dict()
     state = build_model(TINY_MLP, seed=4).state_dict()
@@ -224,7 +226,8 @@ def test_received_model_is_converted_to_the_architectures_dtypes_and_shapes() ->
 
 
 def test_blinding_travels_as_an_int64_extra_beside_the_weights() -> None:
-    from zkpot.handoff import BLINDING, decode_model, open_handoff
+    from zkpot.handoff import open_handoff
+    from zkpot.model_codec import BLINDING, decode_model
 
     leader = KeyPair.generate()
     state = build_model(TINY_MLP, seed=5).state_dict()
@@ -243,7 +246,8 @@ def test_blinding_travels_as_an_int64_extra_beside_the_weights() -> None:
 
 
 def test_undecryptable_and_wrong_architecture_errors_name_their_reason() -> None:
-    from zkpot.handoff import RejectionReason, open_handoff
+    from zkpot.handoff import open_handoff
+    from zkpot.model_codec import RejectionReason
 
     leader = KeyPair.generate()
     with pytest.raises(HandoffError) as undecryptable:

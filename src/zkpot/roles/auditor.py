@@ -37,8 +37,8 @@ from pathlib import Path
 from zkpot.chain import BlockHeader, RoundInfo, RoundStatus, SubmissionInfo, verify_chain
 from zkpot.data import Dataset
 from zkpot.errors import ZkpotError
-from zkpot.handoff import decode_model, load_into
 from zkpot.limits import ObjectCaps
+from zkpot.model_codec import decode_model, load_into
 from zkpot.models import build_model
 from zkpot.proving.backend import Circuit
 from zkpot.proving.circuit import TestBatch, check_blinding

@@ -20,8 +20,8 @@ from zkpot import toolchain
 from zkpot.chain import TaskState, ZKPoTClient
 from zkpot.data import MAX_SAMPLES_PER_CHUNK, Dataset
 from zkpot.errors import ChainError, ZkpotError
-from zkpot.handoff import decode_model, deserialize_state_dict, load_into, serialize_state_dict
 from zkpot.limits import MAX_CHUNKS_PER_ROUND, check_json_fields, model_cap
+from zkpot.model_codec import decode_model, load_into, model_bytes, model_from_bytes
 from zkpot.models import Architecture, architecture_by_name, build_model
 from zkpot.proving.backend import DESCRIPTOR, Circuit, default_zk_dir, load_circuit
 from zkpot.proving.circuit import Blinding, TestBatch, check_blinding
@@ -310,19 +310,6 @@ class Session:
 
         return fetch_circuit(self.storage, ref, cache=self.circuit_cache, srs=self.srs,
                              progress=self.progress, meter=self.meter).circuit
-
-
-def model_bytes(
-    model: nn.Module, arch: Architecture, blinding: Blinding | None = None
-) -> bytes:
-    """Deterministic, pickle-free encoding of a model's weights (and its blinding, if given)."""
-    return serialize_state_dict(model.state_dict(), architecture=arch.name, blinding=blinding)
-
-
-def model_from_bytes(data: bytes, arch: Architecture) -> nn.Module:
-    """A model of ``arch`` holding the weights encoded in ``data``."""
-    state = deserialize_state_dict(data, architecture=arch.name)
-    return load_into(build_model(arch), state)
 
 
 def upload_model(

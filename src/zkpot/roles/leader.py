@@ -30,7 +30,9 @@ from zkpot.aggregate import (
 from zkpot.chain import ChunkProof, aggregate_digest
 from zkpot.data import Dataset
 from zkpot.errors import AggregationProofError, ChainError
-from zkpot.handoff import (
+from zkpot.handoff import receive_handoff
+from zkpot.limits import EXTRA_MAX_ELEMENTS, ObjectCaps, test_set_cap
+from zkpot.model_codec import (
     BLINDING,
     HandoffError,
     ModelPayload,
@@ -38,16 +40,15 @@ from zkpot.handoff import (
     conform_state,
     decode_model,
     load_into,
-    receive_handoff,
+    model_bytes,
 )
-from zkpot.limits import EXTRA_MAX_ELEMENTS, ObjectCaps, test_set_cap
 from zkpot.models import build_model
 from zkpot.proving.aggregation import AggregationProof
 from zkpot.proving.backend import AccuracyProof
 from zkpot.proving.circuit import Blinding, check_blinding, new_blinding
 from zkpot.roles.availability import post_global_model
 from zkpot.roles.baseline import record_baseline
-from zkpot.roles.common import model_bytes, upload_model, write_json
+from zkpot.roles.common import upload_model, write_json
 from zkpot.roles.participant import Participant, key_dir, pipeline_chunks, task_key
 
 

@@ -141,11 +141,6 @@ def _layers(arch: Architecture) -> nn.Module:
     return model
 
 
-def parameter_count(model: nn.Module) -> int:
-    """Number of scalar weights and biases."""
-    return sum(p.numel() for p in model.parameters())
-
-
 def save_model(model: nn.Module, arch: Architecture, path: Path) -> None:
     """Write the weights and the architecture they belong to (``torch.save``)."""
     path.parent.mkdir(parents=True, exist_ok=True)

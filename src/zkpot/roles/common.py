@@ -21,7 +21,7 @@ from zkpot.chain import TaskState, ZKPoTClient
 from zkpot.data import MAX_SAMPLES_PER_CHUNK, Dataset
 from zkpot.errors import ChainError, ZkpotError
 from zkpot.limits import MAX_CHUNKS_PER_ROUND, check_json_fields, model_cap
-from zkpot.model_codec import decode_model, load_into, model_bytes, model_from_bytes
+from zkpot.model_codec import decode_model, load_into, model_bytes
 from zkpot.models import Architecture, architecture_by_name, build_model
 from zkpot.proving.backend import DESCRIPTOR, Circuit, default_zk_dir, load_circuit
 from zkpot.proving.circuit import Blinding, TestBatch, check_blinding
@@ -322,11 +322,6 @@ def upload_model(
     cid = storage.add(model_bytes(model, arch, blinding), name="model.zkpt")
     storage.pin(cid)
     return cid
-
-
-def fetch_model(storage: IpfsStorage, cid: str, arch: Architecture) -> nn.Module:
-    """Fetch (CID-checked) and load a model of ``arch`` from IPFS."""
-    return model_from_bytes(storage.cat(cid, max_bytes=model_cap(arch), what="model"), arch)
 
 
 def batches(chunks: tuple[Dataset, ...] | list[Dataset]) -> list[TestBatch]:

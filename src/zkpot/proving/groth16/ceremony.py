@@ -670,20 +670,6 @@ def _verified_transcript(r1cs: Path, ptau: PtauInfo, zkey: Path, vk: Path) -> Tr
     )
 
 
-def verify_zkey(r1cs: Path, ptau: PtauInfo, zkey: Path) -> list[Contribution]:
-    """``snarkjs zkey verify``: the contributions (oldest first), or a ProvingError.
-
-    The key must derive from ``r1cs`` and ``ptau`` through the contributions it lists.
-    """
-    return _parse_verify(
-        snarkjs(
-            ["zkey", "verify", str(r1cs), str(ptau.path), str(zkey)],
-            "zkey verify",
-            "the proving key was not derived from this circuit and phase-1 file",
-        )
-    )[1]
-
-
 def audit(
     keys_dir: Path, r1cs: Path, ptau: Path, *, expected_blake2b: str | None = None
 ) -> Transcript:
@@ -868,5 +854,4 @@ __all__ = [
     "run_child",
     "snarkjs",
     "start_phase2",
-    "verify_zkey",
 ]

@@ -113,14 +113,6 @@ class LayerPlan:
         assert self.relu_bits is not None
         return max(1, PACK_BITS // (self.relu_bits + 1))
 
-    @property
-    def out_size(self) -> int:
-        """Flat output size."""
-        if self.conv is None:
-            return self.outputs
-        _, side, kernel, padding = self.conv
-        return self.outputs * (side + 2 * padding - kernel + 1) ** 2
-
 
 @dataclass(frozen=True)
 class PoolPlan:

@@ -16,7 +16,7 @@ chain needs no length padding.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import light_poseidon_python as light_poseidon  # type: ignore[import-untyped]
@@ -111,21 +111,12 @@ def poseidon_chain(elements: Sequence[int]) -> int:
     return state
 
 
-def packed_digest(parts: Iterable[tuple[Segment, Sequence[int]]]) -> int:
-    """Poseidon chain over the packed elements of each segment, in order."""
-    elements: list[int] = []
-    for segment, values in parts:
-        elements += pack(segment, values)
-    return poseidon_chain(elements)
-
-
 __all__ = [
     "PACK_BITS",
     "POSEIDON_ARITY",
     "Segment",
     "chain_chunks",
     "pack",
-    "packed_digest",
     "poseidon",
     "poseidon_chain",
 ]

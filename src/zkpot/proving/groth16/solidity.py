@@ -139,20 +139,6 @@ def verifiers_dir() -> Path:
     return toolchain.repo_root() / "contracts" / "verifiers"
 
 
-def write_verifier(verification_key: Path, short_id: str, out_dir: Path | None = None) -> Path:
-    """Render the circuit's verifier into ``contracts/verifiers/`` (or ``out_dir``).
-
-    The file is ``Groth16Verifier_<short id>.sol``; an unchanged file is not rewritten.
-    """
-    name = contract_name(short_id)
-    target = (out_dir or verifiers_dir()) / f"{name}.sol"
-    source = render_verifier(verification_key, name)
-    if not target.is_file() or target.read_text() != source:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(source)
-    return target
-
-
 def groth16_circuits(zk_dir: Path | None = None) -> dict[str, Path]:
     """Set-up Groth16 circuits under ``zk/``: short id -> verification key.
 
@@ -240,7 +226,6 @@ __all__ = [
     "rebuild",
     "render_verifier",
     "verifiers_dir",
-    "write_verifier",
 ]
 
 if __name__ == "__main__":

@@ -319,6 +319,7 @@ def child_gas(samples: int) -> dict[str, Any]:
     """Deploy the N-sample circuit's Groth16 verifier + adapter; gas of one valid verify."""
     from ape import accounts, chain, networks, project
 
+    from zkpot.chain import verifiers
     from zkpot.proving.backend import load_circuit
 
     row = load_results()["groth16"][str(samples)]
@@ -326,7 +327,7 @@ def child_gas(samples: int) -> dict[str, Any]:
     proof = circ.load_proof(Path(row["prove"]["proof_path"]))
     with networks.parse_network_choice("ethereum:local:foundry"):
         owner = accounts.test_accounts[0]
-        adapter_address = circ.deploy_verifier(owner)
+        adapter_address = verifiers.deploy_verifier(circ.verifier_artifacts(), owner)
         adapter = project.Groth16AccuracyVerifier.at(adapter_address)
         valid, statement = adapter.verifyAccuracy(proof.proof, proof.instances)
         # verifyAccuracy never reverts on a bad proof; the probe does, so a mined probe

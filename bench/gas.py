@@ -85,13 +85,15 @@ def groth16_gas(tmp: Path) -> dict[str, dict[str, Any]]:
         ZKPoTClient,
         commitment_hash,
         round_test_set_commitment,
+        verifiers,
     )
     from zkpot.proving.groth16 import prover, solidity
 
     rows: dict[str, dict[str, Any]] = {}
     g16 = build_kit(tmp)
     pub, alice, bob, carol = (accounts.test_accounts[i] for i in range(4))
-    raw = pub.deploy(solidity.compile_verifier(g16.verifier_source, g16.verifier_name).container())
+    raw = pub.deploy(verifiers.container(
+        solidity.compile_verifier(g16.verifier_source, g16.verifier_name)))
     circuit_id = bytes.fromhex("9a" * 32)
     adapter = pub.deploy(project.Groth16AccuracyVerifier, raw.address, circuit_id, 4)
     # The aggregation adapter (K = 4 slots) over a pairing that accepts: everything

@@ -23,7 +23,7 @@ from torch import nn
 from zkpot_helpers import TS_SALT, X25519_KEY, raw_submit, salt_for, warp
 
 from zkpot import data, models, train
-from zkpot.chain import ChunkProof, TaskSpec, ZKPoTClient, round_test_set_commitment
+from zkpot.chain import ChunkProof, TaskSpec, ZKPoTClient, round_test_set_commitment, verifiers
 from zkpot.proving import fixedpoint
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch, new_blinding
 from zkpot.proving.groth16 import ceremony, circom, prover, solidity
@@ -90,7 +90,7 @@ def mlp(
     ]
     name = solidity.contract_name(f"mlp{samples}")
     source = solidity.render_verifier(keys / ceremony.VERIFICATION_KEY, name)
-    verifier = publisher.deploy(solidity.compile_verifier(source, name).container())
+    verifier = publisher.deploy(verifiers.container(solidity.compile_verifier(source, name)))
     adapter = publisher.deploy(
         project.Groth16AccuracyVerifier, verifier.address, bytes.fromhex(spec.circuit_id), samples
     )

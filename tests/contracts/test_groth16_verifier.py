@@ -16,7 +16,7 @@ from eth_utils.crypto import keccak
 from groth16_kit import MODELS, Groth16Kit, build_kit, expected_count, gas_results_file
 from zkpot_helpers import joined_task, open_and_commit, raw_submit, salt_for, warp
 
-from zkpot.chain import ChunkProof, TaskSpec, ZKPoTClient
+from zkpot.chain import ChunkProof, TaskSpec, ZKPoTClient, verifiers
 from zkpot.proving.groth16 import prover, solidity
 
 GAS: dict[str, Any] = {}
@@ -31,7 +31,7 @@ def g16(tmp_path_factory: pytest.TempPathFactory) -> Groth16Kit:
 def g16_verifier(g16: Groth16Kit, publisher: Any) -> Any:
     """The generated verifier, compiled by the project's solc 0.8.20."""
     compiled = solidity.compile_verifier(g16.verifier_source, g16.verifier_name)
-    return publisher.deploy(compiled.container())
+    return publisher.deploy(verifiers.container(compiled))
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from torch import nn
 
 from zkpot.errors import AggregationProofError
 from zkpot.proving.circuit import Blinding
+from zkpot.proving.verifier import VerifierArtifacts
 
 ModelParams = tuple[tuple[int, ...], ...]
 """A model's quantized parameters as the accuracy circuit commits to them: one flat tuple
@@ -85,6 +86,11 @@ class AggregationCircuit(ABC):
 
     @property
     @abstractmethod
+    def short_id(self) -> str:
+        """A short form of the circuit's id, for messages."""
+
+    @property
+    @abstractmethod
     def insecure(self) -> bool:
         """True when its keys came from a development setup (or their record is unreadable)."""
 
@@ -123,9 +129,5 @@ class AggregationCircuit(ABC):
         """Whether ``proof`` verifies for the public ``signals``; never raises on bad input."""
 
     @abstractmethod
-    def deploy_verifier(self, sender: Any) -> str:
-        """Deploy this circuit's on-chain verifier and adapter from ``sender``; the adapter."""
-
-    @abstractmethod
-    def check_verifier(self, address: str) -> tuple[bool, str]:
-        """Whether the adapter at ``address`` runs this circuit's key; what held or failed."""
+    def verifier_artifacts(self) -> VerifierArtifacts:
+        """What its on-chain verifier and adapter are, and what a deployed adapter answers."""

@@ -36,6 +36,7 @@ from zkpot.errors import ProvingError
 from zkpot.models import Architecture
 from zkpot.proving.aggregation import AggregationCircuit
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch
+from zkpot.proving.verifier import VerifierArtifacts
 
 DESCRIPTOR = "circuit.json"
 """Every circuit folder's small, committed descriptor."""
@@ -188,8 +189,8 @@ class Circuit(ABC):
         """The digest the task's verifier adapter reports as ``vkDigest()``."""
 
     @abstractmethod
-    def deploy_verifier(self, sender: Any) -> str:
-        """Deploy this circuit's on-chain verifier and adapter from ``sender``; the adapter."""
+    def verifier_artifacts(self) -> VerifierArtifacts:
+        """This circuit's verifier and adapter, as values; :mod:`zkpot.chain` deploys them."""
 
     @abstractmethod
     def audit_keys(self, phase1: Path | None = None) -> str:

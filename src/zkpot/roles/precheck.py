@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from zkpot.chain.verifiers import check_aggregation_verifier
 from zkpot.errors import ChainError
 from zkpot.proving.backend import Circuit
 from zkpot.proving.circuit import TestBatch
@@ -60,7 +61,7 @@ def check_aggregation(session: Session, task_id: int, document: TaskDocument,
     if address is None:
         return "aggregation is not proven (the document and the chain agree)"
     circ = artifacts.aggregation(document.aggregation_slots)
-    ok, detail = circ.check_verifier(address)
+    ok, detail = check_aggregation_verifier(address, circ)
     if not ok:
         raise ChainError(
             f"Task {task_id}'s aggregation verifier is not the published circuit's: {detail}",

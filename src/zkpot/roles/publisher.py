@@ -25,6 +25,7 @@ from zkpot.chain import (
     TaskSpec,
     round_test_set_commitment,
 )
+from zkpot.chain.verifiers import deploy_verifier
 from zkpot.data import (
     PUBLIC_POOL_WARNING,
     DataError,
@@ -359,10 +360,10 @@ def create_task(
         aggregator = artifacts.setup_aggregation(slots, options.srs_path, options.srs_sha256)
     # Every key set, from its own records, before anything is deployed.
     session.check_circuit_keys(artifacts, "The new task", keytrust.SET_UP)
-    adapter = verifier or artifacts.deploy_verifier(publisher)
+    adapter = verifier or deploy_verifier(artifacts.verifier_artifacts(), publisher)
     aggregation_verifier = None
     if aggregator is not None:
-        aggregation_verifier = aggregator.deploy_verifier(publisher)
+        aggregation_verifier = deploy_verifier(aggregator.verifier_artifacts(), publisher)
     circuit = publish_circuit(session.storage, artifacts, progress=session.progress,
                               meter=session.meter)
     initial = build_model(arch, options.initial_seed)

@@ -11,7 +11,6 @@ commitment keep a copied proof useless instead.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from torch import nn
 
@@ -25,6 +24,7 @@ from zkpot.proving.backend import (
 )
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch
 from zkpot.proving.ezkl import pipeline
+from zkpot.proving.verifier import VerifierArtifacts
 
 
 class EzklCircuit(Circuit):
@@ -118,15 +118,11 @@ class EzklCircuit(Circuit):
 
         return bytes(keccak(b"".join(pipeline.vka_words(self.artifacts))))
 
-    def deploy_verifier(self, sender: Any) -> str:
-        from ape import project
-
+    def verifier_artifacts(self) -> VerifierArtifacts:
         from zkpot.proving.ezkl.evm import adapter_arguments
 
-        verifier = sender.deploy(project.Halo2VerifierReusable)
-        adapter = sender.deploy(project.EzklAccuracyVerifier, verifier.address,
-                                *adapter_arguments(self.artifacts).as_tuple())
-        return str(adapter.address)
+        return VerifierArtifacts("Halo2VerifierReusable", "EzklAccuracyVerifier",
+                                 adapter_arguments(self.artifacts).as_tuple())
 
     def audit_keys(self, phase1: Path | None = None) -> str:
         srs = self.artifacts.srs

@@ -82,6 +82,7 @@ from zkpot.proving.curve import SCALAR_MODULUS
 from zkpot.proving.groth16 import ceremony, circom, prover, solidity
 from zkpot.proving.groth16.packing import Segment, pack
 from zkpot.proving.groth16.templates import TEMPLATES
+from zkpot.proving.verifier import VerifierArtifacts
 
 AGGREGATION_NAME = "aggregate"
 """Base name of the aggregation circuit's circom source and outputs."""
@@ -538,6 +539,10 @@ class Groth16AggregationCircuit(AggregationCircuit):
         return self.agg.slots
 
     @property
+    def short_id(self) -> str:
+        return self.agg.short_id
+
+    @property
     def insecure(self) -> bool:
         """Read from the published transcript; an unreadable one counts as INSECURE."""
         try:
@@ -571,11 +576,24 @@ class Groth16AggregationCircuit(AggregationCircuit):
     def verify(self, proof: bytes, signals: Sequence[int]) -> bool:
         return verify_aggregation(self, proof, signals)
 
-    def deploy_verifier(self, sender: Any) -> str:
-        return deploy_verifier(self, sender)
+    def verifier_artifacts(self) -> VerifierArtifacts:
+        """The generated verifier and its ``Groth16AggregationVerifier`` adapter.
 
-    def check_verifier(self, address: str) -> tuple[bool, str]:
-        return check_aggregation_verifier(address, self)
+        A deployed adapter must answer the circuit's ids and K and the spec's padding
+        commitment, and call code compiled from the published verification key.
+        """
+        agg = self.agg
+        ids = (bytes.fromhex(agg.circuit_id), bytes.fromhex(agg.spec.circuit_id))
+        padding = padding_commitment(agg.spec)
+        return VerifierArtifacts(
+            solidity.compile_verifier(verifier_source(self), verifier_name(agg)),
+            "Groth16AggregationVerifier", (*ids, agg.slots, padding),
+            facts=(("circuit id", "circuitId", ids[0]),
+                   ("accuracy circuit id", "accuracyCircuitId", ids[1]),
+                   ("slots", "slots", agg.slots),
+                   ("padding commitment", "paddingCommitment", padding)),
+            verifier_getter="groth16Verifier",
+        )
 
 
 def compile_aggregation(agg: AggregationSpec, out_dir: Path) -> Path:
@@ -704,51 +722,6 @@ def prove_aggregate(
     return AggregationProof(made.proof, public, made.witness_seconds + made.prove_seconds)
 
 
-def deploy_verifier(circ: Groth16AggregationCircuit, sender: Any) -> str:
-    """Deploy the generated verifier and its ``Groth16AggregationVerifier`` adapter.
-
-    Returns the adapter's address (what a task's ``aggregationVerifier`` names).
-    """
-    from ape import project
-
-    name = verifier_name(circ.agg)
-    compiled = solidity.compile_verifier(verifier_source(circ), name)
-    verifier = sender.deploy(compiled.container())
-    adapter = sender.deploy(
-        project.Groth16AggregationVerifier, verifier.address,
-        bytes.fromhex(circ.agg.circuit_id), bytes.fromhex(circ.agg.spec.circuit_id),
-        circ.agg.slots, padding_commitment(circ.agg.spec))
-    return str(adapter.address)
-
-
-def check_aggregation_verifier(address: str, circ: Groth16AggregationCircuit) -> tuple[bool, str]:
-    """Whether the ``Groth16AggregationVerifier`` at ``address`` serves ``circ``.
-
-    Its ids and K must be the circuit's, its padding commitment the spec's, and the code of
-    the verifier it calls must be the one compiled from the published verification key.
-    """
-    from ape import Contract, chain, project
-    from eth_utils.crypto import keccak
-
-    adapter = Contract(address, contract_type=project.Groth16AggregationVerifier.contract_type)
-    facts = {
-        "circuit id": (bytes(adapter.circuitId()).hex(), circ.agg.circuit_id),
-        "accuracy circuit id": (bytes(adapter.accuracyCircuitId()).hex(), circ.agg.spec.circuit_id),
-        "slots": (int(adapter.slots()), circ.agg.slots),
-        "padding commitment": (bytes(adapter.paddingCommitment()),
-                               padding_commitment(circ.agg.spec)),
-    }
-    for what, (actual, expected) in facts.items():
-        if actual != expected:
-            return False, f"the aggregation verifier's {what} is not the published circuit's"
-    runtime = solidity.compile_verifier(verifier_source(circ), verifier_name(circ.agg)).runtime
-    code = bytes(chain.provider.get_code(str(adapter.groth16Verifier())))
-    if keccak(code) != keccak(runtime):
-        return False, "the aggregation verifier's code is not compiled from the published key"
-    return True, (f"{circ.agg.slots}-slot aggregation verifier runs the published key "
-                  f"(circuit {circ.agg.short_id})")
-
-
 def verifier_name(agg: AggregationSpec) -> str:
     """The generated Solidity verifier's contract name."""
     return solidity.contract_name(f"agg{agg.short_id}")
@@ -789,9 +762,7 @@ __all__ = [
     "verify_aggregation",
     "witness",
     "AggregationProof",
-    "check_aggregation_verifier",
     "prove_aggregate",
     "AGGREGATION_DESCRIPTOR",
-    "deploy_verifier",
     "folder_name",
 ]

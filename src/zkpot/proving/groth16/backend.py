@@ -42,6 +42,7 @@ from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch, new_blinding
 from zkpot.proving.groth16 import aggregation as agg_module
 from zkpot.proving.groth16 import ceremony, circom, prover, solidity
 from zkpot.proving.groth16.aggregation import Groth16AggregationCircuit
+from zkpot.proving.verifier import CompiledContract, VerifierArtifacts
 
 PROOF_FORMAT = "zkpot-groth16-proof/1"
 
@@ -268,7 +269,7 @@ class Groth16Circuit(Circuit):
         return solidity.render_verifier(self.verification_key,
                                         solidity.contract_name(self.short_id))
 
-    def _compiled_verifier(self) -> solidity.CompiledVerifier:
+    def _compiled_verifier(self) -> CompiledContract:
         return solidity.compile_verifier(self.verifier_source(),
                                          solidity.contract_name(self.short_id))
 
@@ -281,13 +282,9 @@ class Groth16Circuit(Circuit):
 
         return bytes(keccak(self._compiled_verifier().runtime))
 
-    def deploy_verifier(self, sender: Any) -> str:
-        from ape import project
-
-        verifier = sender.deploy(self._compiled_verifier().container())
-        adapter = sender.deploy(project.Groth16AccuracyVerifier, verifier.address,
-                                bytes.fromhex(self.circuit_id), self.spec.samples)
-        return str(adapter.address)
+    def verifier_artifacts(self) -> VerifierArtifacts:
+        return VerifierArtifacts(self._compiled_verifier(), "Groth16AccuracyVerifier",
+                                 (bytes.fromhex(self.circuit_id), self.spec.samples))
 
     def audit_keys(self, phase1: Path | None = None) -> str:
         """``snarkjs zkey verify`` of the key against the circuit and phase 1.

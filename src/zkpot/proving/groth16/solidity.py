@@ -17,12 +17,11 @@ import json
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from zkpot import toolchain
 from zkpot.errors import ProvingError
+from zkpot.proving.verifier import CompiledContract
 
 TEMPLATE_CONTRACT = "Groth16Verifier"
 """The contract name in snarkjs's template."""
@@ -74,35 +73,7 @@ def render_verifier(verification_key: Path, name: str = TEMPLATE_CONTRACT) -> st
     return source.replace(header, f"contract {name} {{")
 
 
-@dataclass(frozen=True)
-class CompiledVerifier:
-    """A generated verifier compiled by the project's solc 0.8.20."""
-
-    name: str
-    abi: list[dict[str, Any]]
-    bytecode: bytes
-    """Creation code."""
-    runtime: bytes
-    """Runtime code: what the chain stores, and what ``vkDigest()`` (EXTCODEHASH) hashes."""
-
-    def container(self) -> Any:
-        """An ape ``ContractContainer`` to deploy it with (``account.deploy(container)``)."""
-        from ape.contracts import ContractContainer
-        from ethpm_types import ContractType
-
-        return ContractContainer(
-            ContractType.model_validate(
-                {
-                    "contractName": self.name,
-                    "abi": self.abi,
-                    "deploymentBytecode": {"bytecode": "0x" + self.bytecode.hex()},
-                    "runtimeBytecode": {"bytecode": "0x" + self.runtime.hex()},
-                }
-            )
-        )
-
-
-def compile_verifier(source: str, name: str) -> CompiledVerifier:
+def compile_verifier(source: str, name: str) -> CompiledContract:
     """Compile a rendered verifier with the project's solc 0.8.20, as ape compiles ``contracts/``.
 
     Standard JSON through the project's solc shim (the one ape uses; it answers nothing
@@ -126,7 +97,7 @@ def compile_verifier(source: str, name: str) -> CompiledVerifier:
         built = output["contracts"][f"{name}.sol"][name]
     except (SolcError, KeyError) as error:
         raise ProvingError(f"the generated verifier {name} does not compile", str(error)) from error
-    return CompiledVerifier(
+    return CompiledContract(
         name,
         built["abi"],
         bytes.fromhex(built["evm"]["bytecode"]["object"]),
@@ -218,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
 
 __all__ = [
     "TEMPLATE_CONTRACT",
-    "CompiledVerifier",
+    "CompiledContract",
     "compile_verifier",
     "contract_name",
     "groth16_circuits",

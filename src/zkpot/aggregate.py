@@ -186,7 +186,7 @@ def check_received(
     """Match decrypted models against the model commitments verified on chain.
 
     ``received`` maps participant → decrypted model (a bare ``state_dict`` or a
-    :class:`~zkpot.handoff.ModelPayload` with its blinding); ``onchain_commitments`` maps
+    :class:`~zkpot.model_codec.ModelPayload` with its blinding); ``onchain_commitments`` maps
     each participant with a verified submission → its model commitment (bytes or hex);
     ``commitment_of`` recomputes a model's commitment from the payload (weights and
     blinding, via the task circuit's ``model_commitment``). A model is accepted

@@ -88,7 +88,7 @@ def collect_models(
     Anything wrong with one model — not delivered, missing or oversized on IPFS, not
     sealed to this leader, malformed, of another architecture, not the committed model,
     or an error while recomputing its commitment — rejects that model only, recorded
-    with its submitter and a :class:`~zkpot.handoff.RejectionReason`; the rest are still
+    with its submitter and a :class:`~zkpot.model_codec.RejectionReason`; the rest are still
     aggregated. Every accepted model holds the architecture's own dtypes and shapes.
     """
     session = leader.session

@@ -9,7 +9,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import zkpot.proving
+from zkpot.errors import ProvingError
+from zkpot.proving.backend import Circuit, backend_class
 
 PROVING = Path(zkpot.proving.__file__).parent
 INTERFACE = ("backend.py", "aggregation.py", "verifier.py", "circuit.py")
@@ -58,3 +62,13 @@ def test_interface_modules_import_no_backend() -> None:
         for name in INTERFACE
     }
     assert offenders == {name: [] for name in INTERFACE}
+
+
+def test_the_registry_finds_each_backend_by_name_and_refuses_others() -> None:
+    found = {name: backend_class(name) for name in ("ezkl", "groth16")}
+    assert [cls.__module__ for cls in found.values()] == [
+        "zkpot.proving.ezkl.backend", "zkpot.proving.groth16.backend"]
+    assert all(issubclass(cls, Circuit) for cls in found.values())
+    assert found["groth16"].proves_aggregation and not found["ezkl"].proves_aggregation
+    with pytest.raises(ProvingError, match="Unknown proving backend 'plonk'"):
+        backend_class("plonk")

@@ -75,21 +75,22 @@ def circuit_setup(
     """Build the circuit's artifacts under zk/<short id>/ (calibrated on the digits data)."""
     from zkpot.data import load_digits
     from zkpot.models import architecture_by_name, build_model
-    from zkpot.proving import pipeline
     from zkpot.proving.backend import (
         Circuit,
+        default_zk_dir,
         keys_from,
         load_circuit,
         setup_circuit,
         srs_identity,
     )
     from zkpot.proving.circuit import CircuitSpec, TestBatch
+    from zkpot.proving.ezkl import pipeline
 
     if srs_sha256 is not None and srs_path is None:
         raise ZkpotError("--srs-hash was given without --srs", "pass the phase-1 file with --srs")
     arch = architecture_by_name(architecture)
     spec = CircuitSpec(arch, samples=samples, backend=cast("BackendName", backend))
-    directory = (zk_dir or pipeline.default_zk_dir()) / spec.short_id
+    directory = (zk_dir or default_zk_dir()) / spec.short_id
     # The phase-1 file is checked against a known or given hash before anything else.
     given_srs = None if srs_path is None else srs_identity(backend, srs_path, srs_sha256)
     artifacts: Circuit | None = None
@@ -237,13 +238,12 @@ def circuit_contribute(
     """
     import secrets
 
-    from zkpot.proving import pipeline
-    from zkpot.proving.backend import load_circuit
+    from zkpot.proving.backend import default_zk_dir, load_circuit
     from zkpot.proving.groth16 import ceremony
     from zkpot.proving.groth16.backend import Groth16Circuit
 
     as_path = Path(circuit_ref)
-    directory = as_path if as_path.is_dir() else pipeline.default_zk_dir() / circuit_ref
+    directory = as_path if as_path.is_dir() else default_zk_dir() / circuit_ref
     built = load_circuit(directory)
     if not isinstance(built, Groth16Circuit):
         raise ZkpotError(f"Circuit {built.short_id} is an {built.backend} circuit",
@@ -289,9 +289,10 @@ def circuit_contribute(
 @friendly_errors
 def circuit_verifier(circuit_ref: str | None, out: Path | None, as_json: bool) -> None:
     """Regenerate contracts/verifiers/Halo2VerifierReusable.sol from a circuit's keys."""
-    from zkpot.proving import evm, pipeline
+    from zkpot.proving.backend import default_zk_dir
+    from zkpot.proving.ezkl import evm, pipeline
 
-    zk_dir = pipeline.default_zk_dir()
+    zk_dir = default_zk_dir()
     if circuit_ref is None:
         built = sorted(p.parent for p in zk_dir.glob("*/circuit.pk"))
         if not built:

@@ -293,11 +293,6 @@ Named by ``module:class`` so that this interface imports no implementation (each
 """
 
 
-def register(name: str, circuit: type[Circuit] | str) -> None:
-    """Make ``name`` a backend: its :class:`Circuit` class, or ``"module:Class"`` to import."""
-    _BACKENDS[name] = circuit
-
-
 def backend_class(name: str) -> type[Circuit]:
     """The :class:`Circuit` class of backend ``name`` (a :class:`ProvingError` if unknown)."""
     entry = _BACKENDS.get(name)

@@ -11,6 +11,9 @@ empty ``ZKPOT_CONFIG`` means none), flat keys only::
     account = "alice"                        # an ape keystore alias (never test:N off a devnet)
     name = "alice"                           # the participant's local state name
     task = 3
+    confirmations = 2                        # blocks before a transaction counts as done
+    max_fee_gwei = 30.0                      # never pay more per gas than this
+    replace_after = 120                      # seconds pending before a fee-bumped replacement
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ class Setting:
     envvar: str
     """The environment variable (beats the file, loses to the flag)."""
     kind: type
-    """``str`` or ``int``."""
+    """``str``, ``int`` or ``float`` (a whole number is a float too)."""
 
 
 SETTINGS: dict[str, Setting] = {
@@ -48,6 +51,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("account", "ZKPOT_ACCOUNT", str),
         Setting("name", "ZKPOT_NAME", str),
         Setting("task", "ZKPOT_TASK", int),
+        Setting("confirmations", "ZKPOT_CONFIRMATIONS", int),
+        Setting("max_fee_gwei", "ZKPOT_MAX_FEE_GWEI", float),
+        Setting("replace_after", "ZKPOT_REPLACE_AFTER", int),
     )
 }
 
@@ -92,9 +98,12 @@ def load() -> dict[str, Any]:
         if setting is None:
             raise ConfigError(f"The config file {path} has an unknown key {key!r}",
                               f"use only {', '.join(SETTINGS)}")
-        negative = isinstance(value, int) and value < 0
-        if type(value) is not setting.kind or negative:
-            wanted = "a whole number ≥ 0" if setting.kind is int else "a string"
+        negative = isinstance(value, int | float) and value < 0
+        kind_ok = type(value) is setting.kind or (setting.kind is float and type(value) is int)
+        if not kind_ok or negative:
+            wanted = {int: "a whole number ≥ 0", float: "a number ≥ 0"}.get(
+                setting.kind, "a string"
+            )
             raise ConfigError(f"{key} in {path} must be {wanted}, not {value!r}",
                               "fix the value")
     _loaded.update(values)

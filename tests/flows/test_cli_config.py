@@ -64,6 +64,7 @@ def test_without_a_file_or_variable_the_built_in_default_is_used(project_dir: Pa
         ("task = -1\n", ("task in", "whole number")),
         ("network = 5\n", ("network in", "a string")),
         ("network = [\n", ("not readable TOML",)),
+        ('max_fee_gwei = "low"\n', ("max_fee_gwei in", "a number")),
     ],
 )
 def test_a_broken_config_file_is_one_sentence(
@@ -189,3 +190,29 @@ def test_every_command_takes_json() -> None:
     lacking = [name for name, command in _leaves(cli)
                if not any(p.name == "as_json" for p in command.params)]
     assert lacking == []
+
+
+# -- the transaction options reach every transaction --------------------------------------
+
+
+def test_the_fee_cap_comes_from_the_flag_the_environment_or_the_file_and_sends_nothing(
+    world: World, shared_zk_dir: Path, project_dir: Path
+) -> None:
+    from ape import accounts
+
+    created = _create(world, shared_zk_dir, "--json")
+    assert created.exit_code == 0, created.stderr
+    task_id = json.loads(created.stdout)["task"]
+    client = world.session.client
+    where = ["--contract", client.address, "--ipfs-url", world.ipfs.config.ipfs_api_url,
+             "--account", "test:3", "--name", "capped", "--task", str(task_id)]
+    address = str(accounts.test_accounts[3].address)
+
+    from_env = run("join", *where, env={"ZKPOT_MAX_FEE_GWEI": "0.000001"})
+    assert_one_sentence(from_env, "above your cap of 0.000 gwei", "nothing was sent")
+    (project_dir / "zkpot.toml").write_text("max_fee_gwei = 0.000001\n")
+    assert_one_sentence(run("join", *where), "above your cap", "nothing was sent")
+    assert client.participant_key(task_id, address) is None  # refused before any send
+    flagged = run("join", *where, "--max-fee-gwei", "1000", "--json")  # the flag wins
+    assert flagged.exit_code == 0, flagged.stderr
+    assert client.participant_key(task_id, address) is not None

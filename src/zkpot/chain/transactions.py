@@ -47,6 +47,27 @@ class TxPolicy:
     """Seconds between two looks at the node while waiting."""
 
 
+def policy_from_options(
+    confirmations: int | None, max_fee_gwei: float | None, replace_after: int | None
+) -> TxPolicy:
+    """The policy a user asked for (``None``: the default); one sentence for a bad value."""
+    base = TxPolicy()
+    if confirmations is not None and confirmations < 1:
+        raise ChainError(
+            f"--confirmations must be at least 1, not {confirmations}",
+            "1 counts a transaction once it is in a block",
+        )
+    if max_fee_gwei is not None and max_fee_gwei <= 0:
+        raise ChainError(
+            f"--max-fee-gwei must be above 0, not {max_fee_gwei}", "leave it out for no cap"
+        )
+    return TxPolicy(
+        confirmations=base.confirmations if confirmations is None else confirmations,
+        max_fee_wei=None if max_fee_gwei is None else int(max_fee_gwei * GWEI),
+        replace_after_s=base.replace_after_s if replace_after is None else float(replace_after),
+    )
+
+
 @dataclass(frozen=True)
 class SentTx:
     """A signed transaction as recorded before its broadcast."""
@@ -207,9 +228,11 @@ def _known(w3: Any, tx_hash: str) -> bool:
 
 
 def _broadcast(action: str, w3: Any, raw: bytes) -> None:
+    from web3.exceptions import Web3RPCError
+
     try:
         w3.eth.send_raw_transaction(raw)
-    except ValueError as error:  # the node's JSON-RPC error
+    except (ValueError, Web3RPCError) as error:  # the node's JSON-RPC error
         text = str(error).lower()
         if "already known" in text or "nonce too low" in text or "already imported" in text:
             return  # in the pool already, or settled: the wait decides

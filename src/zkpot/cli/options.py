@@ -51,8 +51,45 @@ def _remember_insecure_keys(_ctx: click.Context, _param: click.Parameter, value:
     return bool(value)
 
 
+_tx_options: dict[str, Any] = {}
+"""``--confirmations``, ``--max-fee-gwei`` and ``--replace-after`` of the command being run."""
+
+
+def _remember_tx_option(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    _tx_options[str(param.name)] = value
+    return value
+
+
+def tx_options(func: F) -> F:
+    """How the command's transactions are sent: confirmations, fee cap, stuck replacement.
+
+    Read by :func:`~zkpot.cli.session._session` into the client's
+    :class:`~zkpot.chain.transactions.TxPolicy`.
+    """
+    func = setting_option(
+        "--replace-after", key="replace_after", expose_value=False,
+        callback=_remember_tx_option, type=click.IntRange(min=1),
+        help="Seconds a transaction may stay pending before it is replaced with fees raised "
+        "by an eighth (default 120).",
+    )(func)
+    func = setting_option(
+        "--max-fee-gwei", key="max_fee_gwei", expose_value=False,
+        callback=_remember_tx_option, type=click.FloatRange(min=0, min_open=True),
+        help="Never pay more than this per gas; a network asking more sends nothing "
+        "(default: no cap).",
+    )(func)
+    return setting_option(
+        "--confirmations", key="confirmations", expose_value=False,
+        callback=_remember_tx_option, type=click.IntRange(min=1),
+        help="Blocks on top of a transaction (its own included) before its step counts as "
+        "done (default 1).",
+    )(func)
+
+
 def chain_options(func: F) -> F:
     """``--network``, ``--contract``, ``--ipfs-url`` and ``--allow-insecure-single-party-keys``.
+
+    With them the transaction options (:func:`tx_options`).
 
     The flag reaches every role through :func:`~zkpot.cli.session._session` (not a
     parameter of each command):
@@ -72,7 +109,7 @@ def chain_options(func: F) -> F:
         "--contract", key="contract",
         help="ZKPoT address (default: deployments/<network>.json).",
     )(func)
-    return network_option()(func)
+    return network_option()(tx_options(func))
 
 
 def setting_option(
@@ -84,7 +121,7 @@ def setting_option(
     return click.option(
         *decls,
         envvar=setting.envvar,
-        type=setting.kind,
+        type=kwargs.pop("type", setting.kind),
         default=lambda: settings.default(key, fallback),
         show_default=str(fallback) if fallback is not None else False,
         required=required,

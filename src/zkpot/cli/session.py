@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from zkpot import services
-from zkpot.cli.options import LOCAL_NETWORK, _insecure_keys
+from zkpot.cli.options import LOCAL_NETWORK, _insecure_keys, _tx_options
 from zkpot.cli.output import _Steps, _verbose
 from zkpot.errors import ChainError
 
@@ -35,12 +35,17 @@ def _session(
     ``srs``: a public ceremony file the task's keys use but do not publish.
     """
     from zkpot.chain import client_for_network, connect, show_revert_traces
+    from zkpot.chain.transactions import policy_from_options
     from zkpot.roles.common import Session
 
     show_revert_traces(_verbose["on"])
     _require_local_chain(network)
     with _storage(ipfs_url) as storage, connect(network) as provider:
         client, _ = client_for_network(provider, contract)
+        client.tx_policy = policy_from_options(
+            _tx_options.get("confirmations"), _tx_options.get("max_fee_gwei"),
+            _tx_options.get("replace_after"),
+        )
         if not provider.get_code(client.address):
             raise ChainError(
                 f"No contract is deployed at {client.address} on {network}",

@@ -21,11 +21,12 @@ import pytest
 
 from zkpot import services
 from zkpot.chain import ZKPoTClient
+from zkpot.chain.transactions import TxPolicy
 from zkpot.data import PartitionConfig, partition
 from zkpot.roles import publisher as pub
 from zkpot.roles.common import Session
 from zkpot.roles.leader import aggregate_and_publish
-from zkpot.roles.participant import Participant, TrainingConfig
+from zkpot.roles.participant import Participant, TrainingConfig, task_key
 
 from .conftest import World, tiny_options
 
@@ -50,6 +51,8 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory, world: World) -> Iterato
     try:
         with networks.parse_network_choice(config.rpc_url):
             client = ZKPoTClient.deploy(accounts.test_accounts[0])
+            # As a testnet user would: a step counts once a block is on top of its own.
+            client.tx_policy = TxPolicy(confirmations=2)
             yield Session(client=client, storage=world.session.storage,
                           zk_dir=world.session.zk_dir)
     finally:
@@ -122,3 +125,11 @@ def test_a_round_finalises_on_an_interval_mining_chain_sending_each_transaction_
     sent = {p.address: _nonce(p.address) - before[p.address] for p in people}
     assert sent[other.address] == 4
     assert sent[leader] in (4, 5)
+    # The local records name the mined transactions, each confirmed by a later block.
+    for person in people:
+        record = person.state.get_round(task_key(session, task_id), 0)
+        assert record is not None
+        for tx_hash in (record.commit_tx, record.submit_tx):
+            receipt = chain.provider.web3.eth.get_transaction_receipt(tx_hash)
+            assert int(receipt["status"]) == 1
+            assert chain.blocks.head.number > int(receipt["blockNumber"])

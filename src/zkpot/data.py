@@ -597,3 +597,18 @@ def flip_labels(dataset: Dataset, config: LabelFlipConfig | None = None) -> Data
     chosen = np.random.default_rng([config.seed, 0xF11B]).choice(n, size=count, replace=False)
     y[chosen] = (y[chosen] + config.shift) % dataset.num_classes
     return Dataset(dataset.X.copy(), y, dataset.num_classes, f"{dataset.name}:flipped")
+
+
+def dataset_from_spec(spec: str) -> Dataset:
+    """``digits``, ``csv:PATH`` or ``idx:IMAGES:LABELS`` (a command's ``--data``) → a Dataset."""
+    kind, _, rest = spec.partition(":")
+    if kind == "digits" and not rest:
+        return load_dataset(DataConfig())
+    if kind == "csv" and rest:
+        return load_dataset(DataConfig(source="csv", images=Path(rest)))
+    if kind == "idx" and rest.count(":") == 1:
+        images, labels = rest.split(":")
+        return load_dataset(DataConfig(source="idx", images=Path(images), labels=Path(labels)))
+    raise DataError(
+        f"Cannot read the data spec {spec!r}", "use digits, csv:PATH or idx:IMAGES:LABELS"
+    )

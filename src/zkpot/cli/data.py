@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from zkpot.errors import ZkpotError
 
 
-def _load_data(spec: str) -> Any:
-    """``digits``, ``csv:PATH`` or ``idx:IMAGES:LABELS`` → a Dataset."""
-    from zkpot.data import DataConfig, load_dataset
-
-    kind, _, rest = spec.partition(":")
-    if kind == "digits" and not rest:
-        return load_dataset(DataConfig())
-    if kind == "csv" and rest:
-        return load_dataset(DataConfig(source="csv", images=Path(rest)))
-    if kind == "idx" and rest.count(":") == 1:
-        images, labels = rest.split(":")
-        return load_dataset(DataConfig(source="idx", images=Path(images), labels=Path(labels)))
-    raise ZkpotError(
-        f"Cannot read the data spec {spec!r}", "use digits, csv:PATH or idx:IMAGES:LABELS"
-    )
-
-
 def _pool(data: str, holdout: float, seed: int) -> Any:
     """The publisher's held-out pool of ``data``."""
-    from zkpot.data import split_holdout
+    from zkpot.data import dataset_from_spec, split_holdout
 
-    return split_holdout(_load_data(data), holdout, seed=seed)[1]
+    return split_holdout(dataset_from_spec(data), holdout, seed=seed)[1]
 
 
 def _private_data(data: str, part: str | None, holdout: float, seed: int) -> Any:
@@ -39,9 +21,15 @@ def _private_data(data: str, part: str | None, holdout: float, seed: int) -> Any
     *training split* of the bundled digits (the pool ``--holdout``/``--seed`` hold out
     is where test sets come from). With ``--part I/K``: part I of K of the training split.
     """
-    from zkpot.data import PartitionConfig, is_public_dataset, partition, split_holdout
+    from zkpot.data import (
+        PartitionConfig,
+        dataset_from_spec,
+        is_public_dataset,
+        partition,
+        split_holdout,
+    )
 
-    dataset = _load_data(data)
+    dataset = dataset_from_spec(data)
     if part is None:
         if is_public_dataset(dataset):
             return split_holdout(dataset, holdout, seed=seed)[0]

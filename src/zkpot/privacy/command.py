@@ -11,23 +11,6 @@ import click
 from zkpot.errors import ZkpotError
 
 
-def load_data_spec(spec: str) -> object:
-    """``digits``, ``csv:PATH`` or ``idx:IMAGES:LABELS`` → a Dataset (as ``zkpot train``)."""
-    from zkpot.data import DataConfig, load_dataset
-
-    kind, _, rest = spec.partition(":")
-    if kind == "digits" and not rest:
-        return load_dataset(DataConfig())
-    if kind == "csv" and rest:
-        return load_dataset(DataConfig(source="csv", images=Path(rest)))
-    if kind == "idx" and rest.count(":") == 1:
-        images, labels = rest.split(":")
-        return load_dataset(DataConfig(source="idx", images=Path(images), labels=Path(labels)))
-    raise ZkpotError(
-        f"Cannot read the data spec {spec!r}", "use digits, csv:PATH or idx:IMAGES:LABELS"
-    )
-
-
 def _noise_levels(text: str) -> tuple[float, ...]:
     if not text.strip():
         return ()
@@ -99,7 +82,9 @@ def privacy(
             noise_multipliers=_noise_levels(noise), samples_per_round=samples,
             max_samples=max_samples, seed=seed, repeats=repeats,
         )
-        dataset = load_data_spec(data)
+        from zkpot.data import dataset_from_spec
+
+        dataset = dataset_from_spec(data)
         assert isinstance(dataset, Dataset)
         result = run_privacy(dataset, config, progress=lambda line: click.echo(line, err=True))
         paths = write_all(result, out if out is not None else _default_out(), name)

@@ -22,10 +22,14 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from zkpot import services, settings
+
+if TYPE_CHECKING:
+    from circuit_cache import CircuitCache
 
 _started: list[services.Service] = []
 _scratch: list[Path] = []
@@ -120,3 +124,12 @@ def shared_zk_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tampers with circuit files must use a folder of its own.
     """
     return tmp_path_factory.mktemp("shared-zk")
+
+
+@pytest.fixture(scope="session")
+def circuits(shared_zk_dir: Path) -> CircuitCache:
+    """Groth16 circuits built once per run in :func:`shared_zk_dir`, keyed by circuit id
+    (``circuits.groth16(spec)``); ``circuits.copy(spec, folder)`` for a test's own copy."""
+    from circuit_cache import CircuitCache
+
+    return CircuitCache(shared_zk_dir)

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ape
 import pytest
@@ -27,6 +27,11 @@ from zkpot.chain import ChunkProof, TaskSpec, ZKPoTClient, round_test_set_commit
 from zkpot.proving import fixedpoint
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch, new_blinding
 from zkpot.proving.groth16 import ceremony, circom, prover, solidity
+
+if TYPE_CHECKING:
+    from circuit_cache import CircuitCache
+
+pytestmark = pytest.mark.slow  # the 1-sample circuit's phase 2 on the 2^14 file: ~70 s
 
 CHUNKS = 2
 START = 1000
@@ -56,21 +61,25 @@ class MlpKit:
 
 @pytest.fixture(scope="module", params=[1, 4], ids=["1-sample-ceremony", "4-samples-single-party"])
 def mlp(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, publisher: Any
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    publisher: Any,
+    circuits: CircuitCache,
 ) -> MlpKit:
     samples = int(request.param)
     root = tmp_path_factory.mktemp(f"mlp{samples}")
     spec = CircuitSpec(models.TINY_MLP, samples=samples, backend="groth16")
-    compiled = circom.compile_circuit(spec, root / "build")
+    # The run's build of this circuit (read only here): a ceremony on the development
+    # phase-1 file where the circuit fits it, else the single-party setup.
+    built = circuits.groth16(spec)
+    compiled = circom.CompiledCircuit(built.source, built.r1cs, built.wasm,
+                                      built.build_dir / f"{circom.CIRCUIT_NAME}.sym")
     info = ceremony.r1cs_info(compiled.r1cs)
-    keys = root / "keys"
+    keys = built.keys_dir
     dev = ceremony.check_ptau(ceremony.dev_ptau())
     single_party = info.required_power > dev.power
-    if single_party:
-        ceremony.insecure_setup(compiled.r1cs, keys)
-    else:
-        ceremony.start_phase2(compiled.r1cs, dev, keys)
-        ceremony.finalize(keys, compiled.r1cs, dev, beacon="0b" * 32)
+    transcript = ceremony.Transcript.load(keys / ceremony.TRANSCRIPT)
+    assert transcript.single_party == single_party
     digits = data.load_digits()
     model = train.train_local(
         models.build_model(models.TINY_MLP, seed=0),

@@ -17,10 +17,12 @@ pytestmark = pytest.mark.slow
 
 
 def test_the_demo_runs_proven_fedavg_rounds_and_writes_its_report(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_zk_dir: Path
 ) -> None:
     monkeypatch.setenv("ZKPOT_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("ZKPOT_ZK_DIR", str(tmp_path / "zk"))
+    # The run's circuit folder: the flow tests' tiny Groth16 task (8 samples, 4 slots) is
+    # this circuit, built once per run.
+    monkeypatch.setenv("ZKPOT_ZK_DIR", str(shared_zk_dir))
     config = DemoConfig(participants=4, rounds=2, architecture=TINY, samples_per_proof=8,
                         epochs=8, results_dir=tmp_path / "results")
     assert config.backend == "groth16" and config.policy == "fedavg"

@@ -12,6 +12,7 @@ import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -26,6 +27,9 @@ from zkpot.services import ServicesConfig
 from zkpot.storage import IpfsConfig, IpfsStorage
 
 from .conftest import TinySetup, digits_batch, trained
+
+if TYPE_CHECKING:
+    from circuit_cache import CircuitCache
 
 
 @pytest.fixture(scope="module")
@@ -182,11 +186,13 @@ def test_a_public_srs_is_not_published_and_must_be_the_named_one(
 
 @pytest.mark.slow
 def test_groth16_circuit_fetched_checks_its_key_and_proves(
-    tiny: TinySetup, storage: IpfsStorage, tmp_path: Path
+    tiny: TinySetup, storage: IpfsStorage, tmp_path: Path, circuits: CircuitCache
 ) -> None:
     spec = circuit.CircuitSpec(models.TINY_MLP, samples=1, backend="groth16")
     batch = circuit.TestBatch(tiny.batch.X[:1], tiny.batch.y[:1])
-    published = setup_circuit(spec, tiny.model_a, batch, zk_dir=tmp_path / "pub")
+    # The publisher's folder: a copy of the run's build of this circuit (keys as
+    # setup_circuit makes them without --srs).
+    published = circuits.copy(spec, tmp_path / "pub")
     ref = publish_circuit(storage, published)
     assert {"keys/transcript.json", "keys/verification_key.json"} <= set(ref.files)
     assert not any(name.startswith("build/") for name in ref.files)  # compiled locally
@@ -207,15 +213,15 @@ def test_groth16_circuit_fetched_checks_its_key_and_proves(
 
 @pytest.mark.slow
 def test_an_aggregation_circuit_travels_with_its_groth16_circuit_and_is_checked(
-    tiny: TinySetup, storage: IpfsStorage, tmp_path: Path
+    tiny: TinySetup, storage: IpfsStorage, tmp_path: Path, circuits: CircuitCache
 ) -> None:
     from zkpot.errors import AggregationProofError
     from zkpot.proving.groth16 import aggregation, circom
 
     spec = circuit.CircuitSpec(models.TINY_MLP, samples=1, backend="groth16")
-    batch = circuit.TestBatch(tiny.batch.X[:1], tiny.batch.y[:1])
-    published = setup_circuit(spec, tiny.model_a, batch, zk_dir=tmp_path / "pub")
-    agg = published.setup_aggregation(2)
+    # A copy of the run's build, its 2-slot aggregation circuit included.
+    published = circuits.copy(spec, tmp_path / "pub", slots=[2])
+    agg = published.setup_aggregation(2)  # already there: kept
     ref = publish_circuit(storage, published)
     names = {f"aggregate-k2/{name}" for name in (
         "aggregate.circom", "aggregation.json", "keys/verification_key.json",

@@ -53,13 +53,14 @@ WARNING = "WARNING: INSECURE SINGLE-PARTY KEYS"
 
 
 class ForeignAnvil(services.Anvil):
-    """An anvil that says it is Sepolia and mines a block a second (ape waits for two
-    confirmations on a network that is not a development one)."""
+    """An anvil that says it is Sepolia and mines two blocks a second (ape waits for two
+    confirmations on a network that is not a development one; block timestamps still
+    follow the wall clock)."""
 
     def command(self) -> list[str]:
         command = super().command()
         command[command.index("--chain-id") + 1] = str(FOREIGN_CHAIN_ID)
-        return [*command, "--block-time", "1"]
+        return [*command, "--block-time", "0.5"]
 
 
 @dataclass
@@ -94,6 +95,12 @@ KEYS = {
 zkpot refuses the public ``test:N`` signers."""
 PASSPHRASE = "not-a-secret"
 
+APE_CONFIG = "ethereum:\n  sepolia:\n    block_time: 2\n"
+"""The CLI children's ape configuration (global, in their data folder): ape waits for a
+transaction's two confirmations sleeping half the network's block time between looks
+(whole seconds), so Sepolia's 15 s made each of the deploy's ~27 transactions wait 7 s or
+more. It now looks every second; the two confirmations asked for are unchanged."""
+
 
 def _keystore(root: Path, env: dict[str, str]) -> None:
     """``ape accounts import`` of :data:`KEYS` into a data folder of the test's own."""
@@ -105,6 +112,7 @@ def _keystore(root: Path, env: dict[str, str]) -> None:
         keyfile = Account.encrypt(key, PASSPHRASE)
         (accounts_dir / f"{alias}.json").write_text(json.dumps(keyfile))
         env[f"APE_ACCOUNTS_{alias}_PASSPHRASE"] = PASSPHRASE
+    (root / "ape" / "ape-config.yaml").write_text(APE_CONFIG)
     env["APE_DATA_FOLDER"] = str(root / "ape")
 
 

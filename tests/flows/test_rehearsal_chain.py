@@ -50,7 +50,11 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory, world: World) -> Iterato
     anvil.start()
     try:
         with networks.parse_network_choice(config.rpc_url):
+            # Set-up only: the contracts (some 27 transactions, a block each) go in with
+            # automining, then the chain mines on its interval again before the round.
+            anvil.rpc("evm_setAutomine", True)
             client = ZKPoTClient.deploy(accounts.test_accounts[0])
+            anvil.rpc("evm_setIntervalMining", BLOCK_TIME)
             # As a testnet user would: a step counts once a block is on top of its own.
             client.tx_policy = TxPolicy(confirmations=2)
             yield Session(client=client, storage=world.session.storage,

@@ -1,7 +1,9 @@
-"""A ZKPoT world for the role tests: the session's anvil, a private IPFS node, a tiny circuit.
+"""A ZKPoT world for the role tests: the session's anvil and IPFS node, a tiny circuit.
 
-The IPFS node is this module's own (its own ports and repository) so that tests may
-stop it, restart it, and tamper with its blocks without disturbing anything else.
+A module whose tests stop, restart or tamper with the IPFS node's blocks sets
+``WORLD_OWN_IPFS = True`` and gets a node of its own (its own ports and repository), so
+that nothing else is disturbed; the others share the session's node (content-addressed:
+a module only ever asks for what it added), which saves a node start per module.
 """
 
 from __future__ import annotations
@@ -53,8 +55,13 @@ def tiny_options(**overrides: object) -> pub.TaskOptions:
     return pub.TaskOptions(**fields)  # type: ignore[arg-type]
 
 
+OWN_IPFS = "WORLD_OWN_IPFS"
+"""The module attribute that asks for an IPFS node of the module's own."""
+
+
 @pytest.fixture(scope="module")
 def world(
+    request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     local_services: services.ServicesConfig,
     shared_zk_dir: Path,
@@ -64,12 +71,17 @@ def world(
     root = tmp_path_factory.mktemp("world")
     saved = os.environ.get("ZKPOT_STATE_DIR")
     os.environ["ZKPOT_STATE_DIR"] = str(root / "state")
-    config = services.ServicesConfig(
-        ipfs_api_port=services.free_ports(3), ipfs_swarm_port=services.free_ports(),
-        run_dir=root / "run",
-    )
+    own = bool(getattr(request.module, OWN_IPFS, False))
+    if own:
+        config = services.ServicesConfig(
+            ipfs_api_port=services.free_ports(3), ipfs_swarm_port=services.free_ports(),
+            run_dir=root / "run",
+        )
+    else:
+        config = local_services
     ipfs = services.Ipfs(config)
-    ipfs.start()
+    if own:
+        ipfs.start()
     storage = IpfsStorage(
         IpfsConfig(
             api_url=config.ipfs_api_url,
@@ -89,7 +101,8 @@ def world(
         )
     finally:
         storage.close()
-        ipfs.stop()
+        if own:
+            ipfs.stop()
         if saved is None:
             os.environ.pop("ZKPOT_STATE_DIR", None)
         else:

@@ -27,6 +27,9 @@ from .conftest import World, advance_to, tiny_options
 
 pytestmark = pytest.mark.slow
 
+WORLD_OWN_IPFS = True
+"""The world's IPFS node is this module's own: a test stops and restarts the node."""
+
 
 class SimulatedCrash(Exception):
     """Stands for the process dying at this point."""

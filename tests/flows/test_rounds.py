@@ -27,6 +27,9 @@ from .conftest import TINY, World, advance_to, tiny_options
 
 pytestmark = pytest.mark.slow
 
+WORLD_OWN_IPFS = True
+"""The world's IPFS node is this module's own: a test deletes one of its blocks."""
+
 
 @dataclass
 class Run:

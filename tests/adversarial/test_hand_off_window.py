@@ -252,6 +252,7 @@ def scene(world: Any, tmp_path_factory: pytest.TempPathFactory) -> Scene:
     return Scene(task_id, leader, early, late, tmp_path_factory.mktemp("hand-off-window"))
 
 
+@pytest.mark.slow  # the scene is a whole Groth16 round
 def test_an_aggregation_proven_before_anyone_could_hand_off_is_refused(scene: Scene) -> None:
     """The leader proves "the aggregate of my model alone" (empty included and rejected
     lists) right after selection, then publishes: both refused while hand-offs are open."""
@@ -277,6 +278,7 @@ def test_an_aggregation_proven_before_anyone_could_hand_off_is_refused(scene: Sc
                                            sender=scene.leader.account)
 
 
+@pytest.mark.slow  # the scene is a whole Groth16 round
 def test_a_late_hand_off_is_refused_and_the_leader_recovers_from_a_stale_record(
     scene: Scene,
 ) -> None:

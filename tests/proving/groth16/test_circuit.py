@@ -206,6 +206,7 @@ def test_tampered_hit_and_count_together_are_rejected(tiny: Tiny, honest: Path) 
     assert not _tampered(tiny, honest, {hit: flipped, 1: values[1] + 2 * flipped - 1}, "hit")
 
 
+@pytest.mark.slow  # about 30 s of witness computations
 def test_tampered_comparison_bit_is_rejected(tiny: Tiny, honest: Path) -> None:
     # --O2 may substitute some bits away (a linear combination of the others): tamper
     # with every bit of one comparison that is still a wire.
@@ -271,6 +272,7 @@ def _logits(tiny: Tiny, sample: int) -> list[int]:
     return [int(v) for v in row]
 
 
+@pytest.mark.slow  # about 20 s of witness computations
 def test_rewritten_comparisons_with_the_true_logit_are_accepted(tiny: Tiny,
                                                                 honest: Path) -> None:
     # The control for the two tests below: the rewriting itself keeps a witness valid.

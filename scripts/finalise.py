@@ -11,8 +11,9 @@ import json
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
-from zkpot.chain import Phase, client_for_network
-from zkpot.errors import ChainError, ZkpotError
+from zkpot.chain import client_for_network
+from zkpot.errors import ZkpotError
+from zkpot.roles import keeper
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -23,22 +24,12 @@ from zkpot.errors import ChainError, ZkpotError
 def cli(ecosystem, network, provider, account, address, task_id, round_) -> None:  # noqa: ANN001
     try:
         client, _ = client_for_network(provider, address)
-        phase = client.phase(task_id, round_)
-        payload: dict[str, object] = {"task_id": task_id, "round": round_}
-        if phase == Phase.LEADER_SELECTION:
-            leader = client.select_leader(task_id, round_, account)
-            payload.update(action="leader-selected" if leader else "closed-empty", leader=leader)
-        elif phase == Phase.LEADER_EXPIRED:
-            leader = client.replace_leader(task_id, round_, account)
-            payload.update(action="leader-replaced" if leader else "closed-empty", leader=leader)
-        elif phase == Phase.PUBLISHED:
-            digest = client.finalise(task_id, round_, account)
-            payload.update(action="finalised", block_hash="0x" + digest.hex())
+        done = keeper.advance(client, task_id, round_, account)
+        payload: dict[str, object] = {"task_id": task_id, "round": round_, "action": done.action}
+        if done.block_hash is not None:
+            payload["block_hash"] = "0x" + done.block_hash.hex()
         else:
-            raise ChainError(
-                f"Round {round_} is in phase {phase.name.lower()}; nothing to finalise now",
-                "wait for the submit or aggregate deadline, or for the leader to publish",
-            )
+            payload["leader"] = done.leader
     except ZkpotError as err:
         fail(err)
     emit(payload)

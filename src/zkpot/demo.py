@@ -33,6 +33,7 @@ from zkpot.errors import ChainError, ZkpotError
 from zkpot.models import architecture_by_name, build_model
 from zkpot.privacy import demo_view
 from zkpot.proving.circuit import BackendName
+from zkpot.roles import keeper
 from zkpot.roles import publisher as pub
 from zkpot.roles.common import Session, fetch_checked_model
 from zkpot.roles.leader import aggregate_and_publish
@@ -363,7 +364,7 @@ def _round(
         )
     info = client.round(task_id, round_)
     _advance_clock(info.submit_deadline)
-    leader_address = client.select_leader(task_id, round_, sender=publisher)
+    leader_address = keeper.select_leader(client, task_id, round_, publisher).leader
     if leader_address is None:
         raise ZkpotError(f"Round {round_} closed without a valid submission", "check the proofs")
     leader = next(p for p in people if p.address.lower() == leader_address.lower())
@@ -377,7 +378,7 @@ def _round(
         # Someone admitted did not hand off: the leader waits out the hand-off window.
         _advance_clock(client.round(task_id, round_).hand_off_deadline)
     result = aggregate_and_publish(leader, task_id, round_)
-    client.finalise(task_id, round_, sender=publisher)
+    keeper.finalise(client, task_id, round_, publisher)
     # The model evaluated is the one the chain commits to (next round's participants
     # check it again before training on it).
     global_model = fetch_checked_model(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +11,9 @@ from zkpot.cli.data import _pool
 from zkpot.cli.options import account_option, chain_options, json_option, pool_options, task_option
 from zkpot.cli.output import _address_or_none, _emit, _hex32, _utc, friendly_errors
 from zkpot.cli.session import _session
+
+if TYPE_CHECKING:
+    from zkpot.roles.keeper import Step
 
 
 @cli.group("round")
@@ -90,8 +92,8 @@ def round_reveal(
           lambda: click.echo(f"task {task_id} round {round_no} test set revealed: {cid}"))
 
 
-def _round_call(name: str, method: str, doc: str, describe: Callable[[Any], str]) -> None:
-    """Register ``zkpot round <name>``: one contract call for (task, round), anyone may send."""
+def _round_call(name: Step, doc: str) -> None:
+    """Register ``zkpot round <name>``: one keeper step for (task, round), anyone may send."""
 
     @chain_options
     @account_option("test:0")
@@ -108,13 +110,13 @@ def _round_call(name: str, method: str, doc: str, describe: Callable[[Any], str]
         round_no: int,
         as_json: bool,
     ) -> None:
+        from zkpot.roles import keeper
         from zkpot.roles.common import resolve_account
 
         with _session(network, contract, ipfs_url) as session:
-            done = _round_done(session, task_id, round_no, method)
-            if done is None:
-                call = getattr(session.client, method)
-                done = describe(call(task_id, round_no, sender=resolve_account(account)))
+            session.require_round(task_id, round_no)
+            done = keeper.take_step(session.client, task_id, round_no, name,
+                                    lambda: resolve_account(account)).message
             info = session.client.round(task_id, round_no)
         _emit(
             {"task": task_id, "round": round_no, "status": info.status.name.lower(),
@@ -127,45 +129,7 @@ def _round_call(name: str, method: str, doc: str, describe: Callable[[Any], str]
     round_.command(name)(command)
 
 
-def _round_done(session: Any, task_id: int, round_no: int, method: str) -> str | None:
-    """Refuse an unknown task or round in one sentence; say so when ``method``'s work is done.
-
-    Finalising a finalised round is not an error (the block is there); selecting a leader
-    for a round that has one, or has closed, says what the round holds instead of the
-    contract's revert name.
-    """
-    from zkpot.chain import RoundStatus
-
-    session.require_round(task_id, round_no)
-    info = session.client.round(task_id, round_no)
-    where = f"task {task_id} round {round_no}"
-    if info.status == RoundStatus.FINALISED:
-        return f"{where} is already finalised: block 0x{info.block_hash.hex()}"
-    if info.status == RoundStatus.CLOSED_EMPTY:
-        return f"{where} closed empty (no valid submission): nothing to do"
-    if method == "select_leader" and info.status in (RoundStatus.LEADER_SELECTED,
-                                                     RoundStatus.PUBLISHED):
-        return f"{where} already has its leader: {info.leader}"
-    return None
-
-
-_round_call(
-    "select",
-    "select_leader",
-    "After the submit deadline: make the highest verified count the leader.",
-    lambda leader: f"leader: {leader}" if leader else "no valid submission; the round closed empty",
-)
-_round_call(
-    "replace-leader",
-    "replace_leader",
-    "After a leader missed its deadline: pass the round to the next best.",
-    lambda leader: (
-        f"new leader: {leader}" if leader else "no candidate left; the round closed empty"
-    ),
-)
-_round_call(
-    "finalise",
-    "finalise",
-    "Append the round's ZKPoT block.",
-    lambda block: f"finalised: block 0x{block.hex()}",
-)
+_round_call("select", "After the submit deadline: make the highest verified count the leader.")
+_round_call("replace-leader",
+            "After a leader missed its deadline: pass the round to the next best.")
+_round_call("finalise", "Append the round's ZKPoT block.")

@@ -27,6 +27,8 @@ from typing import Any, Protocol
 from zkpot.errors import ChainError
 
 GWEI = 10**9
+VOID_AFTER_S = 3.0
+"""Seconds a used nonce must go unexplained by any recorded transaction before they are void."""
 FEE_BUMP = (9, 8)
 """A replacement pays at least 9/8 of the fees it replaces (nodes require +10 %)."""
 
@@ -130,7 +132,7 @@ def send(
         if receipt is not None:
             return receipt
     txn = _capped(action, method.as_transaction(*args, sender=sender), policy)
-    _preflight(txn)
+    _preflight(txn, method, args, sender)
     _sign_and_broadcast(action, txn, sender, journal)
     receipt = settle(action, journal, sender, policy)
     if receipt is None:
@@ -149,6 +151,7 @@ def settle(action: str, journal: TxJournal, sender: Any, policy: TxPolicy) -> An
 
     w3 = chain.provider.web3
     started = last_sent = time.monotonic()
+    taken_since: float | None = None
     while True:
         recorded = journal.sent()
         newest = recorded[-1]
@@ -167,15 +170,22 @@ def settle(action: str, journal: TxJournal, sender: Any, policy: TxPolicy) -> An
                 return chain.provider.get_receipt(tx.hash)
             break
         else:
+            known = any(_known(w3, tx.hash) for tx in recorded)
             if int(w3.eth.get_transaction_count(newest.sender, "latest")) > newest.nonce:
-                if any(_canonical_receipt(w3, tx.hash) for tx in recorded):
-                    continue  # mined between the two looks
-                return None
-            if not any(_known(w3, tx.hash) for tx in recorded):
+                # The nonce is used. By one of ours if the node knows it (its receipt can
+                # lag the nonce); void only once none of ours has been known for a while.
+                now = time.monotonic()
+                if known:
+                    taken_since = None
+                elif taken_since is None:
+                    taken_since = now
+                elif now - taken_since >= VOID_AFTER_S:
+                    return None
+            elif not known:
                 _broadcast(action, w3, newest.raw)  # evicted or reorged out: the same bytes
                 last_sent = time.monotonic()
             elif time.monotonic() - last_sent >= policy.replace_after_s:
-                _replace(action, w3, newest, sender, policy, journal)
+                _replace(action, w3, newest, sender, policy, journal)  # pending too long
                 last_sent = time.monotonic()
         if time.monotonic() - started > policy.timeout_s:
             raise ChainError(
@@ -186,13 +196,18 @@ def settle(action: str, journal: TxJournal, sender: Any, policy: TxPolicy) -> An
         time.sleep(policy.poll_s)
 
 
-def _preflight(txn: Any) -> None:
+def _preflight(txn: Any, method: Any, args: tuple[Any, ...], sender: Any) -> None:
     """Run ``txn`` as a call first: a revert raises ape's decoded error and nothing is sent.
 
     (On a local network ape sets the block's gas limit instead of estimating, so without
-    this a reverting call would be mined as a failed transaction.)
+    this a reverting call would be mined as a failed transaction.) Where revert traces are
+    shown (``--verbose``, library use) the call is then made through ape itself, which
+    prints its call trace before raising the same error.
     """
     from ape import chain
+    from ape.exceptions import ContractLogicError
+
+    from zkpot.chain.network import _revert_traces
 
     data = txn.model_dump(by_alias=True, mode="json")
     for key in ("nonce", "signature"):
@@ -201,8 +216,13 @@ def _preflight(txn: Any) -> None:
         data["type"] = hex(data["type"])
     try:
         chain.provider.web3.eth.call(data)
+    except ChainError:
+        raise  # the node stopped answering (zkpot.chain.rpc): not a revert
     except Exception as error:  # noqa: BLE001 - ape names the revert (custom error) below
-        raise chain.provider.get_virtual_machine_error(error, txn=txn) from error
+        revert = chain.provider.get_virtual_machine_error(error, txn=txn)
+        if isinstance(revert, ContractLogicError) and _revert_traces["show"]:
+            method(*args, sender=sender)  # raises, after ape's call trace
+        raise revert from error
 
 
 def _canonical_receipt(w3: Any, tx_hash: str) -> Any:

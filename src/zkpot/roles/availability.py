@@ -25,8 +25,7 @@ from zkpot.roles.common import (
     Session,
     TaskDocument,
     check_global_model,
-    fetch_global_model,
-    fetch_model_and_blinding,
+    fetch_checked_model_and_blinding,
 )
 
 
@@ -63,33 +62,43 @@ def read_posted_model(
 
 
 def fetch_available_model(
-    session: Session, document: TaskDocument, cid: str, commitment: bytes
-) -> tuple[nn.Module, Blinding | None]:
-    """The model published as ``cid`` under ``commitment``, with its blinding.
+    session: Session,
+    document: TaskDocument,
+    cid: str,
+    commitment: bytes,
+    *,
+    task_id: int,
+    round_: int,
+    progress: Callable[[str], None] = lambda _: None,
+) -> tuple[nn.Module, Blinding]:
+    """The model published as ``cid`` under ``commitment`` (round ``round_``'s start), checked.
 
-    IPFS first; for a Groth16 task, when IPFS cannot serve it or serves a model that does
-    not commit to ``commitment``, the chain's posting of ``commitment``. An EZKL task's
-    model comes from IPFS as is (nothing is posted for it), as before.
+    IPFS first; when it cannot serve the model or serves one that does not commit to
+    ``commitment``, a Groth16 task's model is rebuilt from the elements posted under that
+    commitment (checked against it). The IPFS error is raised when there is no posting to
+    fall back to (an EZKL task, or a round-0 model the publisher never posted).
     """
-    artifacts = session.circuit(document)
-    if artifacts.backend != "groth16":
-        return fetch_model_and_blinding(session.storage, cid, document)
     try:
-        model, blinding = fetch_model_and_blinding(session.storage, cid, document)
-        matches = blinding is not None and (
-            artifacts.model_commitment(model, blinding=blinding) == commitment
+        return fetch_checked_model_and_blinding(
+            session, document, cid, commitment, task_id=task_id, round_=round_
         )
-        if matches:
-            return model, blinding
-        failure: Exception = GlobalModelMismatchError(
-            f"The model {cid} does not match its commitment on chain", ""
+    except (StorageError, GlobalModelMismatchError) as err:
+        artifacts = session.circuit(document)
+        if artifacts.backend != "groth16":
+            raise
+        try:
+            posted = read_posted_model(session, artifacts, commitment)
+        except ChainError:
+            raise err from None
+        if posted is None:
+            raise
+        progress(f"IPFS did not serve the global model ({err.message}); rebuilt it from the chain")
+        model, blinding = posted
+        check_global_model(
+            artifacts, model, commitment, blinding=blinding, task_id=task_id, round_=round_,
+            cid="(posted on chain)",
         )
-    except StorageError as err:
-        failure = err
-    posted = read_posted_model(session, artifacts, commitment)
-    if posted is None:
-        raise failure
-    return posted
+        return model, blinding
 
 
 def fetch_available_global_model(
@@ -99,33 +108,13 @@ def fetch_available_global_model(
     document: TaskDocument,
     progress: Callable[[str], None] = lambda _: None,
 ) -> nn.Module:
-    """The round's starting global model: from IPFS, else from the chain's posting.
-
-    IPFS is tried first; when it cannot serve the model or serves one that does not match
-    the chain's commitment, a Groth16 task's model is rebuilt from the elements posted
-    under that commitment (checked against it). The IPFS error is raised when there is no
-    posting to fall back to (an EZKL task, or a round-0 model the publisher never posted).
-    """
-    try:
-        return fetch_global_model(session, task_id, round_, document)
-    except (StorageError, GlobalModelMismatchError) as err:
-        artifacts = session.circuit(document)
-        if artifacts.backend != "groth16":
-            raise
-        expected = session.client.round(task_id, round_).global_model_commitment
-        try:
-            posted = read_posted_model(session, artifacts, expected)
-        except ChainError:
-            raise err from None
-        if posted is None:
-            raise
-        progress(f"IPFS did not serve the global model ({err.message}); rebuilt it from the chain")
-        model, blinding = posted
-        check_global_model(
-            artifacts, model, expected, blinding=blinding, task_id=task_id, round_=round_,
-            cid="(posted on chain)",
-        )
-        return model
+    """The round's starting global model, as :func:`fetch_available_model` finds it."""
+    info = session.client.round(task_id, round_)
+    model, _ = fetch_available_model(
+        session, document, info.global_model_cid, info.global_model_commitment,
+        task_id=task_id, round_=round_, progress=progress,
+    )
+    return model
 
 
 __all__ = [

@@ -18,7 +18,7 @@ from zkpot.data import Dataset
 from zkpot.limits import test_set_cap
 from zkpot.proving.backend import AccuracyProof
 from zkpot.roles.availability import fetch_available_model
-from zkpot.roles.common import GlobalModelMismatchError, Session
+from zkpot.roles.common import Session
 from zkpot.roles.participant import pipeline_chunks
 
 
@@ -53,14 +53,9 @@ def record_baseline(
     artifacts = session.circuit(document)
     # IPFS first, the chain's posting of a Groth16 model when IPFS does not serve it.
     model, blinding = fetch_available_model(
-        session, document, info.global_model_cid, info.global_model_commitment
+        session, document, info.global_model_cid, info.global_model_commitment,
+        task_id=task_id, round_=round_,
     )
-    if blinding is None:
-        raise GlobalModelMismatchError(
-            f"The global model {info.global_model_cid} of task {task_id} round {round_} "
-            "carries no blinding, so the reward baseline cannot be proven",
-            "publish the global model with the blinding of its commitment",
-        )
     test_set = Dataset.from_bytes(
         session.storage.cat(
             info.test_set_cid,

@@ -409,11 +409,26 @@ def fetch_checked_model(
     Raises :class:`GlobalModelMismatchError` when it carries no blinding or its
     recomputed commitment differs from ``expected``.
     """
+    return fetch_checked_model_and_blinding(
+        session, document, cid, expected, task_id=task_id, round_=round_
+    )[0]
+
+
+def fetch_checked_model_and_blinding(
+    session: Session,
+    document: TaskDocument,
+    cid: str,
+    expected: bytes,
+    *,
+    task_id: int,
+    round_: int,
+) -> tuple[nn.Module, Blinding]:
+    """:func:`fetch_checked_model`, with the public blinding the commitment was checked with."""
     model, blinding = fetch_model_and_blinding(session.storage, cid, document)
     if blinding is None:
         raise GlobalModelMismatchError(
             f"The global model {cid} of task {task_id} round {round_} carries no blinding, "
-            "so its on-chain commitment cannot be checked and it was not trained on",
+            "so its on-chain commitment cannot be checked and it was not used",
             "report the round's leader (or the task's publisher for round 0)",
         )
     check_global_model(
@@ -425,7 +440,7 @@ def fetch_checked_model(
         round_=round_,
         cid=cid,
     )
-    return model
+    return model, blinding
 
 
 def fetch_model_and_blinding(

@@ -164,16 +164,26 @@ def _strings(value: Any) -> Any:
 # --- witness -------------------------------------------------------------------------
 
 
-def read_witness(path: Path) -> list[int]:
-    """All values of a circom ``.wtns`` file (wire 0 is the constant 1)."""
+def _open_witness(path: Path) -> tuple[Any, dict[int, tuple[int, int]], int, int]:
+    """A circom ``.wtns`` file opened: the file, its sections, the field size n8, the wires."""
     f, sections = ceremony.binary_sections(path, b"wtns")
-    with f:
+    try:
         if 1 not in sections or 2 not in sections:
             raise ProvingError(f"{path} is not a complete witness", "recompute it")
         f.seek(sections[1][0])
         (n8,) = struct.unpack("<I", f.read(4))
         f.seek(n8, os.SEEK_CUR)
-        (count,) = struct.unpack("<I", f.read(4))
+        (wires,) = struct.unpack("<I", f.read(4))
+    except BaseException:
+        f.close()
+        raise
+    return f, sections, n8, wires
+
+
+def read_witness(path: Path) -> list[int]:
+    """All values of a circom ``.wtns`` file (wire 0 is the constant 1)."""
+    f, sections, n8, count = _open_witness(path)
+    with f:
         f.seek(sections[2][0])
         raw = f.read(count * n8)
     if len(raw) != count * n8:
@@ -208,14 +218,8 @@ def public_signals(wtns: Path, count: int = PUBLIC_SIGNALS) -> list[int]:
 
     Reads only those wires, not the whole witness.
     """
-    f, sections = ceremony.binary_sections(wtns, b"wtns")
+    f, sections, n8, wires = _open_witness(wtns)
     with f:
-        if 1 not in sections or 2 not in sections:
-            raise ProvingError(f"{wtns} is not a complete witness", "recompute it")
-        f.seek(sections[1][0])
-        (n8,) = struct.unpack("<I", f.read(4))
-        f.seek(n8, os.SEEK_CUR)
-        (wires,) = struct.unpack("<I", f.read(4))
         if wires <= count or sections[2][1] < wires * n8:
             raise ProvingError("the witness has fewer wires than public signals", "recompute it")
         f.seek(sections[2][0] + n8)

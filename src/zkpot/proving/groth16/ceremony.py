@@ -372,16 +372,25 @@ def binary_sections(path: Path, magic: bytes) -> tuple[Any, dict[int, tuple[int,
     return f, sections
 
 
-def ptau_power(path: Path) -> int:
-    """The power of a ``.ptau`` file (its header's log2 of the maximum domain)."""
-    f, sections = binary_sections(path, b"ptau")
+def header_fields(path: Path, magic: bytes, fmt: str, hint: str) -> tuple[Any, ...]:
+    """The fields ``fmt`` that follow the prime in the header section of a binary file.
+
+    ``.ptau`` and ``.r1cs`` headers both start with the field size n8 and the prime;
+    ``hint`` is the way out named when the file has no header section.
+    """
+    f, sections = binary_sections(path, magic)
     with f:
         if 1 not in sections:
-            raise ProvingError(f"{path} has no header section", "fetch or regenerate it")
+            raise ProvingError(f"{path} has no header section", hint)
         f.seek(sections[1][0])
         (n8,) = struct.unpack("<I", f.read(4))
         f.seek(n8, os.SEEK_CUR)
-        (power,) = struct.unpack("<I", f.read(4))
+        return struct.unpack(fmt, f.read(struct.calcsize(fmt)))
+
+
+def ptau_power(path: Path) -> int:
+    """The power of a ``.ptau`` file (its header's log2 of the maximum domain)."""
+    (power,) = header_fields(path, b"ptau", "<I", "fetch or regenerate it")
     return int(power)
 
 
@@ -422,14 +431,8 @@ def check_ptau(path: Path, expected_blake2b: str | None = None) -> PtauInfo:
 
 def r1cs_info(path: Path) -> R1csInfo:
     """Read the counts of a circom ``.r1cs`` file's header."""
-    f, sections = binary_sections(path, b"r1cs")
-    with f:
-        if 1 not in sections:
-            raise ProvingError(f"{path} has no header section", "recompile the circuit")
-        f.seek(sections[1][0])
-        (n8,) = struct.unpack("<I", f.read(4))
-        f.seek(n8, os.SEEK_CUR)
-        wires, outputs, inputs, private, _labels, constraints = struct.unpack("<IIIIQI", f.read(28))
+    wires, outputs, inputs, private, _labels, constraints = header_fields(
+        path, b"r1cs", "<IIIIQI", "recompile the circuit")
     return R1csInfo(constraints, wires, outputs, inputs, private)
 
 

@@ -386,7 +386,7 @@ REJECTION_REASONS = (
     "no-slot",
 )
 """``IZKPoTAggregation.Rejection`` reason codes by index (the names of
-:class:`zkpot.handoff.RejectionReason`)."""
+:class:`zkpot.model_codec.RejectionReason`)."""
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,9 @@ _GATEWAY_STATUS = frozenset({502, 503, 504})
 class RpcUnavailable(ChainError):
     """The RPC node did not answer (refused, dropped or timed out the connection)."""
 
+    exit_code = 75
+    """``EX_TEMPFAIL``: a script may run the same command again later."""
+
     def __init__(self, url: str, method: str, error: BaseException) -> None:
         sending = method in SENDS
         super().__init__(

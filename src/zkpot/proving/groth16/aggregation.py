@@ -434,7 +434,7 @@ def folder_name(slots: int) -> str:
 
 
 @dataclass(frozen=True)
-class Groth16AggregationCircuit(AggregationCircuit):
+class Groth16AggregationCircuit(ceremony.CircuitFolder, AggregationCircuit):
     """A compiled and keyed aggregation circuit in ``directory``.
 
     ``directory`` = ``<accuracy circuit folder>/aggregate-k<K>/``: ``aggregate.circom``
@@ -444,6 +444,7 @@ class Groth16AggregationCircuit(AggregationCircuit):
 
     agg: AggregationSpec
     directory: Path
+    circuit_name = AGGREGATION_NAME
 
     @classmethod
     def open(cls, spec: CircuitSpec, directory: Path) -> Groth16AggregationCircuit:
@@ -465,34 +466,6 @@ class Groth16AggregationCircuit(AggregationCircuit):
                 f"The aggregation circuit in {directory} is not the task's",
                 "fetch the task's circuit again")
         return cls(agg, directory)
-
-    @property
-    def source(self) -> Path:
-        return self.directory / f"{AGGREGATION_NAME}.circom"
-
-    @property
-    def build_dir(self) -> Path:
-        return self.directory / "build"
-
-    @property
-    def keys_dir(self) -> Path:
-        return self.directory / "keys"
-
-    @property
-    def r1cs(self) -> Path:
-        return self.build_dir / f"{AGGREGATION_NAME}.r1cs"
-
-    @property
-    def wasm(self) -> Path:
-        return self.build_dir / f"{AGGREGATION_NAME}_js" / f"{AGGREGATION_NAME}.wasm"
-
-    @property
-    def verification_key(self) -> Path:
-        return self.keys_dir / ceremony.VERIFICATION_KEY
-
-    @property
-    def transcript(self) -> Path:
-        return self.keys_dir / ceremony.TRANSCRIPT
 
     @property
     def descriptor(self) -> dict[str, Any]:

@@ -47,10 +47,11 @@ from zkpot.proving.verifier import CompiledContract, VerifierArtifacts
 PROOF_FORMAT = "zkpot-groth16-proof/1"
 
 
-class Groth16Circuit(Circuit):
+class Groth16Circuit(ceremony.CircuitFolder, Circuit):
     """A set-up Groth16 circuit (see the module docstring for the folder's layout)."""
 
     proves_aggregation = True
+    circuit_name = circom.CIRCUIT_NAME
 
     def __init__(self, directory: Path, spec: CircuitSpec, data: dict[str, Any]) -> None:
         self.directory = directory
@@ -58,34 +59,6 @@ class Groth16Circuit(Circuit):
         self.data = data
 
     # -- files ---------------------------------------------------------------------------
-
-    @property
-    def source(self) -> Path:
-        return self.directory / f"{circom.CIRCUIT_NAME}.circom"
-
-    @property
-    def build_dir(self) -> Path:
-        return self.directory / "build"
-
-    @property
-    def keys_dir(self) -> Path:
-        return self.directory / "keys"
-
-    @property
-    def r1cs(self) -> Path:
-        return self.build_dir / f"{circom.CIRCUIT_NAME}.r1cs"
-
-    @property
-    def wasm(self) -> Path:
-        return self.build_dir / f"{circom.CIRCUIT_NAME}_js" / f"{circom.CIRCUIT_NAME}.wasm"
-
-    @property
-    def verification_key(self) -> Path:
-        return self.keys_dir / ceremony.VERIFICATION_KEY
-
-    @property
-    def transcript(self) -> Path:
-        return self.keys_dir / ceremony.TRANSCRIPT
 
     @property
     def constraints(self) -> int:

@@ -41,7 +41,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from zkpot import toolchain
 from zkpot.errors import ProvingError
@@ -59,6 +59,46 @@ INSECURE_PK = "circuit_insecure.pk"
 """groth16py's own proving-key format: :func:`insecure_setup` without a C compiler."""
 PHASE2_DIR = "phase2"
 """Intermediate ``NNNN.zkey`` files of the contributions, in order."""
+
+
+class CircuitFolder:
+    """The files of a circom circuit's folder, named after its ``circuit_name``.
+
+    ``<name>.circom`` (the source), ``build/`` (circom's ``.r1cs`` and wasm witness
+    generator) and ``keys/`` (this module's :data:`VERIFICATION_KEY` and
+    :data:`TRANSCRIPT`); shared by the accuracy and the aggregation circuits.
+    """
+
+    circuit_name: ClassVar[str]
+    directory: Path
+
+    @property
+    def source(self) -> Path:
+        return self.directory / f"{self.circuit_name}.circom"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.directory / "build"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.directory / "keys"
+
+    @property
+    def r1cs(self) -> Path:
+        return self.build_dir / f"{self.circuit_name}.r1cs"
+
+    @property
+    def wasm(self) -> Path:
+        return self.build_dir / f"{self.circuit_name}_js" / f"{self.circuit_name}.wasm"
+
+    @property
+    def verification_key(self) -> Path:
+        return self.keys_dir / VERIFICATION_KEY
+
+    @property
+    def transcript(self) -> Path:
+        return self.keys_dir / TRANSCRIPT
 
 SNARKJS_TIMEOUT_SECONDS = float(os.environ.get("ZKPOT_SNARKJS_TIMEOUT", "7200"))
 """Longest one snarkjs step may take (env ``ZKPOT_SNARKJS_TIMEOUT``)."""

@@ -481,14 +481,17 @@ def r1cs_info(path: Path) -> R1csInfo:
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def snarkjs(args: list[str], step: str, hint: str, timeout: float | None = None) -> str:
-    """Run one snarkjs command; its log (colours stripped), or a one-sentence ProvingError."""
-    exe = toolchain.node_bin_dir() / "snarkjs"
-    if not exe.exists():
-        raise ProvingError("snarkjs is not installed", "run bin/setup (npm ci)")
+def _run_step(
+    argv: list[str], what: str, hint: str, timeout: float | None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` with its output captured and no stdin.
+
+    Past ``timeout`` (default :data:`SNARKJS_TIMEOUT_SECONDS`) a ProvingError says
+    ``what`` did not finish in time.
+    """
     try:
-        done = subprocess.run(
-            [str(exe), *args],
+        return subprocess.run(
+            argv,
             capture_output=True,
             text=True,
             check=False,
@@ -496,7 +499,15 @@ def snarkjs(args: list[str], step: str, hint: str, timeout: float | None = None)
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired as error:
-        raise ProvingError(f"snarkjs {step} did not finish in time", hint) from error
+        raise ProvingError(f"{what} did not finish in time", hint) from error
+
+
+def snarkjs(args: list[str], step: str, hint: str, timeout: float | None = None) -> str:
+    """Run one snarkjs command; its log (colours stripped), or a one-sentence ProvingError."""
+    exe = toolchain.node_bin_dir() / "snarkjs"
+    if not exe.exists():
+        raise ProvingError("snarkjs is not installed", "run bin/setup (npm ci)")
+    done = _run_step([str(exe), *args], f"snarkjs {step}", hint, timeout)
     log = _ANSI.sub("", done.stdout + done.stderr)
     # snarkjs exits 0 after some failures: its own "ERROR"/"Error:" lines count as failure.
     failed = done.returncode != 0 or re.search(r"^\[ERROR\]|^Error:|\bError: ", log, re.M)
@@ -831,17 +842,7 @@ def run_child(script: str, args: list[str], step: str, hint: str, timeout: float
     A Rust panic, abort or hang ends the child, not this process, and becomes a
     one-sentence ProvingError.
     """
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", script, *args],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=timeout or SNARKJS_TIMEOUT_SECONDS,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired as error:
-        raise ProvingError(f"groth16py {step} did not finish in time", hint) from error
+    done = _run_step([sys.executable, "-c", script, *args], f"groth16py {step}", hint, timeout)
     if done.returncode != 0:
         tail = [ln for ln in done.stderr.strip().splitlines() if ln.strip()]
         last = tail[-1][:200] if tail else f"exit status {done.returncode}"

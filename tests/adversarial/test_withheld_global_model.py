@@ -35,6 +35,8 @@ from zkpot.roles.common import fetch_global_model
 from zkpot.roles.leader import aggregate_and_publish
 from zkpot.roles.participant import Participant, TrainingConfig
 
+pytestmark = pytest.mark.slow  # its scene is a whole Groth16 round with a reward pool: ~45 s
+
 POOL, PER_ROUND = 1_000, 100
 
 

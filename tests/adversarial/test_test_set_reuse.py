@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from flows.conftest import World, tiny_options
+from flows.conftest import World, advance_to, tiny_options
 from zkpot.cli import cli
 from zkpot.cli import participant as cli_module
 from zkpot.cli.data import _pool, _private_data
@@ -142,6 +142,11 @@ def test_publisher_refuses_to_open_a_round_its_pool_cannot_fill(world: World) ->
     small = world.pool.subset(range(20))  # 8 x 2 per round: one round, 4 samples left
     task_id = pub.create_task(world.session, publisher, tiny_options(), small)
     assert pub.open_round(world.session, publisher, task_id, small) == 0
+    # Run again while round 0 is open: taken for a rerun after a lost reply, it returns
+    # round 0 and opens nothing. Once round 0 is revealed, the next open draws round 1.
+    assert pub.open_round(world.session, publisher, task_id, small) == 0
+    advance_to(world.session.client.round(task_id, 0).commit_deadline)
+    pub.reveal(world.session, publisher, task_id, 0, small)
     with pytest.raises(DataError, match="round 1 cannot be opened"):
         pub.open_round(world.session, publisher, task_id, small)
     assert world.session.client.task_state(task_id).round_count == 1

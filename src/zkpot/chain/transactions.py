@@ -107,7 +107,8 @@ class MemoryJournal:
         self.entries.append(tx)
 
 
-def _hex(value: Any) -> str:
+def hex_hash(value: Any) -> str:
+    """A transaction hash (bytes or text, with or without ``0x``) as 0x-hex."""
     text = value.hex() if isinstance(value, bytes | bytearray) else str(value)
     return text if text.startswith("0x") else "0x" + text
 
@@ -296,7 +297,7 @@ def _sign_and_broadcast(action: str, txn: Any, sender: Any, journal: TxJournal) 
     from ape import chain
 
     tx = SentTx(
-        hash=_hex(signed.txn_hash),
+        hash=hex_hash(signed.txn_hash),
         nonce=int(signed.nonce),
         sender=str(sender.address),
         raw=bytes(signed.serialize_transaction()),

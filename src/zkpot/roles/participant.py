@@ -18,6 +18,7 @@ from typing import Any
 from torch import nn
 
 from zkpot.chain import ChunkProof, Phase, SubmissionInfo, commitment_hash
+from zkpot.chain.transactions import hex_hash
 from zkpot.data import Dataset
 from zkpot.errors import ChainError, StateError
 from zkpot.handoff import KeyPair, send_model
@@ -454,11 +455,7 @@ class Participant:
 
 def _tx_hash(receipt: Any, fallback: str) -> str:
     """A receipt's transaction hash as 0x-hex, or ``fallback`` when there is no receipt."""
-    if receipt is None:
-        return fallback
-    value = receipt.txn_hash
-    text = value.hex() if isinstance(value, bytes) else str(value)
-    return text if text.startswith("0x") else "0x" + text
+    return fallback if receipt is None else hex_hash(receipt.txn_hash)
 
 
 def key_dir(key: str) -> str:

@@ -7,13 +7,17 @@ setup:
 demo: setup
 	.venv/bin/zkpot demo
 
-# The whole suite; the slowest tests are listed at the end of the log.
+# The whole suite, in two xdist workers (each with its own anvil and IPFS; a module stays
+# on one worker, modules with slow tests start first); the slowest tests are listed at
+# the end of the log.
+XDIST = -n 2 --dist loadfile --no-loadscope-reorder
+
 test: setup lint
-	.venv/bin/python -m pytest -ra --durations=30
+	.venv/bin/python -m pytest -ra --durations=30 $(XDIST)
 
 # The edit loop: everything not marked slow (the whole suite stays `make test`).
 test-fast: setup lint
-	.venv/bin/python -m pytest -ra -m "not slow" --durations=15
+	.venv/bin/python -m pytest -ra -m "not slow" --durations=15 $(XDIST)
 
 lint:
 	.venv/bin/ruff check

@@ -24,6 +24,7 @@ from zkpot.errors import ZkpotError
 from zkpot.models import build_model
 from zkpot.proving import backend
 from zkpot.proving.circuit import CircuitSpec, TestBatch
+from zkpot.proving.folder_lock import circuit_lock
 from zkpot.proving.groth16.backend import Groth16Circuit
 
 AGGREGATION_PREFIX = "aggregate-k"
@@ -44,6 +45,11 @@ class CircuitCache:
         if spec.backend != "groth16":
             raise ValueError(f"not a Groth16 spec: {spec.backend}")
         directory = self.root / spec.short_id
+        with circuit_lock(directory):  # another xdist worker may be building it
+            return self._groth16(spec, directory, slots)
+
+    def _groth16(self, spec: CircuitSpec, directory: Path, slots: Sequence[int]
+                 ) -> Groth16Circuit:
         try:
             found = backend.load_circuit(directory)
             found.require_keys()

@@ -11,6 +11,12 @@ developer who wants to watch a run on a node of their own. Services this run sta
 are stopped by PID when it ends, and by a watchdog process when the run is killed
 before it can end (``timeout``, a lost terminal): it outlives pytest only to stop them.
 A user's ``zkpot.toml`` and ``ZKPOT_NETWORK``-style defaults never reach the tests.
+
+Under ``pytest -n N`` (pytest-xdist, as ``make test`` runs) every worker starts its own
+anvil and IPFS node and state directory the same way (tests change the chain's clock and
+deploy from shared test accounts, so they cannot share one chain), while the circuits and
+the contract proof kit are built once per run in a folder the workers share, each build
+under a file lock.
 """
 
 from __future__ import annotations
@@ -65,10 +71,43 @@ def _start_watchdog(pids: list[int]) -> None:
     ))
 
 
-def _isolate() -> None:
-    """Point this run at free ports and a fresh state directory of its own."""
+RUN_DIR = "ZKPOT_TEST_RUN_DIR"
+"""The run's scratch folder, shared by xdist workers: the circuits and the contract kit
+built once per run live there (workers inherit it from the controller)."""
+
+KIT_DIR = "ZKPOT_TEST_KIT_DIR"
+"""Where the contract proof kit is cached: ``<ZKPOT_STATE_DIR>/cache/contract-kit`` when
+the developer chose a state directory (kept across runs), else the run's folder."""
+
+
+def _worker(config: pytest.Config) -> str | None:
+    """This process's xdist worker id (``gw0`` ...), or ``None`` outside a worker."""
+    workerinput = getattr(config, "workerinput", None)
+    return None if workerinput is None else str(workerinput["workerid"])
+
+
+def _controller(config: pytest.Config) -> bool:
+    """Whether this process hands the tests to xdist workers (``-n N``) and runs none."""
+    return _worker(config) is None and getattr(config.option, "dist", "no") != "no"
+
+
+def _run_setup() -> None:
+    """Once per run (the controller, or the only process): defaults cleared, run folder."""
+    os.environ["ZKPOT_CONFIG"] = ""
+    for setting in settings.SETTINGS.values():
+        os.environ.pop(setting.envvar, None)
     scratch = Path(tempfile.mkdtemp(prefix="zkpot-tests-"))
     _scratch.append(scratch)
+    os.environ[RUN_DIR] = str(scratch)
+    chosen = os.environ.get("ZKPOT_STATE_DIR")
+    os.environ[KIT_DIR] = str(Path(chosen) / "cache" / "contract-kit" if chosen
+                              else scratch / "contract-kit")
+
+
+def _isolate(worker: str | None) -> None:
+    """Point this process's tests at free ports and a fresh state directory of its own."""
+    scratch = Path(os.environ[RUN_DIR]) / (worker or "main")
+    scratch.mkdir()
     anvil = services.free_ports()
     ipfs = services.free_ports(3)
     swarm = services.free_ports()
@@ -76,19 +115,21 @@ def _isolate() -> None:
     os.environ["ZKPOT_ANVIL_URL"] = f"http://{services.LOCALHOST}:{anvil}"
     os.environ["ZKPOT_IPFS_PORT"] = str(ipfs)
     os.environ["ZKPOT_IPFS_SWARM_PORT"] = str(swarm)
-    # An explicitly chosen state directory is kept (its circuit cache saves rebuilds).
-    os.environ.setdefault("ZKPOT_STATE_DIR", str(scratch / "state"))
+    chosen = os.environ.get("ZKPOT_STATE_DIR")
+    # An explicitly chosen state directory is kept, one folder in it per worker.
+    os.environ["ZKPOT_STATE_DIR"] = str(
+        scratch / "state" if chosen is None else Path(chosen) / worker if worker else chosen)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # Start before ape's plugin connects, so it finds anvil answering and reuses it.
-    if hasattr(config, "workerinput"):
-        return
-    os.environ["ZKPOT_CONFIG"] = ""
-    for setting in settings.SETTINGS.values():
-        os.environ.pop(setting.envvar, None)
+    worker = _worker(config)
+    if worker is None:
+        _run_setup()
+    if _controller(config):
+        return  # each worker starts its own services: chains and nodes are not shared
     if os.environ.get("ZKPOT_TEST_SERVICES") != "reuse":
-        _isolate()
+        _isolate(worker)
     for service in services.services(services.ServicesConfig()):
         if not service.answers():
             service.start()
@@ -116,14 +157,17 @@ def local_services() -> Iterator[services.ServicesConfig]:
 
 
 @pytest.fixture(scope="session")
-def shared_zk_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shared_zk_dir() -> Path:
     """One circuit folder for the whole run: a circuit is built once, keyed by its id.
 
     The publisher's ``build_circuit`` reuses a folder whose circuit id and keys match, so
-    every module that creates a task of the same circuit shares one build. A test that
-    tampers with circuit files must use a folder of its own.
+    every module that creates a task of the same circuit shares one build; xdist workers
+    share the folder too (a build holds the folder's lock, the other worker waits). A test
+    that tampers with circuit files must use a folder of its own.
     """
-    return tmp_path_factory.mktemp("shared-zk")
+    folder = Path(os.environ[RUN_DIR]) / "shared-zk"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -133,3 +177,10 @@ def circuits(shared_zk_dir: Path) -> CircuitCache:
     from circuit_cache import CircuitCache
 
     return CircuitCache(shared_zk_dir)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Modules with a slow test first (stable otherwise): under xdist the long modules
+    start at once instead of leaving one worker alone with them at the end."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)

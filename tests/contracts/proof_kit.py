@@ -1,7 +1,8 @@
 """Real proofs for the contract tests: a tiny circuit, a few models, two test sets.
 
-Built once and cached on disk under ``$ZKPOT_STATE_DIR/cache/contract-kit`` (circuit
-keys and proofs together, since a rebuilt SRS makes old proofs useless), so reruns
+Built once and cached on disk under ``$ZKPOT_TEST_KIT_DIR`` (by default
+``$ZKPOT_STATE_DIR/cache/contract-kit``; circuit keys and proofs together, since a
+rebuilt SRS makes old proofs useless), so reruns
 reuse the same real EZKL proofs. Nothing here is faked: every proof verifies with
 the real EZKL reusable verifier on anvil.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from zkpot import data, models, toolchain, train
 from zkpot.chain import ChunkProof
 from zkpot.proving import circuit
 from zkpot.proving.ezkl import pipeline
+from zkpot.proving.folder_lock import circuit_lock
 
 SAMPLES = 4
 CHUNKS = 2
@@ -99,12 +102,20 @@ def _tie_twin(
 
 
 def _cache_dir() -> Path:
-    return toolchain.state_dir() / "cache" / "contract-kit"
+    # The test run names one folder for all its xdist workers (tests/conftest.py).
+    chosen = os.environ.get("ZKPOT_TEST_KIT_DIR")
+    return Path(chosen) if chosen else toolchain.state_dir() / "cache" / "contract-kit"
 
 
 def build_kit() -> ProofKit:
-    """Build (or load from the cache) the circuit, the models' commitments and proofs."""
+    """Build (or load from the cache) the circuit, the models' commitments and proofs;
+    one process at a time (xdist workers share the cache)."""
     root = _cache_dir()
+    with circuit_lock(root):
+        return _build_kit(root)
+
+
+def _build_kit(root: Path) -> ProofKit:
     root.mkdir(parents=True, exist_ok=True)
     spec = circuit.CircuitSpec(models.TINY_MLP, samples=SAMPLES)
     batches = {

@@ -93,30 +93,33 @@ def circuit_setup(
     directory = (zk_dir or default_zk_dir()) / spec.short_id
     # The phase-1 file is checked against a known or given hash before anything else.
     given_srs = None if srs_path is None else srs_identity(backend, srs_path, srs_sha256)
-    artifacts: Circuit | None = None
-    if not force:
-        try:
-            artifacts = load_circuit(directory)
-            artifacts.require_keys()
-            if not keys_from(artifacts, given_srs):
-                artifacts = None  # built with another phase-1 file: rebuild
-        except ZkpotError:
-            artifacts = None
-    reused = artifacts is not None
-    if artifacts is None:
-        digits = load_digits()
-        calibration = TestBatch(digits.X[:samples], digits.y[:samples])
-        with _Steps(as_json) as steps:
-            steps(f"building the {backend} circuit {arch.name} x {samples} samples into "
-                  f"{directory} (minutes)")
-            artifacts = setup_circuit(
-                spec,
-                build_model(arch, seed=0),
-                calibration,
-                zk_dir=zk_dir,
-                srs_path=srs_path,
-                srs_sha256=srs_sha256,
-            )
+    from zkpot.proving.folder_lock import circuit_lock
+
+    with circuit_lock(directory):  # another build of this folder finishes first
+        artifacts: Circuit | None = None
+        if not force:
+            try:
+                artifacts = load_circuit(directory)
+                artifacts.require_keys()
+                if not keys_from(artifacts, given_srs):
+                    artifacts = None  # built with another phase-1 file: rebuild
+            except ZkpotError:
+                artifacts = None
+        reused = artifacts is not None
+        if artifacts is None:
+            digits = load_digits()
+            calibration = TestBatch(digits.X[:samples], digits.y[:samples])
+            with _Steps(as_json) as steps:
+                steps(f"building the {backend} circuit {arch.name} x {samples} samples into "
+                      f"{directory} (minutes)")
+                artifacts = setup_circuit(
+                    spec,
+                    build_model(arch, seed=0),
+                    calibration,
+                    zk_dir=zk_dir,
+                    srs_path=srs_path,
+                    srs_sha256=srs_sha256,
+                )
     built = artifacts
     from zkpot.proving.ezkl import EzklCircuit
     from zkpot.proving.groth16 import ceremony

@@ -53,6 +53,7 @@ from zkpot.proving.circuit import (
     TestSetBinding,
     new_blinding,
 )
+from zkpot.proving.folder_lock import circuit_lock
 from zkpot.roles import keytrust
 from zkpot.roles.artifacts import publish_circuit
 from zkpot.roles.common import (
@@ -294,22 +295,23 @@ def build_circuit(
         backend=options.backend,
     )
     directory = (zk_dir or default_zk_dir()) / spec.short_id
-    try:
-        existing = load_circuit(directory)
-        existing.require_keys()
-        if existing.circuit_id == spec.circuit_id and keys_from(existing, given_srs):
-            return existing
-    except ZkpotError:
-        pass
-    [batch] = batches([calibration.subset(range(options.samples_per_proof))])
-    return setup_circuit(
-        spec,
-        build_model(arch, options.initial_seed),
-        batch,
-        zk_dir=zk_dir,
-        srs_path=options.srs_path,
-        srs_sha256=options.srs_sha256,
-    )
+    with circuit_lock(directory):  # another build of this folder finishes first
+        try:
+            existing = load_circuit(directory)
+            existing.require_keys()
+            if existing.circuit_id == spec.circuit_id and keys_from(existing, given_srs):
+                return existing
+        except ZkpotError:
+            pass
+        [batch] = batches([calibration.subset(range(options.samples_per_proof))])
+        return setup_circuit(
+            spec,
+            build_model(arch, options.initial_seed),
+            batch,
+            zk_dir=zk_dir,
+            srs_path=options.srs_path,
+            srs_sha256=options.srs_sha256,
+        )
 
 
 def create_task(
@@ -357,7 +359,9 @@ def create_task(
     if slots:
         # Set up before publishing: its files travel with the circuit's.
         session.progress(f"setting up the {slots}-slot aggregation circuit")
-        aggregator = artifacts.setup_aggregation(slots, options.srs_path, options.srs_sha256)
+        with circuit_lock(artifacts.directory):
+            aggregator = artifacts.setup_aggregation(slots, options.srs_path,
+                                                     options.srs_sha256)
     # Every key set, from its own records, before anything is deployed.
     session.check_circuit_keys(artifacts, "The new task", keytrust.SET_UP)
     adapter = verifier or deploy_verifier(artifacts.verifier_artifacts(), publisher)

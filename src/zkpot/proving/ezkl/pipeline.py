@@ -51,10 +51,10 @@ from zkpot.proving.circuit import (
     TestBatch,
     TestSetBinding,
     check_batch,
-    export_onnx,
     ezkl_input,
     new_blinding,
 )
+from zkpot.proving.ezkl.graph import export_onnx
 
 T = TypeVar("T")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import importlib.util
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -178,12 +179,30 @@ def load_digits() -> Dataset:
 
     Samples are flat 64-vectors (use :meth:`Dataset.reshaped` for ``(1, 8, 8)``).
     """
+    table = _digits_table()
+    X = (table[:, :-1] / 16.0).astype(np.float32)
+    y = table[:, -1].astype(np.int64)
+    return Dataset(X, y, 10, "digits")
+
+
+def _digits_table() -> NDArray[np.float64]:
+    """scikit-learn's ``digits.csv.gz``: one row a sample, 64 pixels (0..16) then the label.
+
+    Parsed as ``sklearn.datasets.load_digits`` parses it, but found without importing
+    scikit-learn, whose ``sklearn.datasets`` takes ~1 s to import (every ``round open``
+    and ``round reveal`` reads the pool); where the file is not there, its own loader.
+    """
+    spec = importlib.util.find_spec("sklearn")  # finds the package, imports nothing
+    if spec is not None and spec.origin is not None:
+        path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            with gzip.open(path, mode="rt", encoding="utf-8") as handle:
+                table: NDArray[np.float64] = np.loadtxt(handle, delimiter=",")
+            return table
     from sklearn.datasets import load_digits as sk_load_digits
 
     bunch = sk_load_digits()
-    X = (np.asarray(bunch.data, dtype=np.float64) / 16.0).astype(np.float32)
-    y = np.asarray(bunch.target, dtype=np.int64)
-    return Dataset(X, y, 10, "digits")
+    return np.column_stack([bunch.data, bunch.target]).astype(np.float64)
 
 
 _IDX_TYPES: Final[dict[int, str]] = {

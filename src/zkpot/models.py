@@ -3,6 +3,10 @@
 An architecture is a frozen :class:`Architecture` value. Its :func:`architecture_id`
 is a hash of that value's canonical JSON, so the same architecture has the same id on
 every machine and a task can reference it on chain. Weights are never part of the id.
+
+The torch layers of each kind are in :mod:`zkpot.layers`; torch is imported only by the
+functions that build, save or load a model, so the chain commands, which read
+architectures but never build one, do not pay for it.
 """
 
 from __future__ import annotations
@@ -11,12 +15,12 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Literal
 
 from zkpot.errors import ProvingError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 ArchitectureKind = Literal["mlp", "cnn"]
 
@@ -73,48 +77,18 @@ def architecture_id(arch: Architecture) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class _Cnn(nn.Module):
-    """LeNet-like: two 3x3 conv + ReLU + 2x2 average-pool stages, then one linear layer.
-
-    Average pooling rather than max pooling: it is a linear op in the circuit, so it
-    costs no lookups or comparisons.
-    """
-
-    def __init__(self, arch: Architecture) -> None:
-        super().__init__()
-        side = int(round(arch.input_size**0.5))
-        if side * side != arch.input_size or side % 4 != 0:
-            raise ProvingError(
-                f"CNN {arch.name} needs a square input whose side is a multiple of 4, "
-                f"got {arch.input_size} features",
-                "use input_size 64 (8x8) or 256 (16x16)",
-            )
-        c1, c2 = arch.hidden
-        self.side = side
-        self.features = nn.Sequential(
-            nn.Conv2d(1, c1, kernel_size=3, padding=1),
-            nn.ReLU(),
-            nn.AvgPool2d(2),
-            nn.Conv2d(c1, c2, kernel_size=3, padding=1),
-            nn.ReLU(),
-            nn.AvgPool2d(2),
-        )
-        self.classifier = nn.Linear(c2 * (side // 4) ** 2, arch.num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        image = x.reshape(x.shape[0], 1, self.side, self.side)
-        out: torch.Tensor = self.classifier(self.features(image).flatten(1))
-        return out
-
-
 def build_model(arch: Architecture, seed: int = 0) -> nn.Module:
     """A fresh model of ``arch`` whose initial weights depend only on ``seed``."""
+    import torch
+
+    from zkpot.layers import layers
+
     # A private generator: initialisation never depends on (or disturbs) global RNG state.
     generator = torch.Generator().manual_seed(seed)
     # torch's layer constructors draw their default init from the global generator;
     # fork it so that building a model leaves the caller's random stream where it was.
     with torch.random.fork_rng(devices=[]):
-        model = _layers(arch)
+        model = layers(arch)
     with torch.no_grad():
         for param in model.parameters():
             # PyTorch's default (Kaiming-uniform-like) bound, drawn from our generator.
@@ -124,25 +98,10 @@ def build_model(arch: Architecture, seed: int = 0) -> nn.Module:
     return model.eval()
 
 
-def _layers(arch: Architecture) -> nn.Module:
-    model: nn.Module
-    if arch.kind == "mlp":
-        layers: list[nn.Module] = []
-        width = arch.input_size
-        for hidden in arch.hidden:
-            layers += [nn.Linear(width, hidden), nn.ReLU()]
-            width = hidden
-        layers.append(nn.Linear(width, arch.num_classes))
-        model = nn.Sequential(*layers)
-    elif arch.kind == "cnn":
-        model = _Cnn(arch)
-    else:  # pragma: no cover - Literal exhausts the kinds
-        raise ProvingError(f"Unknown architecture kind {arch.kind!r}", "use mlp or cnn")
-    return model
-
-
 def save_model(model: nn.Module, arch: Architecture, path: Path) -> None:
     """Write the weights and the architecture they belong to (``torch.save``)."""
+    import torch
+
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(
         {"architecture": asdict(arch), "state_dict": model.state_dict()},
@@ -156,6 +115,8 @@ def load_model(path: Path, expected: Architecture | None = None) -> tuple[Archit
     Raises a :class:`ProvingError` when the file is missing, is not such a checkpoint,
     or holds another architecture than ``expected``.
     """
+    import torch
+
     if not path.is_file():
         raise ProvingError(f"Model file {path} does not exist", "check the path")
     try:

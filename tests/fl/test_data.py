@@ -54,6 +54,21 @@ def test_digits_is_scaled_typed_and_complete(digits: Dataset) -> None:
     assert load_dataset(DataConfig()).y.tolist() == digits.y.tolist()
 
 
+def test_digits_read_without_sklearn_equal_sklearns_loader(
+    digits: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file is read directly (importing sklearn.datasets takes ~1 s); both must agree.
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    bunch = sk_load_digits()
+    assert np.array_equal(digits.X, (bunch.data / 16.0).astype(np.float32))
+    assert np.array_equal(digits.y, bunch.target.astype(np.int64))
+    # Where scikit-learn's file is not found, its own loader gives the same dataset.
+    monkeypatch.setattr("importlib.util.find_spec", lambda _name: None)
+    fallback = load_digits()
+    assert np.array_equal(fallback.X, digits.X) and np.array_equal(fallback.y, digits.y)
+
+
 @pytest.mark.parametrize("compress", [True, False])
 def test_idx_loader_reads_mnist_format_files(tmp_path: Path, compress: bool) -> None:
     rng = np.random.default_rng(1)

@@ -13,13 +13,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from zkpot.errors import AggregationProofError
 from zkpot.proving.circuit import Blinding
 from zkpot.proving.verifier import VerifierArtifacts
+
+if TYPE_CHECKING:
+    from torch import nn
 
 ModelParams = tuple[tuple[int, ...], ...]
 """A model's quantized parameters as the accuracy circuit commits to them: one flat tuple

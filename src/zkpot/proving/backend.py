@@ -27,9 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from zkpot import toolchain
 from zkpot.errors import ProvingError
@@ -37,6 +35,9 @@ from zkpot.models import Architecture
 from zkpot.proving.aggregation import AggregationCircuit
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch
 from zkpot.proving.verifier import VerifierArtifacts
+
+if TYPE_CHECKING:
+    from torch import nn
 
 DESCRIPTOR = "circuit.json"
 """Every circuit folder's small, committed descriptor."""

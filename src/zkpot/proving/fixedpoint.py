@@ -124,11 +124,11 @@ class QuantizedModel:
 
 def quantize_model(spec: CircuitSpec, model: nn.Module) -> QuantizedModel:
     """``model``'s layers with weights and biases quantised as EZKL quantises them."""
-    from zkpot.models import _Cnn
+    from zkpot.layers import Cnn
 
     modules: list[nn.Module]
     side: int | None = None
-    if isinstance(model, _Cnn):
+    if isinstance(model, Cnn):
         side = model.side
         modules = [*model.features, nn.Flatten(), model.classifier]
     elif isinstance(model, nn.Sequential):

@@ -11,12 +11,9 @@ and the fallback does not apply (a known limit, see the README).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from zkpot.availability.client import AvailabilityClient
-from zkpot.availability.elements import model_elements, model_from_elements
 from zkpot.errors import ChainError, StorageError
 from zkpot.proving.backend import Circuit
 from zkpot.proving.circuit import Blinding
@@ -27,6 +24,9 @@ from zkpot.roles.common import (
     check_global_model,
     fetch_checked_model_and_blinding,
 )
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 def availability_of(session: Session) -> AvailabilityClient:
@@ -44,6 +44,9 @@ def post_global_model(
     """
     if artifacts.backend != "groth16":
         return 0
+    # The Groth16 packing imports torch: only a posting (or reading one) pays for it.
+    from zkpot.availability.elements import model_elements
+
     commitment = artifacts.model_commitment(model, blinding=blinding)
     elements = model_elements(artifacts.spec, model, blinding)
     return availability_of(session).ensure_posted(
@@ -55,6 +58,8 @@ def read_posted_model(
     session: Session, artifacts: Circuit, commitment: bytes
 ) -> tuple[nn.Module, Blinding] | None:
     """The model posted under ``commitment`` and its blinding; ``None`` when never posted."""
+    from zkpot.availability.elements import model_from_elements
+
     posting = availability_of(session).posting(commitment)
     if posting is None:
         return None

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from torch import nn
 
 from zkpot import toolchain
 from zkpot.chain import TaskState, ZKPoTClient
@@ -28,6 +27,9 @@ from zkpot.proving.circuit import Blinding, TestBatch, check_blinding
 from zkpot.roles import keytrust
 from zkpot.state import private_dir, write_private_json
 from zkpot.storage import IpfsStorage
+
+if TYPE_CHECKING:
+    from torch import nn
 
 TASK_FORMAT = "zkpot-task/2"
 

@@ -13,9 +13,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from zkpot.chain import ChunkProof, Phase, SubmissionInfo, commitment_hash
 from zkpot.chain.transactions import hex_hash
@@ -32,7 +30,9 @@ from zkpot.roles.availability import fetch_available_global_model
 from zkpot.roles.common import Session, TaskDocument
 from zkpot.roles.precheck import check_test_set, check_verifier
 from zkpot.state import ParticipantState, RoundRecord, Step, default_path, write_private
-from zkpot.train import train_local
+
+if TYPE_CHECKING:
+    from torch import nn
 
 ProgressFn = Callable[[str], None]
 COMMANDS = {
@@ -247,6 +247,8 @@ class Participant:
         if config.untrained:
             model = build_model(arch, seed=config.seed * 1000 + round_ + 1)
         else:
+            from zkpot.train import train_local  # imports torch, which only training needs
+
             self.progress(f"{self.name}: fetching global model {info.global_model_cid}")
             # Checked against the chain's commitment before any training; a mismatch
             # raises and leaves the round's record as it was (rerun `train` later).

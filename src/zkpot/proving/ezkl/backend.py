@@ -11,8 +11,7 @@ commitment keep a copied proof useless instead.
 from __future__ import annotations
 
 from pathlib import Path
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from zkpot.errors import ProvingError
 from zkpot.proving.backend import (
@@ -25,6 +24,9 @@ from zkpot.proving.backend import (
 from zkpot.proving.circuit import Blinding, CircuitSpec, TestBatch
 from zkpot.proving.ezkl import pipeline
 from zkpot.proving.verifier import VerifierArtifacts
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class EzklCircuit(Circuit):

@@ -26,10 +26,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-from torch import nn
 
 from zkpot import toolchain
 from zkpot.errors import ProvingError
@@ -51,10 +50,12 @@ from zkpot.proving.circuit import (
     TestBatch,
     TestSetBinding,
     check_batch,
-    export_onnx,
     ezkl_input,
     new_blinding,
 )
+
+if TYPE_CHECKING:
+    from torch import nn
 
 T = TypeVar("T")
 
@@ -296,6 +297,8 @@ def setup_circuit(
     ``test_set_binding`` of ``fixed``, the calibration batch *is* the test chunk baked
     into the keys.
     """
+    from zkpot.proving.ezkl.graph import export_onnx  # imports torch; only an export needs it
+
     check_batch(spec, calibration)
     ezkl = _ezkl()
     directory = (zk_dir or default_zk_dir()) / spec.short_id
@@ -472,6 +475,8 @@ def compile_model(
     blinding: Blinding,
 ) -> Path:
     """Compile ``model`` with ``blinding`` into the task's circuit (a clear error if unfit)."""
+    from zkpot.proving.ezkl.graph import export_onnx
+
     spec = artifacts.spec
     onnx_path = workdir / f"{name}.onnx"
     export_onnx(spec, model, onnx_path, blinding)

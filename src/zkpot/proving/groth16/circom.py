@@ -61,7 +61,8 @@ from torch import nn
 
 from zkpot import toolchain
 from zkpot.errors import ProvingError
-from zkpot.models import _Cnn, build_model
+from zkpot.layers import Cnn
+from zkpot.models import build_model
 from zkpot.proving import fixedpoint
 from zkpot.proving.circuit import (
     BLINDING_BITS,
@@ -186,7 +187,7 @@ def plan(spec: CircuitSpec) -> CircuitPlan:
     model = build_model(arch)
     modules: list[nn.Module]
     side = 0
-    if isinstance(model, _Cnn):
+    if isinstance(model, Cnn):
         modules, side = [*model.features, model.classifier], model.side
     elif isinstance(model, nn.Sequential):
         modules = list(model)

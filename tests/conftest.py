@@ -127,6 +127,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if worker is None:
         _run_setup()
     if _controller(config):
+        if os.environ.get("ZKPOT_TEST_SERVICES") == "reuse":
+            raise pytest.UsageError(
+                "ZKPOT_TEST_SERVICES=reuse shares one chain, which xdist workers cannot: "
+                "add -n 0 to run in one process")
         return  # each worker starts its own services: chains and nodes are not shared
     if os.environ.get("ZKPOT_TEST_SERVICES") != "reuse":
         _isolate(worker)

@@ -70,6 +70,18 @@ def token(publisher: Any) -> Any:
     return t
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_contracts(client: ZKPoTClient, verifier: Any, token: Any,
+                       reverting_verifier: Any) -> None:
+    """Deploy the session's contracts at the first contract test of the process.
+
+    ape's isolation reverts each module's chain changes when the module ends. A session
+    contract first deployed by a later test inside a module is reverted with it while its
+    fixture stays cached, and every later module then calls an address without code (seen
+    under xdist, where a worker's module order is not the directory's).
+    """
+
+
 @pytest.fixture(scope="session")
 def spec_factory() -> Callable[..., TaskSpec]:
     def make(verifier: Any, /, **overrides: Any) -> TaskSpec:

@@ -203,8 +203,12 @@ def test_a_stuck_commit_is_replaced_with_higher_fees_but_never_above_the_cap(
     # One replacement a second until the block came: same nonce, new hash, fees x9/8 each.
     assert len(sent) >= 2 and len({tx.hash for tx in sent}) == len(sent)
     assert {tx.nonce for tx in sent} == {sent[0].nonce}
-    assert record.commit_tx == sent[-1].hash and _nonce(person.address) == before + 1
-    mined = chain.provider.web3.eth.get_transaction(sent[-1].hash)
+    # The record names the transaction the block took: the newest replacement, or the one
+    # before it when the block came while one more was being signed (seen under load).
+    assert record.commit_tx in [tx.hash for tx in sent[1:]]
+    assert _nonce(person.address) == before + 1
+    mined = chain.provider.web3.eth.get_transaction(record.commit_tx)
+    assert mined["blockNumber"] is not None
     assert cap < int(mined["maxFeePerGas"]) <= cap * 4
 
 

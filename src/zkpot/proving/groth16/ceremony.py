@@ -19,6 +19,10 @@ Phase 2 is per circuit, with snarkjs (the tool the auditor re-runs):
    (the proving key was derived from exactly this circuit and this phase 1 through the
    listed contributions) and the hashes against the published transcript.
 
+The initial key both ``groth16 setup`` and ``zkey verify`` derive from the R1CS and phase 1
+(nearly all of their time) is derived once per machine and kept (:mod:`.phase2_init`);
+verifications then run ``zkey verify init`` against it, which checks the same.
+
 Groth16 is sound if at least one phase-1 and one phase-2 contributor destroyed their
 randomness. A circuit too large for the available phase-1 file can only be set up by
 :func:`insecure_setup` (one party that knows the toxic waste): loudly INSECURE, and the
@@ -39,6 +43,7 @@ import struct
 import subprocess
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -46,6 +51,7 @@ from typing import Any, ClassVar, Literal
 from zkpot import toolchain
 from zkpot.errors import ProvingError
 from zkpot.proving.backend import file_sha256
+from zkpot.proving.groth16 import phase2_init
 
 TRANSCRIPT = "transcript.json"
 """The phase-2 transcript file in a circuit's key folder."""
@@ -538,7 +544,9 @@ def _parse_verify(log: str) -> tuple[str, list[Contribution]]:
             "snarkjs zkey verify did not confirm the proving key",
             "the key was not derived from this circuit and phase-1 file",
         )
-    circuit = _hashes_after(log, "Circuit hash:")
+    # The derivation prints "Circuit hash:"; `zkey verify init` (no derivation) prints
+    # the key's own "Circuit Hash:", after checking it equals the initial key's.
+    circuit = _hashes_after(log, "Circuit hash:") or _hashes_after(log, "Circuit Hash:")
     lines = log.splitlines()
     contributions: list[Contribution] = []
     for i, line in enumerate(lines):
@@ -603,12 +611,27 @@ def start_phase2(
     if phase2.exists():
         shutil.rmtree(phase2)
     phase2.mkdir(parents=True)
+    with _initial_key(r1cs, ptau) as init:
+        if init is None:
+            _groth16_setup(r1cs, ptau, phase2 / "0000.zkey")
+        else:
+            shutil.copyfile(init, phase2 / "0000.zkey")
+    return contribute(keys_dir, name=name, entropy=entropy)
+
+
+def _groth16_setup(r1cs: Path, ptau: PtauInfo, out: Path) -> None:
+    """``snarkjs groth16 setup``: the circuit's initial phase-2 key (no contribution)."""
     snarkjs(
-        ["groth16", "setup", str(r1cs), str(ptau.path), str(phase2 / "0000.zkey")],
+        ["groth16", "setup", str(r1cs), str(ptau.path), str(out)],
         "groth16 setup",
         "check the circuit's .r1cs and the powers-of-tau file",
     )
-    return contribute(keys_dir, name=name, entropy=entropy)
+
+
+def _initial_key(r1cs: Path, ptau: PtauInfo) -> AbstractContextManager[Path | None]:
+    """The circuit's initial key from this machine's cache (:mod:`.phase2_init`), or None."""
+    return phase2_init.initial_key(
+        r1cs, ptau.blake2b, lambda out: _groth16_setup(r1cs, ptau, out))
 
 
 def contribute(
@@ -703,11 +726,16 @@ def finalize(
 
 
 def _verified_transcript(r1cs: Path, ptau: PtauInfo, zkey: Path, vk: Path) -> Transcript:
-    log = snarkjs(
-        ["zkey", "verify", str(r1cs), str(ptau.path), str(zkey)],
-        "zkey verify",
-        "the proving key was not derived from this circuit and phase-1 file",
-    )
+    # `zkey verify` = the initial key derived from the R1CS and phase 1, then `zkey verify
+    # init` of the contributions against it: the derivation comes from the cache.
+    with _initial_key(r1cs, ptau) as init:
+        args = (["zkvi", str(init)] if init is not None  # alias of `zkey verify init`
+                else ["zkey", "verify", str(r1cs)])
+        log = snarkjs(
+            [*args, str(ptau.path), str(zkey)],
+            "zkey verify",
+            "the proving key was not derived from this circuit and phase-1 file",
+        )
     circuit_hash, contributions = _parse_verify(log)
     warnings = [INSECURE_DEV_PTAU_WARNING] if ptau.insecure else []
     return Transcript(

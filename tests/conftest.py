@@ -32,8 +32,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from zkpot import services, settings
-from zkpot.proving.groth16 import phase2_init
+from zkpot import services, settings, toolchain
 
 if TYPE_CHECKING:
     from circuit_cache import CircuitCache
@@ -103,9 +102,10 @@ def _run_setup() -> None:
     chosen = os.environ.get("ZKPOT_STATE_DIR")
     os.environ[KIT_DIR] = str(Path(chosen) / "cache" / "contract-kit" if chosen
                               else scratch / "contract-kit")
-    # Initial phase-2 keys are kept per run (shared by the workers), not in the checkout:
-    # every run derives them once, as CI's clean clone does.
-    os.environ[phase2_init.CACHE_ENV] = str(scratch / "phase2-init")
+    # The caches of derived files (initial phase-2 keys, compiled verifiers) are per run
+    # (shared by the workers), not the checkout's: every run derives them once, as CI's
+    # clean clone does.
+    os.environ[toolchain.CACHE_ENV] = str(scratch / "cache")
 
 
 def _isolate(worker: str | None) -> None:

@@ -55,6 +55,23 @@ def ezkl_home() -> Path:
     return toolchain_dir() / "home"
 
 
+CACHE_ENV = "ZKPOT_CACHE_DIR"
+"""Root of the local caches of derived files, or ``off``; unset: ``.cache/`` in the checkout."""
+
+
+def cache_dir(name: str) -> Path | None:
+    """The local cache ``name``: files derived from others and named by their content.
+
+    ``.cache/<name>/`` in the checkout (env ``ZKPOT_CACHE_DIR``: another root, or ``off``
+    to derive everything every time: None). As trusted as the machine's other files; any
+    file there may be deleted at any time.
+    """
+    chosen = os.environ.get(CACHE_ENV, "").strip()
+    if chosen.lower() == "off":
+        return None
+    return (Path(chosen) if chosen else repo_root() / ".cache") / name
+
+
 def state_dir() -> Path:
     """Root of local state: service run files, participant stores, results."""
     env = os.environ.get("ZKPOT_STATE_DIR")

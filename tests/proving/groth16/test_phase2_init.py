@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from zkpot import toolchain
 from zkpot.errors import ProvingError
 from zkpot.proving.groth16 import ceremony, phase2_init
 
@@ -32,9 +33,8 @@ def dev() -> ceremony.PtauInfo:
 
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv(phase2_init.CACHE_ENV, str(folder))
-    return folder
+    monkeypatch.setenv(toolchain.CACHE_ENV, str(tmp_path / "cache"))
+    return tmp_path / "cache" / phase2_init.CACHE_NAME
 
 
 def _setup(r1cs: Path, dev: ceremony.PtauInfo, out: Path) -> None:
@@ -80,7 +80,7 @@ def test_a_failed_derivation_leaves_no_entry(
 def test_switched_off_nothing_is_kept_and_the_full_verify_still_runs(
     tiny: Path, dev: ceremony.PtauInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(phase2_init.CACHE_ENV, "off")
+    monkeypatch.setenv(toolchain.CACHE_ENV, "off")
     assert phase2_init.cache_dir() is None
     keys = tmp_path / "keys"
     ceremony.start_phase2(tiny, dev, keys)
@@ -99,9 +99,9 @@ def test_audits_from_the_kept_key_match_the_full_verify_and_refuse_what_it_refus
     kept = ceremony.finalize(keys, tiny, dev, beacon="ef" * 32)
     assert [p.suffix for p in cache.iterdir() if p.suffix == ".zkey"] == [".zkey"]
     # The same transcript as `zkey verify` from the R1CS (the cache switched off).
-    monkeypatch.setenv(phase2_init.CACHE_ENV, "off")
+    monkeypatch.setenv(toolchain.CACHE_ENV, "off")
     assert ceremony.audit(keys, tiny, dev.path) == kept
-    monkeypatch.setenv(phase2_init.CACHE_ENV, str(cache))
+    monkeypatch.setenv(toolchain.CACHE_ENV, str(cache.parent))
     assert ceremony.audit(keys, tiny, dev.path) == kept
     assert kept.circuit_hash and [c.name for c in kept.contributions] == [
         "publisher", "alice", "final beacon"]

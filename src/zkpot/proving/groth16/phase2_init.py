@@ -14,8 +14,8 @@ Trust: the folder holds only keys this machine derived itself (never a phase-2 k
 fetched or published folder), so it is as trusted as the machine's other files; whoever
 can write it could as well replace snarkjs. One file per circuit, the size of the
 circuit's proving key, under ``.cache/zkpot-phase2-init/`` in the checkout (env
-``ZKPOT_PHASE2_CACHE``: another folder, or ``off`` to derive the key every time); any
-file there may be deleted at any time.
+``ZKPOT_CACHE_DIR``: another root for the caches, or ``off`` to derive the key every
+time); any file there may be deleted at any time.
 """
 
 from __future__ import annotations
@@ -29,18 +29,13 @@ from zkpot import toolchain
 from zkpot.proving.backend import file_sha256
 from zkpot.proving.folder_lock import circuit_lock
 
-CACHE_ENV = "ZKPOT_PHASE2_CACHE"
-"""The cache folder, or ``off``; unset: ``.cache/zkpot-phase2-init/`` in the checkout."""
+CACHE_NAME = "zkpot-phase2-init"
+"""The cache's folder under :func:`zkpot.toolchain.cache_dir`'s root."""
 
 
 def cache_dir() -> Path | None:
-    """Where initial keys are kept; None when the cache is switched off."""
-    chosen = os.environ.get(CACHE_ENV, "").strip()
-    if chosen.lower() == "off":
-        return None
-    if chosen:
-        return Path(chosen)
-    return toolchain.repo_root() / ".cache" / "zkpot-phase2-init"
+    """Where initial keys are kept; None when the caches are switched off."""
+    return toolchain.cache_dir(CACHE_NAME)
 
 
 def entry_name(r1cs: Path, ptau_blake2b: str) -> str:
@@ -75,4 +70,4 @@ def initial_key(
         yield path
 
 
-__all__ = ["CACHE_ENV", "cache_dir", "entry_name", "initial_key"]
+__all__ = ["CACHE_NAME", "cache_dir", "entry_name", "initial_key"]

@@ -13,10 +13,13 @@ not). Files here are never edited by hand: ``bin/groth16-verifiers`` rebuilds th
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from zkpot import toolchain
@@ -45,8 +48,65 @@ def contract_name(short_id: str) -> str:
     return f"{TEMPLATE_CONTRACT}_{short_id}"
 
 
+CACHE_NAME = "zkpot-verifiers"
+"""Rendered and compiled verifiers, under :func:`zkpot.toolchain.cache_dir`'s root.
+
+Every command that checks a task's verifier (its code hash against the chain's) renders
+it from the verification key (node) and compiles it (solc-js): about 1.5 s of CPU each
+time for the same bytes. Both are pure functions of their inputs, so each result is kept
+under the SHA-256 of everything it depends on (the key's bytes, the contract name, the
+template's bytes; the source, solc's version and settings), written whole or not at all,
+and recomputed when missing or unreadable. As trusted as the machine's other files.
+"""
+
+
+def _cached(key: str, suffix: str, make: Callable[[], str]) -> str:
+    """``make()``'s text, kept in the verifier cache under ``key`` (when the cache is on)."""
+    folder = toolchain.cache_dir(CACHE_NAME)
+    if folder is None:
+        return make()
+    path = folder / f"{key}{suffix}"
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError):
+        pass
+    text = make()
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)  # atomic: a reader sees the whole file or none
+    return text
+
+
+def _forget(key: str, suffix: str) -> None:
+    folder = toolchain.cache_dir(CACHE_NAME)
+    if folder is not None:
+        (folder / f"{key}{suffix}").unlink(missing_ok=True)
+
+
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(8, "big") + part)
+    return h.hexdigest()
+
+
 def render_verifier(verification_key: Path, name: str = TEMPLATE_CONTRACT) -> str:
     """The Solidity verifier for ``verification_key`` (snarkjs JSON), named ``name``."""
+    template = (toolchain.repo_root() / "node_modules" / "snarkjs" / "templates"
+                / "verifier_groth16.sol.ejs")
+    try:
+        key = _digest(verification_key.read_bytes(), name.encode(), template.read_bytes())
+    except OSError:
+        return _render(verification_key, name)  # the render says what is missing
+    source = _cached(key, ".sol", lambda: _render(verification_key, name))
+    if f"contract {name} {{" not in source:  # an unreadable cache entry: replaced
+        _forget(key, ".sol")
+        source = _cached(key, ".sol", lambda: _render(verification_key, name))
+    return source
+
+
+def _render(verification_key: Path, name: str) -> str:
     modules = toolchain.repo_root() / "node_modules"
     try:
         done = subprocess.run(
@@ -92,17 +152,29 @@ def compile_verifier(source: str, name: str) -> CompiledContract:
             },
         },
     }
+
+    def compile_now() -> str:
+        try:
+            output = compile_standard(request, solc_binary=toolchain.solc_shim())
+            built = output["contracts"][f"{name}.sol"][name]
+        except (SolcError, KeyError) as error:
+            raise ProvingError(f"the generated verifier {name} does not compile",
+                               str(error)) from error
+        return json.dumps({"abi": built["abi"], "bytecode": built["evm"]["bytecode"]["object"],
+                           "runtime": built["evm"]["deployedBytecode"]["object"]})
+
+    key = _digest(json.dumps(request, sort_keys=True).encode(), toolchain.SOLC_VERSION.encode())
     try:
-        output = compile_standard(request, solc_binary=toolchain.solc_shim())
-        built = output["contracts"][f"{name}.sol"][name]
-    except (SolcError, KeyError) as error:
-        raise ProvingError(f"the generated verifier {name} does not compile", str(error)) from error
-    return CompiledContract(
-        name,
-        built["abi"],
-        bytes.fromhex(built["evm"]["bytecode"]["object"]),
-        bytes.fromhex(built["evm"]["deployedBytecode"]["object"]),
-    )
+        return _contract(name, _cached(key, ".json", compile_now))
+    except (ValueError, KeyError, TypeError):  # an unreadable cache entry: replaced
+        _forget(key, ".json")
+        return _contract(name, _cached(key, ".json", compile_now))
+
+
+def _contract(name: str, text: str) -> CompiledContract:
+    built = json.loads(text)
+    return CompiledContract(name, built["abi"], bytes.fromhex(built["bytecode"]),
+                            bytes.fromhex(built["runtime"]))
 
 
 def verifiers_dir() -> Path:

@@ -117,6 +117,7 @@ def test_a_substituted_initial_model_is_refused_before_training(
     assert again is not None and again.salt == record.salt and again.step == Step.STARTED
 
 
+@pytest.mark.slow  # a whole Groth16 round each: 10-15 s
 def test_a_leader_that_publishes_other_weights_is_refused_and_state_stays_intact(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -184,6 +185,7 @@ def test_an_honest_global_model_is_accepted(world: World) -> None:
     assert record.step == Step.TRAINED
 
 
+@pytest.mark.slow  # a whole Groth16 round each: 10-15 s
 def test_an_honestly_published_global_model_is_trained_on_next_round(world: World) -> None:
     from ape import accounts
 

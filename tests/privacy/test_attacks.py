@@ -50,6 +50,7 @@ def test_loss_attack_exposes_a_model_that_memorised_its_members(digits: Dataset)
     assert score.auc > 0.7 and score.advantage > 0.4
 
 
+@pytest.mark.slow  # shadow models trained for the attack: 15-20 s
 def test_lira_exposes_a_model_that_memorised_its_members(digits: Dataset) -> None:
     members, nonmembers = _members(digits), digits.subset(np.arange(100, 200))
     target = _fit(members, seed=1)
@@ -65,6 +66,7 @@ def test_lira_exposes_a_model_that_memorised_its_members(digits: Dataset) -> Non
     assert score.auc > 0.75 and score.advantage > 0.3
 
 
+@pytest.mark.slow  # shadow models trained for the attack: 15-20 s
 def test_attacks_learn_nothing_from_a_model_trained_on_other_data(digits: Dataset) -> None:
     # Neither "members" nor non-members were trained on: both are non-members in truth.
     fake_members, nonmembers = digits.subset(np.arange(0, 150)), digits.subset(np.arange(150, 300))

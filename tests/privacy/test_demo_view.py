@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from zkpot.data import load_digits
 from zkpot.models import Architecture, build_model
@@ -15,6 +16,7 @@ from zkpot.train import train_local
 WIDE = Architecture(name="mlp-64-128-10", kind="mlp", hidden=(128,))
 
 
+@pytest.mark.slow  # trains the demo's models and plots: about 10 s
 def test_demo_privacy_section_exposes_a_memorised_local_model_and_writes_its_plot(
     tmp_path: Path,
 ) -> None:

@@ -285,6 +285,7 @@ def test_rewritten_comparisons_with_the_true_logit_are_accepted(tiny: Tiny,
                          "rewritten")
 
 
+@pytest.mark.slow  # witness computations and checks: 10-30 s
 @pytest.mark.parametrize("sample", range(SAMPLES))
 def test_a_false_label_logit_that_flips_the_hit_is_rejected(tiny: Tiny, honest: Path,
                                                             sample: int) -> None:
@@ -302,6 +303,7 @@ def test_a_false_label_logit_that_flips_the_hit_is_rejected(tiny: Tiny, honest: 
         assert not _tampered(tiny, honest, changes, "false-truth"), claimed
 
 
+@pytest.mark.slow  # witness computations and checks: 10-30 s
 def test_a_digit_off_its_logit_is_rejected(tiny: Tiny, honest: Path) -> None:
     # One other class's digit (with its bits) moved so that its comparison flips, or by
     # one: the group's packed sum no longer matches the output layer's product.
@@ -372,6 +374,7 @@ def test_non_groth16_spec_is_refused() -> None:
         circom.emit_circuit(circuit.CircuitSpec(models.TINY_MLP, samples=SAMPLES))
 
 
+@pytest.mark.slow  # witness computations and checks: 10-30 s
 def test_cnn_circuit_count_and_commitments_equal_the_reference(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

@@ -334,29 +334,34 @@ def test_publish_reverts_until_the_global_model_is_posted(
     participants: list[Any],
     outsider: Any,
 ) -> None:
-    """A Groth16 global model is published only once its elements are on chain (issue 17)."""
+    """A Groth16 global model is published only once its elements are on chain (issue 17).
+
+    The model is "a2", whose elements no other test posts: postings are content-addressed
+    and live on the session's availability contract, so a posting that ape's isolation
+    failed to revert ("a", in the test above) must not answer for this one.
+    """
     alice = participants[0]
-    round_ = open_and_commit(client, g16, task, "s1", {alice: "a"}, publisher)  # type: ignore[arg-type]
-    p = g16.proof("a", "s1", alice.address)
+    round_ = open_and_commit(client, g16, task, "s1", {alice: "a2"}, publisher)  # type: ignore[arg-type]
+    p = g16.proof("a2", "s1", alice.address)
     raw_submit(zkpot, task, round_, [_chunk(p)], salt_for(alice), "bafy-g16", alice)
     warp(client.round(task, round_).submit_deadline)
     zkpot.selectLeader(task, round_, sender=publisher)
-    with ape.reverts(zkpot.ModelNotPosted, commitment=g16.commitments["a"]):
+    with ape.reverts(zkpot.ModelNotPosted, commitment=g16.commitments["a2"]):
         zkpot.publishGlobalModel(
             task, round_, "bafy-global", [], [p.proof], [p.public_signals], sender=alice
         )
     # Another model's elements do not stand for this one.
     _post(zkpot, "b", outsider)
-    with ape.reverts(zkpot.ModelNotPosted, commitment=g16.commitments["a"]):
+    with ape.reverts(zkpot.ModelNotPosted, commitment=g16.commitments["a2"]):
         zkpot.publishGlobalModel(
             task, round_, "bafy-global", [], [p.proof], [p.public_signals], sender=alice
         )
     # Anyone may post the right elements (content-addressed): then the leader publishes.
-    _post(zkpot, "a", outsider)
+    _post(zkpot, "a2", outsider)
     zkpot.publishGlobalModel(
         task, round_, "bafy-global", [], [p.proof], [p.public_signals], sender=alice
     )
-    assert client.round(task, round_).new_model_commitment == g16.commitments["a"]
+    assert client.round(task, round_).new_model_commitment == g16.commitments["a2"]
 
 
 def test_leader_cannot_publish_with_another_accounts_proof(
